@@ -1,0 +1,60 @@
+"""The `d365xero` command line. Commands import what they need when they run, so `--help` is fast
+and nothing is built at import time."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Keeps Microsoft Dynamics 365 Sales and Xero in step.", no_args_is_help=True)
+
+
+class EmulatedService(StrEnum):
+    xero = "xero"
+    dataverse = "dataverse"
+
+
+@app.command()
+def emulate(
+    service: EmulatedService = typer.Argument(..., help="Which service to emulate."),
+    port: int = typer.Option(8000, help="TCP port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a certificate from the local CA."),
+    seed: bool = typer.Option(False, "--seed", help="Load the sample data at start."),
+    client_id: str = typer.Option("d365xero-demo", help="The registered app's client id."),
+    client_secret: str = typer.Option("demo-secret", help="The registered app's client secret."),
+) -> None:
+    """Run one emulator (Xero or Dataverse) until Ctrl-C."""
+    from d365xero.config import get_settings
+    from d365xero.emulators.core.server import serve_forever
+    from d365xero.emulators.core.tls import LocalCA
+
+    settings = get_settings()
+    if service is EmulatedService.xero:
+        from d365xero.emulators.xero.app import create_app as create_xero
+
+        asgi = create_xero(client_id=client_id, client_secret=client_secret)
+    else:
+        from d365xero.emulators.dataverse.app import create_app as create_dataverse
+
+        asgi = create_dataverse(client_id=client_id, client_secret=client_secret)
+    if seed:
+        asgi.state.emulator.seed()
+    files = None
+    if tls:
+        ca = LocalCA.load_or_create(settings.ensure_data_dir())
+        files = ca.issue(f"{service.value}-emulator", hosts=(host, "localhost", "127.0.0.1"))
+        typer.echo(f"CA certificate: {ca.cert_path.resolve()}")
+    scheme = "https" if tls else "http"
+    typer.echo(f"{service.value} emulator on {scheme}://{host}:{port}")
+    serve_forever(asgi, host, port, files)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Local, faithful emulators of Xero and Dataverse. Never imported by the service."""

@@ -1,0 +1,1 @@
+"""What the emulators share: control plane, clock, call counts, TLS, serving."""

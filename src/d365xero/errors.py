@@ -1,0 +1,57 @@
+"""The connector's exceptions, named by the kind of failure.
+
+    D365XeroError
+    ├── ConfigurationError      the connector is set up wrongly (bad URL, missing key, unknown connection)
+    ├── InvoiceRejected         one invoice cannot sync; the message is for its Sync History
+    ├── RemoteError             a peer (Xero or Dataverse) answered with an error
+    │   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
+    │   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
+    │   └── RemoteRejected      the peer refused the request as given (4xx other than auth)
+    └── StoreError              the connector's own database
+"""
+
+from __future__ import annotations
+
+
+class D365XeroError(Exception):
+    """Base of every error the connector raises on purpose."""
+
+
+class ConfigurationError(D365XeroError):
+    pass
+
+
+class InvoiceRejected(D365XeroError):
+    """An invoice that cannot sync; `str(exc)` is the Sync History text."""
+
+
+class RemoteError(D365XeroError):
+    def __init__(self, message: str, *, status: int | None = None, service: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.service = service
+
+
+class TransientError(RemoteError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        service: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, service=service)
+        self.retry_after = retry_after
+
+
+class AuthorisationLost(RemoteError):
+    pass
+
+
+class RemoteRejected(RemoteError):
+    pass
+
+
+class StoreError(D365XeroError):
+    pass
