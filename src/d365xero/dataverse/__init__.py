@@ -1,1 +1,1 @@
-
+"""The Dataverse Web API client (httpx + msal): OData queries, paging, $batch, auth."""

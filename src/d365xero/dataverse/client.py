@@ -1,0 +1,133 @@
+"""DataverseClient: the Web API over an httpx.Client that the caller hands in (a real network
+transport, or an emulator's app in tests), with tokens, retries and a call count."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import httpx
+
+from d365xero.dataverse import batch
+from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
+
+API_PATH = "/api/data/v9.2"
+MAX_PAGE = 5000
+
+
+class TokenSource(Protocol):
+    def current(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
+class DataverseClient:
+    def __init__(
+        self,
+        http: httpx.Client,
+        org_url: str,
+        tokens: TokenSource,
+        *,
+        attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.http = http
+        self.org_url = org_url.rstrip("/")
+        self.api_root = self.org_url + API_PATH
+        self.calls = 0
+        self._tokens = tokens
+        self._attempts = attempts
+        self._sleep = sleep
+
+    def get(self, path: str, params: dict[str, str] | None = None, **headers: str) -> Any:
+        return self._request("GET", path, params=params, headers=headers).json()
+
+    def pages(
+        self, entity_set: str, params: dict[str, str], page_size: int = MAX_PAGE
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Rows a page at a time, following @odata.nextLink (which carries the query itself)."""
+        prefer = {"Prefer": f"odata.maxpagesize={page_size}"}
+        body = self._request("GET", entity_set, params=params, headers=prefer).json()
+        while True:
+            yield body.get("value", [])
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                return
+            body = self._request("GET", next_link, headers=prefer).json()
+
+    def create(self, entity_set: str, row: dict[str, Any]) -> str:
+        response = self._request("POST", entity_set, json=row)
+        entity_id = response.headers.get("OData-EntityId", "")
+        return entity_id.rsplit("(", 1)[-1].rstrip(")")
+
+    def update(self, entity_set: str, row_id: str, changes: dict[str, Any]) -> None:
+        self._request("PATCH", f"{entity_set}({row_id})", json=changes)
+
+    def batch(self, changesets: list[list[batch.Operation]]) -> list[batch.OperationResult]:
+        """One $batch request; each change set all-or-nothing, later ones go on if one fails."""
+        if not changesets:
+            return []
+        content_type, body = batch.encode(self.api_root, changesets)
+        response = self._request(
+            "POST",
+            "$batch",
+            content=body,
+            headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
+        )
+        return batch.decode(response.headers["Content-Type"], response.content)
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.api_root}/{path}"
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {
+            "Accept": "application/json",
+            "OData-MaxVersion": "4.0",
+            "OData-Version": "4.0",
+            **kwargs.pop("headers", {}),
+        }
+        refreshed = False
+        last = ""
+        for attempt in range(self._attempts):
+            headers["Authorization"] = f"Bearer {self._tokens.current()}"
+            self.calls += 1
+            try:
+                response = self.http.request(method, self._url(path), headers=headers, **kwargs)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                self._sleep(0.5 * 2**attempt)
+                continue
+            if response.status_code < 400:
+                return response
+            if response.status_code == 401 and not refreshed:
+                self._tokens.invalidate()
+                refreshed = True
+                continue
+            if response.status_code in (401, 403):
+                raise AuthorisationLost(
+                    f"Dynamics refused the connector ({response.status_code}: "
+                    f"{_message(response)}): check the application user and its security role, "
+                    "or reconnect Dynamics.",
+                    status=response.status_code,
+                    service="dataverse",
+                )
+            if response.status_code == 429 or response.status_code >= 500:
+                last = f"HTTP {response.status_code}: {_message(response)}"
+                wait = float(response.headers.get("Retry-After", 0.5 * 2**attempt))
+                self._sleep(min(wait, 60.0))
+                continue
+            raise RemoteRejected(
+                f"Dynamics refused {method} {path.split('?')[0]}: {_message(response)}",
+                status=response.status_code,
+                service="dataverse",
+            )
+        raise TransientError(f"Dynamics did not answer after retries: {last}", service="dataverse")
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        return str(error.get("message") or error)
+    except ValueError:
+        return response.text[:300]

@@ -1,0 +1,299 @@
+"""DynamicsGateway: the engine's DynamicsPort for one connection, over DataverseClient.
+
+Reads ready invoices with everything the mapping needs in one expanded query per page, and
+writes results back in one $batch per page. Every write is an upsert (PATCH to an id we choose),
+so a batch sent twice after a lost response changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from d365xero.dataverse.batch import Operation
+from d365xero.dataverse.client import DataverseClient
+from d365xero.domain.history import (
+    CustomerLink,
+    HistoryEntry,
+    LineTax,
+    WriteBack,
+    XeroDetailChange,
+)
+from d365xero.domain.records import (
+    Address,
+    ConnectorSettings,
+    Customer,
+    ExportStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceType,
+    LineAmountTypes,
+    XeroLink,
+    XeroStatus,
+)
+from d365xero.errors import RemoteRejected
+from d365xero.solution import schema
+
+ACTIVE = 0
+_EXISTING = (("If-Match", "*"),)  # update only: never let a PATCH create a missing row
+_ADDRESS = (
+    "address1_line1,address1_line2,address1_city,address1_stateorprovince,"
+    "address1_postalcode,address1_country"
+)
+_ACCOUNT = f"accountid,name,emailaddress1,telephone1,dxc_xerocontactid,{_ADDRESS}"
+_CONTACT = (
+    f"contactid,fullname,firstname,lastname,emailaddress1,telephone1,dxc_xerocontactid,{_ADDRESS}"
+)
+_LINE = (
+    "invoicedetailid,isproductoverridden,productdescription,quantity,priceperunit,"
+    "manualdiscountamount,sequencenumber,lineitemnumber,dxc_trackingoption1,dxc_trackingoption2"
+)
+_INVOICE = (
+    "invoiceid,name,invoicenumber,description,datedelivered,duedate,statecode,"
+    "_pricelevelid_value,_customerid_value,dxc_invoicetype,dxc_lineamounttypes"
+)
+_DETAIL = (
+    "dxc_xerodetailid,_dxc_invoiceid_value,dxc_exportstatus,dxc_xeroinvoiceid,"
+    "dxc_xeroinvoicenumber,dxc_xerostatus"
+)
+
+
+def _option(options: tuple[schema.Option, ...], value: Any) -> str | None:
+    return schema.option_label(options, value)
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+class DynamicsGateway:
+    def __init__(self, client: DataverseClient, connection_row_id: str) -> None:
+        self.client = client
+        self.connection_row_id = connection_row_id
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def settings(self) -> ConnectorSettings:
+        rows = self.client.get(
+            "dxc_settings",
+            {
+                "$filter": f"_dxc_connectionid_value eq {self.connection_row_id}",
+                "$expand": "dxc_DefaultSalesAccountId($select=dxc_code),"
+                "dxc_DefaultPurchaseAccountId($select=dxc_code)",
+                "$top": "1",
+            },
+        )["value"]
+        if not rows:
+            return ConnectorSettings()
+        row = rows[0]
+        status = _option(schema.INVOICE_STATUS, row.get("dxc_defaultinvoicestatus")) or "Draft"
+        return ConnectorSettings(
+            use_xero_invoice_number=bool(row.get("dxc_usexeroinvoicenumber", True)),
+            create_contacts=bool(row.get("dxc_createcontacts", True)),
+            create_products=bool(row.get("dxc_createproducts", True)),
+            default_status=XeroStatus(status.upper()),
+            default_sales_account=(row.get("dxc_DefaultSalesAccountId") or {}).get("dxc_code"),
+            default_purchase_account=(row.get("dxc_DefaultPurchaseAccountId") or {}).get(
+                "dxc_code"
+            ),
+            create_credit_note=bool(row.get("dxc_createcreditnote", False)),
+            timezone=row.get("dxc_timezone") or "Europe/London",
+        )
+
+    def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
+        params = {
+            "$select": _INVOICE,
+            "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} "
+            f"and statecode eq {ACTIVE}",
+            "$expand": ",".join(
+                [
+                    f"customerid_account($select={_ACCOUNT})",
+                    f"customerid_contact($select={_CONTACT})",
+                    "transactioncurrencyid($select=isocurrencycode)",
+                    "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
+                    f"invoice_details($select={_LINE};$expand=productid($select=productnumber,"
+                    "name),dxc_TaxTypeId($select=dxc_taxtypecode),"
+                    "dxc_AccountCodeId($select=dxc_code))",
+                ]
+            ),
+            "$orderby": "createdon asc",
+        }
+        for rows in self.client.pages("invoices", params, page_size):
+            links = self._xero_links([r["invoiceid"] for r in rows])
+            yield [self._invoice(r, links.get(r["invoiceid"])) for r in rows]
+
+    def _xero_links(self, invoice_ids: Sequence[str]) -> dict[str, XeroLink]:
+        if not invoice_ids:
+            return {}
+        clause = " or ".join(f"_dxc_invoiceid_value eq {i}" for i in invoice_ids)
+        rows = self.client.get("dxc_xerodetails", {"$select": _DETAIL, "$filter": clause})["value"]
+        links: dict[str, XeroLink] = {}
+        for row in rows:
+            status = _option(schema.EXPORT_STATUS, row.get("dxc_exportstatus")) or "No"
+            links[row["_dxc_invoiceid_value"]] = XeroLink(
+                detail_id=row["dxc_xerodetailid"],
+                export_status=ExportStatus(status),
+                xero_invoice_id=row.get("dxc_xeroinvoiceid"),
+                xero_invoice_number=row.get("dxc_xeroinvoicenumber"),
+                xero_status=row.get("dxc_xerostatus"),
+            )
+        return links
+
+    def _invoice(self, row: dict[str, Any], link: XeroLink | None) -> Invoice:
+        invoice_type = _option(schema.INVOICE_TYPE, row.get("dxc_invoicetype")) or "Sales"
+        amounts = _option(schema.LINE_AMOUNT_TYPES, row.get("dxc_lineamounttypes")) or "Exclusive"
+        currency = row.get("transactioncurrencyid") or {}
+        theme = row.get("dxc_BrandingThemeId") or {}
+        return Invoice(
+            id=row["invoiceid"],
+            name=row.get("name") or "",
+            number=row.get("invoicenumber"),
+            description=row.get("description"),
+            customer=_customer(row),
+            has_price_list=bool(row.get("_pricelevelid_value")),
+            currency=currency.get("isocurrencycode"),
+            date_delivered=_day(row.get("datedelivered")),
+            due_date=_day(row.get("duedate")),
+            invoice_type=InvoiceType(invoice_type),
+            line_amount_types=LineAmountTypes(amounts),
+            branding_theme_id=theme.get("dxc_xerobrandingthemeid"),
+            lines=tuple(_line(d) for d in row.get("invoice_details") or []),
+            state=int(row.get("statecode") or 0),
+            xero=link,
+            url=f"{self.client.org_url}/main.aspx?etn=invoice&pagetype=entityrecord"
+            f"&id={row['invoiceid']}",
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_back(self, changes: Sequence[WriteBack]) -> None:
+        """One $batch; one change set per invoice, so one invoice's failure spares the rest."""
+        groups: dict[str, list[Operation]] = {}
+        for change in changes:
+            key, op = _operation(change)
+            groups.setdefault(key, []).append(op)
+        results = self.client.batch(list(groups.values()))
+        failed = [r for r in results if r.status >= 400]
+        if failed:
+            message = (failed[0].body or {}).get("error", {}).get("message", failed[0].status)
+            raise RemoteRejected(
+                f"Dynamics refused {len(failed)} of {len(results)} write-backs: {message}",
+                status=failed[0].status,
+                service="dataverse",
+            )
+
+
+def _customer(row: dict[str, Any]) -> Customer | None:
+    account, contact = row.get("customerid_account"), row.get("customerid_contact")
+    if account:
+        return Customer(
+            kind="account",
+            id=account["accountid"],
+            name=account.get("name") or "",
+            email=account.get("emailaddress1"),
+            phone=account.get("telephone1"),
+            address=_address(account),
+            xero_contact_id=account.get("dxc_xerocontactid"),
+        )
+    if contact:
+        return Customer(
+            kind="contact",
+            id=contact["contactid"],
+            name=contact.get("fullname") or "",
+            email=contact.get("emailaddress1"),
+            phone=contact.get("telephone1"),
+            address=_address(contact),
+            xero_contact_id=contact.get("dxc_xerocontactid"),
+            first_name=contact.get("firstname"),
+            last_name=contact.get("lastname"),
+        )
+    return None
+
+
+def _address(row: dict[str, Any]) -> Address | None:
+    address = Address(
+        line1=row.get("address1_line1"),
+        line2=row.get("address1_line2"),
+        city=row.get("address1_city"),
+        region=row.get("address1_stateorprovince"),
+        postal_code=row.get("address1_postalcode"),
+        country=row.get("address1_country"),
+    )
+    return address if any(vars(address).values()) else None
+
+
+def _line(row: dict[str, Any]) -> InvoiceLine:
+    product = row.get("productid") or {}
+    tax = row.get("dxc_TaxTypeId") or {}
+    account = row.get("dxc_AccountCodeId") or {}
+    tracking = tuple(
+        v for v in (row.get("dxc_trackingoption1"), row.get("dxc_trackingoption2")) if v
+    )
+    write_in = bool(row.get("isproductoverridden")) or not product
+    return InvoiceLine(
+        id=row["invoicedetailid"],
+        description=(row.get("productdescription") if write_in else product.get("name")) or "",
+        quantity=_money(row.get("quantity")),
+        unit_price=_money(row.get("priceperunit")),
+        discount_amount=_money(row.get("manualdiscountamount")),
+        is_write_in=write_in,
+        product_id=product.get("productid"),
+        product_number=product.get("productnumber"),
+        product_name=product.get("name"),
+        tax_type=tax.get("dxc_taxtypecode"),
+        account_code=account.get("dxc_code"),
+        tracking=tracking,
+        sequence=int(row.get("sequencenumber") or row.get("lineitemnumber") or 0),
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _operation(change: WriteBack) -> tuple[str, Operation]:
+    """(the invoice or record it belongs to, the upsert that makes it so)."""
+    if isinstance(change, XeroDetailChange):
+        detail_id = change.detail_id or str(uuid.uuid5(uuid.NAMESPACE_URL, change.invoice_id))
+        body = {
+            "dxc_name": change.invoice_name[:200],
+            "dxc_InvoiceId@odata.bind": f"/invoices({change.invoice_id})",
+            "dxc_exportstatus": schema.option_value(
+                schema.EXPORT_STATUS, change.export_status.value
+            ),
+            "dxc_exportdate": _iso(change.export_date),
+            "dxc_xeroinvoiceid": change.xero_invoice_id,
+            "dxc_xeroinvoicenumber": change.xero_invoice_number,
+            "dxc_xerostatus": change.xero_status,
+            "dxc_xerourl": change.xero_url,
+        }
+        return change.invoice_id, Operation("PATCH", f"dxc_xerodetails({detail_id})", body)
+    if isinstance(change, HistoryEntry):
+        body = {
+            "dxc_name": change.name,
+            "dxc_InvoiceId@odata.bind": f"/invoices({change.invoice_id})",
+            "dxc_eventdate": _iso(change.when),
+            "dxc_action": schema.option_value(schema.SYNC_ACTION, change.action.value),
+            "dxc_syncstatus": schema.option_value(schema.SYNC_STATUS, change.status.value),
+            "dxc_details": change.details[:4000],
+        }
+        return change.invoice_id, Operation("PATCH", f"dxc_synchistories({uuid.uuid4()})", body)
+    if isinstance(change, LineTax):
+        return change.line_id, Operation(
+            "PATCH", f"invoicedetails({change.line_id})", {"tax": float(change.tax)}, _EXISTING
+        )
+    assert isinstance(change, CustomerLink)
+    entity_set = "accounts" if change.kind == "account" else "contacts"
+    return change.customer_id, Operation(
+        "PATCH",
+        f"{entity_set}({change.customer_id})",
+        {"dxc_xerocontactid": change.xero_contact_id},
+        _EXISTING,
+    )

@@ -1,0 +1,321 @@
+"""The invoice push: ready Dynamics invoices become Xero invoices, and what happened goes back to
+Dynamics as Xero details and Sync History.
+
+Per page of invoices: assess (pure), recover unconfirmed writes, resolve contacts and items in
+bulk, create the invoices in one Xero request, write everything back in one Dataverse batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from d365xero.domain import mapping
+from d365xero.domain.history import (
+    CustomerLink,
+    HistoryEntry,
+    LineTax,
+    SyncAction,
+    SyncStatus,
+    WriteBack,
+    XeroDetailChange,
+    created_message,
+    invoice_url,
+)
+from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
+from d365xero.domain.readiness import Verdict, assess
+from d365xero.domain.records import ConnectorSettings, ExportStatus, Invoice
+from d365xero.errors import RemoteRejected, TransientError
+from d365xero.sync.ports import (
+    DynamicsPort,
+    Organisation,
+    PendingWrite,
+    WriteLedger,
+    XeroInvoiceResult,
+    XeroPort,
+)
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Outcome:
+    invoice_id: str
+    invoice_name: str
+    result: str  # "created" | "failed" | "waiting" | "deferred"
+    xero_number: str | None = None
+    message: str = ""
+
+
+@dataclass
+class PushReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+
+@dataclass
+class _PassState:
+    """What one pass learns from Xero once and reuses for every page."""
+
+    organisation: Organisation
+    settings: ConnectorSettings
+    item_codes: frozenset[str]
+    contacts: dict[str, str] = field(default_factory=dict)  # name -> ContactID
+    pending: dict[str, PendingWrite] = field(default_factory=dict)  # invoice id -> write
+
+
+def _today(settings: ConnectorSettings, now: datetime) -> datetime:
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return now.astimezone(zone)
+
+
+class InvoicePush:
+    def __init__(
+        self,
+        dynamics: DynamicsPort,
+        xero: XeroPort,
+        ledger: WriteLedger,
+        now: Callable[[], datetime],
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.dynamics = dynamics
+        self.xero = xero
+        self.ledger = ledger
+        self.now = now
+        self.page_size = page_size
+
+    def run(self) -> PushReport:
+        report = PushReport()
+        state: _PassState | None = None
+        for page in self.dynamics.ready_invoice_pages(self.page_size):
+            if state is None:
+                state = self._start_pass()
+            changes = self._push_page(page, state, report)
+            if changes:
+                self.dynamics.write_back(changes)
+        return report
+
+    def _start_pass(self) -> _PassState:
+        settings = self.dynamics.settings()
+        pending = {
+            source_id: write
+            for write in self.ledger.pending("invoice")
+            for source_id in write.source_ids
+        }
+        return _PassState(
+            organisation=self.xero.organisation(),
+            settings=settings,
+            item_codes=self.xero.item_codes(),
+            pending=pending,
+        )
+
+    def _push_page(
+        self, page: Sequence[Invoice], state: _PassState, report: PushReport
+    ) -> list[WriteBack]:
+        now = self.now()
+        today = _today(state.settings, now).date()
+        changes: list[WriteBack] = []
+        ready: list[Invoice] = []
+        for invoice in page:
+            verdict = assess(invoice, today)
+            if verdict.verdict is Verdict.FAILED:
+                changes += self._failure(invoice, verdict.message, now, report)
+            elif verdict.verdict is Verdict.WAIT:
+                report.outcomes.append(Outcome(invoice.id, invoice.name, "waiting"))
+            elif verdict.verdict is Verdict.READY:
+                ready.append(invoice)
+        if not ready:
+            return changes
+        contact_ids = self._resolve_contacts(ready, state, now)
+        self._ensure_items(ready, state)
+        drafts: list[tuple[Invoice, InvoiceDraft]] = []
+        known: dict[str, str] = {}
+        for invoice in ready:
+            assert invoice.customer is not None
+            contact_id = contact_ids.get(invoice.customer.id)
+            if contact_id is None:
+                changes += self._failure(invoice, self._missing_contact(invoice), now, report)
+                continue
+            draft = mapping.invoice_draft(invoice, state.settings, contact_id, state.item_codes)
+            existing = self._already_in_xero(invoice, draft, state)
+            if existing:
+                known[invoice.id] = existing
+            else:
+                drafts.append((invoice, draft))
+            if invoice.customer.xero_contact_id != contact_id:
+                changes.append(CustomerLink(invoice.customer.kind, invoice.customer.id, contact_id))
+        results = self._create(drafts, now, report, changes)
+        if known:
+            found = self.xero.invoices_by_id(list(known.values()))
+            for invoice in ready:
+                if invoice.id in known and known[invoice.id] in found:
+                    results[invoice.id] = found[known[invoice.id]]
+        for invoice in ready:
+            if invoice.id in results:
+                changes += self._written_back(invoice, results[invoice.id], state, now, report)
+        return changes
+
+    def _already_in_xero(
+        self, invoice: Invoice, draft: InvoiceDraft, state: _PassState
+    ) -> str | None:
+        """A Xero invoice an earlier pass created but could not write back or confirm."""
+        applied = self.ledger.applied_xero_id("invoice", invoice.id)
+        if applied:
+            return applied
+        write = state.pending.pop(invoice.id, None)
+        if write is None:
+            return None
+        found = self.xero.find_invoice_by_source(draft, write.created_epoch)
+        if found:
+            self.ledger.applied(write.key, {invoice.id: found})
+        else:
+            self.ledger.failed(write.key, [invoice.id], "not found in Xero: sent again")
+        return found
+
+    def _resolve_contacts(
+        self, ready: Sequence[Invoice], state: _PassState, now: datetime
+    ) -> dict[str, str]:
+        """Dynamics customer id -> Xero ContactID, for every customer Xero has or we create."""
+        result: dict[str, str] = {}
+        unlinked: dict[str, ContactDraft] = {}
+        for invoice in ready:
+            customer = invoice.customer
+            assert customer is not None
+            if customer.xero_contact_id:
+                result[customer.id] = customer.xero_contact_id
+            else:
+                unlinked[customer.id] = mapping.contact_draft(customer)
+        names = sorted({d.name for d in unlinked.values()} - state.contacts.keys())
+        if names:
+            state.contacts.update(self.xero.contacts_by_name(names))
+        missing = {d.name: d for d in unlinked.values() if d.name not in state.contacts}
+        if missing and state.settings.create_contacts:
+            drafts = list(missing.values())
+            key = self.ledger.begin("contact", [d.name for d in drafts], repr(drafts).encode())
+            created = self.xero.create_contacts(drafts, key)
+            self.ledger.applied(key, dict(created))
+            state.contacts.update(created)
+        for customer_id, draft in unlinked.items():
+            if draft.name in state.contacts:
+                result[customer_id] = state.contacts[draft.name]
+        return result
+
+    def _ensure_items(self, ready: Sequence[Invoice], state: _PassState) -> None:
+        if not state.settings.create_products:
+            return
+        wanted: dict[str, ItemDraft] = {}
+        for invoice in ready:
+            for line in invoice.lines:
+                item = mapping.item_draft(line)
+                if item and item.code not in state.item_codes:
+                    wanted.setdefault(item.code, item)
+        if not wanted:
+            return
+        drafts = list(wanted.values())
+        key = self.ledger.begin("item", list(wanted), repr(drafts).encode())
+        created = self.xero.create_items(drafts, key)
+        self.ledger.applied(key, {code: code for code in created})
+        state.item_codes = state.item_codes | created
+
+    def _create(
+        self,
+        drafts: list[tuple[Invoice, InvoiceDraft]],
+        now: datetime,
+        report: PushReport,
+        changes: list[WriteBack],
+    ) -> dict[str, XeroInvoiceResult]:
+        if not drafts:
+            return {}
+        ids = [invoice.id for invoice, _ in drafts]
+        key = self.ledger.begin("invoice", ids, repr([d for _, d in drafts]).encode())
+        try:
+            results = self.xero.create_invoices([d for _, d in drafts], key)
+        except TransientError as exc:
+            # The outcome is unknown: the write stays pending and the next pass recovers it.
+            for invoice, _ in drafts:
+                report.outcomes.append(
+                    Outcome(invoice.id, invoice.name, "deferred", message=str(exc))
+                )
+            return {}
+        except RemoteRejected as exc:
+            self.ledger.failed(key, ids, str(exc))
+            for invoice, _ in drafts:
+                changes += self._failure(invoice, f"Xero refused the invoice: {exc}", now, report)
+            return {}
+        self.ledger.applied(
+            key, {inv.id: r.xero_invoice_id for (inv, _), r in zip(drafts, results, strict=True)}
+        )
+        return {inv.id: r for (inv, _), r in zip(drafts, results, strict=True)}
+
+    def _written_back(
+        self,
+        invoice: Invoice,
+        result: XeroInvoiceResult,
+        state: _PassState,
+        now: datetime,
+        report: PushReport,
+    ) -> list[WriteBack]:
+        if not result.ok or not result.xero_invoice_id:
+            message = "Xero refused the invoice: " + " ".join(result.errors or ("no reason given",))
+            return self._failure(invoice, message, now, report)
+        kind = mapping.xero_type(invoice)
+        url = invoice_url(state.organisation.short_code, result.xero_invoice_id, kind)
+        report.outcomes.append(Outcome(invoice.id, invoice.name, "created", result.number))
+        changes: list[WriteBack] = [
+            XeroDetailChange(
+                invoice_id=invoice.id,
+                invoice_name=invoice.name,
+                detail_id=invoice.xero.detail_id if invoice.xero else None,
+                export_status=ExportStatus.YES,
+                export_date=now,
+                xero_invoice_id=result.xero_invoice_id,
+                xero_invoice_number=result.number,
+                xero_status=(result.status or "").title() or None,
+                xero_url=url,
+            ),
+            HistoryEntry(
+                invoice.id,
+                now,
+                SyncAction.CREATE,
+                SyncStatus.SUCCESSFUL,
+                created_message(result.xero_invoice_id),
+            ),
+        ]
+        lines = sorted(invoice.lines, key=lambda ln: ln.sequence)
+        for line, tax in zip(lines, result.line_taxes, strict=False):
+            changes.append(LineTax(line.id, tax))
+        return changes
+
+    def _failure(
+        self, invoice: Invoice, message: str, now: datetime, report: PushReport
+    ) -> list[WriteBack]:
+        report.outcomes.append(Outcome(invoice.id, invoice.name, "failed", message=message))
+        return [
+            XeroDetailChange(
+                invoice_id=invoice.id,
+                invoice_name=invoice.name,
+                detail_id=invoice.xero.detail_id if invoice.xero else None,
+                export_status=ExportStatus.FAILED,
+                export_date=now,
+                xero_invoice_id=invoice.xero.xero_invoice_id if invoice.xero else None,
+                xero_invoice_number=invoice.xero.xero_invoice_number if invoice.xero else None,
+                xero_status=invoice.xero.xero_status if invoice.xero else None,
+            ),
+            HistoryEntry(invoice.id, now, SyncAction.CREATE, SyncStatus.FAILED, message),
+        ]
+
+    @staticmethod
+    def _missing_contact(invoice: Invoice) -> str:
+        name = invoice.customer.name if invoice.customer else ""
+        return (
+            f"The customer '{name}' does not exist in Xero and 'Create new contacts in Xero' is "
+            "No: create the contact in Xero (same name), or set the setting to Yes, then set "
+            "Export status to No to retry."
+        )

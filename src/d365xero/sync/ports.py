@@ -1,0 +1,92 @@
+"""What the engine needs of Dynamics, Xero and the store: small protocols the clients implement,
+so a pass can run against the emulators, the real services or any test double alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from d365xero.domain.history import WriteBack
+from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
+from d365xero.domain.records import ConnectorSettings, Invoice
+
+
+@dataclass(frozen=True)
+class XeroInvoiceResult:
+    """Xero's answer for one invoice of a batch, in the order they were sent."""
+
+    ok: bool
+    xero_invoice_id: str | None = None
+    number: str | None = None
+    status: str | None = None
+    line_taxes: tuple[Decimal, ...] = ()
+    errors: tuple[str, ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    name: str
+    short_code: str | None
+    base_currency: str
+    currencies: frozenset[str] = field(default_factory=frozenset)
+
+
+class DynamicsPort(Protocol):
+    def settings(self) -> ConnectorSettings: ...
+
+    def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
+        """Invoices of this connection that may need exporting, a page at a time."""
+        ...
+
+    def write_back(self, changes: Sequence[WriteBack]) -> None: ...
+
+
+class XeroPort(Protocol):
+    def organisation(self) -> Organisation: ...
+
+    def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
+        """ContactID of each name that exists in Xero (names compared as Xero does)."""
+        ...
+
+    def create_contacts(self, drafts: Sequence[ContactDraft], key: str) -> dict[str, str]: ...
+
+    def item_codes(self) -> frozenset[str]: ...
+
+    def create_items(self, drafts: Sequence[ItemDraft], key: str) -> frozenset[str]: ...
+
+    def create_invoices(
+        self, drafts: Sequence[InvoiceDraft], key: str
+    ) -> list[XeroInvoiceResult]: ...
+
+    def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]: ...
+
+    def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
+        """The InvoiceID of an invoice an earlier, unconfirmed write created for `draft`."""
+        ...
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    key: str
+    kind: str
+    source_ids: tuple[str, ...]
+    created_epoch: float
+
+
+class WriteLedger(Protocol):
+    """The write-ahead record of Xero writes: durable before the request is sent."""
+
+    def begin(self, kind: str, source_ids: Sequence[str], payload: bytes) -> str:
+        """Record the intent durably and return the Idempotency-Key to send."""
+        ...
+
+    def applied(self, key: str, xero_ids: dict[str, str | None]) -> None: ...
+
+    def failed(self, key: str, source_ids: Sequence[str], detail: str) -> None: ...
+
+    def applied_xero_id(self, kind: str, source_id: str) -> str | None: ...
+
+    def pending(self, kind: str) -> list[PendingWrite]: ...

@@ -1,0 +1,323 @@
+"""XeroClient: the engine's XeroPort over Xero's official SDK (xero-python).
+
+The SDK does the wire format; this adapter adds what a connector needs around it: tokens we
+manage ourselves, our own retry policy (the SDK's urllib3 would silently retry 429s and PUTs),
+an Idempotency-Key on every write, bulk look-ups, and a count of every HTTP call made.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import urllib3
+from xero_python.accounting import AccountingApi
+from xero_python.accounting import models as xm
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.exceptions import ApiException, RateLimitException
+
+from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
+from d365xero.domain.money import needs_4dp
+from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
+from d365xero.sync.ports import Organisation, XeroInvoiceResult
+from d365xero.xero.endpoints import XeroEndpoints
+from d365xero.xero.tokens import AccessToken
+
+NAMES_PER_LOOKUP = 25  # keeps a where= clause of names well inside URL limits
+
+
+class TokenSource(Protocol):
+    def current(self) -> AccessToken: ...
+
+    def invalidate(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    max_wait: float = 60.0
+    backoff: float = 0.5
+
+
+class XeroClient:
+    def __init__(
+        self,
+        *,
+        endpoints: XeroEndpoints,
+        tenant_id: str,
+        tokens: TokenSource,
+        ca_bundle: str | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = (10.0, 120.0),
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.calls = 0
+        self._tokens = tokens
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._timeout = timeout
+        config = Configuration(oauth2_token=OAuth2Token())
+        if ca_bundle:
+            config.ssl_ca_cert = ca_bundle
+        api_client = ApiClient(
+            configuration=config,
+            oauth2_token_getter=self._sdk_token,
+            oauth2_token_saver=lambda token: None,
+        )
+        # Retries are ours to decide (with the same Idempotency-Key), never urllib3's.
+        api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+        self.api = AccountingApi(api_client, base_url=endpoints.accounting)
+
+    def _sdk_token(self) -> dict[str, Any]:
+        token = self._tokens.current()
+        return {
+            "access_token": token.value,
+            "token_type": "Bearer",
+            "expires_at": token.expires_at,
+            "expires_in": max(0, int(token.expires_at - time.time())),
+            "scope": token.scope.split(),
+        }
+
+    # -- the XeroPort --------------------------------------------------------------------
+
+    def organisation(self) -> Organisation:
+        orgs = self._call(self.api.get_organisations).organisations
+        currencies = self._call(self.api.get_currencies).currencies or []
+        org = orgs[0]
+        base = _enum_value(org.base_currency)
+        return Organisation(
+            name=org.name,
+            short_code=org.short_code,
+            base_currency=base,
+            currencies=frozenset({_enum_value(c.code) for c in currencies} | {base}),
+        )
+
+    def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
+        wanted = {n.lower(): n for n in names}
+        found: dict[str, str] = {}
+        for start in range(0, len(names), NAMES_PER_LOOKUP):
+            chunk = names[start : start + NAMES_PER_LOOKUP]
+            where = " OR ".join(f'Name=="{_quote(n)}"' for n in chunk)
+            contacts = self._call(self.api.get_contacts, where=where).contacts or []
+            for contact in contacts:
+                original = wanted.get((contact.name or "").lower())
+                if original:
+                    found[original] = contact.contact_id
+        return found
+
+    def create_contacts(self, drafts: Sequence[ContactDraft], key: str) -> dict[str, str]:
+        body = xm.Contacts(contacts=[_contact(d) for d in drafts])
+        result = self._call(
+            self.api.create_contacts, contacts=body, summarize_errors=False, idempotency_key=key
+        )
+        return {
+            c.name: c.contact_id
+            for c in result.contacts or []
+            if c.contact_id and not c.has_validation_errors
+        }
+
+    def item_codes(self) -> frozenset[str]:
+        items = self._call(self.api.get_items).items or []
+        return frozenset(i.code for i in items if i.code)
+
+    def create_items(self, drafts: Sequence[ItemDraft], key: str) -> frozenset[str]:
+        body = xm.Items(items=[_item(d) for d in drafts])
+        result = self._call(
+            self.api.create_items, items=body, summarize_errors=False, idempotency_key=key
+        )
+        return frozenset(
+            i.code for i in result.items or [] if i.item_id and not i.validation_errors
+        )
+
+    def create_invoices(self, drafts: Sequence[InvoiceDraft], key: str) -> list[XeroInvoiceResult]:
+        amounts = [ln.unit_amount for d in drafts for ln in d.lines if ln.unit_amount is not None]
+        body = xm.Invoices(invoices=[_invoice(d) for d in drafts])
+        result = self._call(
+            self.api.create_invoices,
+            invoices=body,
+            summarize_errors=False,
+            unitdp=4 if needs_4dp(amounts) else 2,
+            idempotency_key=key,
+        )
+        return [_result(inv) for inv in result.invoices or []]
+
+    def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]:
+        if not ids:
+            return {}
+        result = self._call(self.api.get_invoices, i_ds=list(ids), unitdp=4)
+        return {str(inv.invoice_id): _result(inv) for inv in result.invoices or []}
+
+    def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
+        """Matched by the Url field, which holds the Dynamics invoice's link: Xero keeps it."""
+        if not draft.contact_id or not draft.url:
+            return None
+        since = datetime.fromtimestamp(since_epoch - 60, UTC)
+        result = self._call(
+            self.api.get_invoices, if_modified_since=since, contact_i_ds=[draft.contact_id]
+        )
+        for invoice in result.invoices or []:
+            if invoice.url == draft.url and invoice.status != "DELETED":
+                return str(invoice.invoice_id)
+        return None
+
+    # -- calls, errors and retries ---------------------------------------------------------
+
+    def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
+        last: Exception | None = None
+        refreshed = False
+        for attempt in range(self._retry.attempts):
+            self.calls += 1
+            try:
+                return method(self.tenant_id, _request_timeout=self._timeout, **kwargs)
+            except RateLimitException as exc:
+                problem = (exc.rate_limit or "").lower()
+                wait = _retry_after(exc)
+                if problem == "day" or wait > self._retry.max_wait:
+                    raise TransientError(
+                        f"Xero's {problem or 'rate'} limit is reached; retry after {wait:.0f} s",
+                        status=429,
+                        service="xero",
+                        retry_after=wait,
+                    ) from exc
+                last = exc
+                self._sleep(wait)
+                continue
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                if status == 401 and not refreshed:
+                    self._tokens.invalidate()
+                    refreshed = True
+                    continue
+                if status in (401, 403):
+                    raise AuthorisationLost(
+                        "Xero refused access to the organisation (HTTP "
+                        f"{status}): reconnect Xero for this connection.",
+                        status=status,
+                        service="xero",
+                    ) from exc
+                if status < 500:
+                    raise RemoteRejected(_messages(exc), status=status, service="xero") from exc
+                last = exc
+            except urllib3.exceptions.HTTPError as exc:
+                last = exc  # timed out or dropped: the same request goes again, same key
+            self._sleep(self._retry.backoff * 2**attempt)
+        raise TransientError(f"Xero did not answer after retries: {last}", service="xero")
+
+
+def _retry_after(exc: ApiException) -> float:
+    headers = exc.headers or {}
+    try:
+        return float(headers.get("Retry-After") or headers.get("retry-after") or 1)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _messages(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or b"")
+    except (TypeError, ValueError):
+        return (exc.body or b"").decode(errors="replace").strip() or f"HTTP {exc.status}"
+    messages = [
+        error.get("Message", "")
+        for element in body.get("Elements", [])
+        for error in element.get("ValidationErrors", [])
+    ]
+    return " ".join(m for m in messages if m) or str(body.get("Message") or body)
+
+
+def _quote(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _enum_value(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _contact(draft: ContactDraft) -> xm.Contact:
+    contact = xm.Contact(
+        name=draft.name,
+        email_address=draft.email,
+        first_name=draft.first_name,
+        last_name=draft.last_name,
+    )
+    if draft.phone:
+        contact.phones = [xm.Phone(phone_type="DEFAULT", phone_number=draft.phone)]
+    if draft.address:
+        a = draft.address
+        contact.addresses = [
+            xm.Address(
+                address_type="STREET",
+                address_line1=a.line1,
+                address_line2=a.line2,
+                city=a.city,
+                region=a.region,
+                postal_code=a.postal_code,
+                country=a.country,
+            )
+        ]
+    return contact
+
+
+def _item(draft: ItemDraft) -> xm.Item:
+    sales = xm.Purchase(unit_price=float(draft.unit_price)) if draft.unit_price else None
+    return xm.Item(
+        code=draft.code, name=draft.name, description=draft.description, sales_details=sales
+    )
+
+
+def _line(line: Any) -> xm.LineItem:
+    item = xm.LineItem(description=line.description)
+    if line.is_note:
+        return item
+    item.quantity = float(line.quantity)
+    item.unit_amount = float(line.unit_amount)
+    item.item_code = line.item_code
+    item.account_code = line.account_code
+    item.tax_type = line.tax_type
+    if line.discount_amount:
+        item.discount_amount = float(line.discount_amount)
+    if line.tracking:
+        item.tracking = [xm.LineItemTracking(name=c, option=o) for c, o in line.tracking]
+    return item
+
+
+def _invoice(draft: InvoiceDraft) -> xm.Invoice:
+    invoice = xm.Invoice(
+        type=draft.type,
+        contact=xm.Contact(contact_id=draft.contact_id)
+        if draft.contact_id
+        else xm.Contact(name=draft.contact_name),
+        line_items=[_line(ln) for ln in draft.lines],
+        date=draft.date,
+        due_date=draft.due_date,
+        line_amount_types=xm.LineAmountTypes(draft.line_amount_types.value),
+        status=draft.status.value,
+        invoice_number=draft.invoice_number,
+        reference=draft.reference,
+        branding_theme_id=draft.branding_theme_id,
+        url=draft.url,
+    )
+    if draft.currency:
+        invoice.currency_code = draft.currency
+    return invoice
+
+
+def _result(invoice: Any) -> XeroInvoiceResult:
+    errors = tuple(e.message for e in invoice.validation_errors or [] if e.message)
+    ok = bool(invoice.invoice_id) and not errors and invoice.status_attribute_string != "ERROR"
+    taxes = tuple(Decimal(str(li.tax_amount or 0)) for li in invoice.line_items or [])
+    return XeroInvoiceResult(
+        ok=ok,
+        xero_invoice_id=str(invoice.invoice_id) if invoice.invoice_id else None,
+        number=invoice.invoice_number,
+        status=invoice.status,
+        line_taxes=taxes,
+        errors=errors,
+    )
