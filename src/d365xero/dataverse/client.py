@@ -14,6 +14,7 @@ from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
 
 API_PATH = "/api/data/v9.2"
 MAX_PAGE = 5000
+MAX_BATCH = 1000  # operations in one $batch request
 
 
 class TokenSource(Protocol):
@@ -65,17 +66,19 @@ class DataverseClient:
         self._request("PATCH", f"{entity_set}({row_id})", json=changes)
 
     def batch(self, changesets: list[list[batch.Operation]]) -> list[batch.OperationResult]:
-        """One $batch request; each change set all-or-nothing, later ones go on if one fails."""
-        if not changesets:
-            return []
-        content_type, body = batch.encode(self.api_root, changesets)
-        response = self._request(
-            "POST",
-            "$batch",
-            content=body,
-            headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
-        )
-        return batch.decode(response.headers["Content-Type"], response.content)
+        """Change sets, each all-or-nothing, sent in as few $batch requests as Dataverse's limit
+        of 1,000 operations a request allows; later change sets go on if one fails."""
+        results: list[batch.OperationResult] = []
+        for group in _chunks(changesets, MAX_BATCH):
+            content_type, body = batch.encode(self.api_root, group)
+            response = self._request(
+                "POST",
+                "$batch",
+                content=body,
+                headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
+            )
+            results += batch.decode(response.headers["Content-Type"], response.content)
+        return results
 
     def _url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.api_root}/{path}"
@@ -131,3 +134,18 @@ def _message(response: httpx.Response) -> str:
         return str(error.get("message") or error)
     except ValueError:
         return response.text[:300]
+
+
+def _chunks(
+    changesets: list[list[batch.Operation]], limit: int
+) -> Iterator[list[list[batch.Operation]]]:
+    group: list[list[batch.Operation]] = []
+    size = 0
+    for changeset in changesets:
+        if group and size + len(changeset) > limit:
+            yield group
+            group, size = [], 0
+        group.append(changeset)
+        size += len(changeset)
+    if group:
+        yield group

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from d365xero.dataverse.batch import Operation
+from d365xero.dataverse.batch import Operation, OperationResult
 from d365xero.dataverse.client import DataverseClient
 from d365xero.domain.history import (
     CustomerLink,
@@ -36,6 +36,7 @@ from d365xero.domain.records import (
 )
 from d365xero.errors import RemoteRejected
 from d365xero.solution import schema
+from d365xero.sync.ports import ReferenceData
 
 ACTIVE = 0
 _EXISTING = (("If-Match", "*"),)  # update only: never let a PATCH create a missing row
@@ -173,13 +174,25 @@ class DynamicsGateway:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
+        """Each table in its own change set, in order, so accounts find their tax rates."""
+        self._raise_failures(self.client.batch(reference_operations(tenant_id, data)))
+        return {
+            "dxc_taxtypes": len(data.tax_rates),
+            "dxc_chartofaccounts": len(data.accounts),
+            "dxc_brandingthemes": len(data.branding_themes),
+        }
+
     def write_back(self, changes: Sequence[WriteBack]) -> None:
         """One $batch; one change set per invoice, so one invoice's failure spares the rest."""
         groups: dict[str, list[Operation]] = {}
         for change in changes:
             key, op = _operation(change)
             groups.setdefault(key, []).append(op)
-        results = self.client.batch(list(groups.values()))
+        self._raise_failures(self.client.batch(list(groups.values())))
+
+    @staticmethod
+    def _raise_failures(results: Sequence[OperationResult]) -> None:
         failed = [r for r in results if r.status >= 400]
         if failed:
             message = (failed[0].body or {}).get("error", {}).get("message", failed[0].status)
@@ -297,3 +310,57 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
         {"dxc_xerocontactid": change.xero_contact_id},
         _EXISTING,
     )
+
+
+def _reference_id(tenant_id: str, kind: str, key: str) -> str:
+    """The same Xero record always lands on the same Dynamics row."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero:{tenant_id}:{kind}:{key}"))
+
+
+def reference_operations(tenant_id: str, data: ReferenceData) -> list[list[Operation]]:
+    """Upserts for tax rates, then accounts (bound to their tax rate), then branding themes."""
+    taxes = [
+        Operation(
+            "PATCH",
+            f"dxc_taxtypes({_reference_id(tenant_id, 'tax', r.code)})",
+            {
+                "dxc_name": r.name[:200],
+                "dxc_taxtypecode": r.code,
+                "dxc_effectiverate": float(r.rate),
+                "dxc_status": r.status,
+            },
+        )
+        for r in data.tax_rates
+    ]
+    known_taxes = {r.code for r in data.tax_rates}
+    accounts = []
+    for a in data.accounts:
+        body: dict[str, Any] = {
+            "dxc_name": a.name[:200],
+            "dxc_code": a.code,
+            "dxc_accounttype": a.type,
+            "dxc_xeroaccountid": a.xero_id,
+            "dxc_status": a.status,
+        }
+        if a.tax_type in known_taxes:
+            tax_id = _reference_id(tenant_id, "tax", a.tax_type or "")
+            body["dxc_TaxTypeId@odata.bind"] = f"/dxc_taxtypes({tax_id})"
+        row_id = _reference_id(tenant_id, "account", a.xero_id)
+        accounts.append(Operation("PATCH", f"dxc_chartofaccounts({row_id})", body))
+    themes = [
+        Operation(
+            "PATCH",
+            f"dxc_brandingthemes({_reference_id(tenant_id, 'theme', t.xero_id)})",
+            {
+                "dxc_name": t.name[:200],
+                "dxc_xerobrandingthemeid": t.xero_id,
+                "dxc_sortorder": t.sort_order,
+            },
+        )
+        for t in data.branding_themes
+    ]
+    return [ops for ops in (taxes, accounts, themes) if ops]
+
+
+def reference_row_id(tenant_id: str, kind: str, key: str) -> str:
+    return _reference_id(tenant_id, kind, key)

@@ -34,6 +34,38 @@ class Organisation:
     currencies: frozenset[str] = field(default_factory=frozenset)
 
 
+@dataclass(frozen=True)
+class TaxRate:
+    code: str
+    name: str
+    rate: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class Account:
+    xero_id: str
+    code: str | None
+    name: str
+    type: str
+    tax_type: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class BrandingTheme:
+    xero_id: str
+    name: str
+    sort_order: int
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    tax_rates: tuple[TaxRate, ...]
+    accounts: tuple[Account, ...]
+    branding_themes: tuple[BrandingTheme, ...]
+
+
 class DynamicsPort(Protocol):
     def settings(self) -> ConnectorSettings: ...
 
@@ -43,9 +75,15 @@ class DynamicsPort(Protocol):
 
     def write_back(self, changes: Sequence[WriteBack]) -> None: ...
 
+    def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
+        """Upsert Xero's tax rates, accounts and branding themes; counts by table."""
+        ...
+
 
 class XeroPort(Protocol):
     def organisation(self) -> Organisation: ...
+
+    def reference_data(self) -> ReferenceData: ...
 
     def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
         """ContactID of each name that exists in Xero (names compared as Xero does)."""

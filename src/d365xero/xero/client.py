@@ -25,7 +25,14 @@ from xero_python.exceptions import ApiException, RateLimitException
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.money import needs_4dp
 from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
-from d365xero.sync.ports import Organisation, XeroInvoiceResult
+from d365xero.sync.ports import (
+    Account,
+    BrandingTheme,
+    Organisation,
+    ReferenceData,
+    TaxRate,
+    XeroInvoiceResult,
+)
 from d365xero.xero.endpoints import XeroEndpoints
 from d365xero.xero.tokens import AccessToken
 
@@ -98,6 +105,9 @@ class XeroClient:
             base_currency=base,
             currencies=frozenset({_enum_value(c.code) for c in currencies} | {base}),
         )
+
+    def reference_data(self) -> ReferenceData:
+        return _reference_data(self.api, self._call)
 
     def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
         wanted = {n.lower(): n for n in names}
@@ -320,4 +330,35 @@ def _result(invoice: Any) -> XeroInvoiceResult:
         status=invoice.status,
         line_taxes=taxes,
         errors=errors,
+    )
+
+
+def _reference_data(api: Any, call: Callable[..., Any]) -> ReferenceData:
+    rates = call(api.get_tax_rates).tax_rates or []
+    accounts = call(api.get_accounts).accounts or []
+    themes = call(api.get_branding_themes).branding_themes or []
+    return ReferenceData(
+        tax_rates=tuple(
+            TaxRate(
+                code=r.tax_type,
+                name=r.name,
+                rate=Decimal(str(r.effective_rate or 0)),
+                status=_enum_value(r.status),
+            )
+            for r in rates
+        ),
+        accounts=tuple(
+            Account(
+                xero_id=str(a.account_id),
+                code=a.code,
+                name=a.name,
+                type=_enum_value(a.type),
+                tax_type=a.tax_type,
+                status=_enum_value(a.status),
+            )
+            for a in accounts
+        ),
+        branding_themes=tuple(
+            BrandingTheme(str(t.branding_theme_id), t.name, int(t.sort_order or 0)) for t in themes
+        ),
     )
