@@ -52,6 +52,23 @@ def emulate(
     serve_forever(asgi, host, port, files)
 
 
+db_app = typer.Typer(help="The connector's own database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: str = typer.Argument("head", help="The Alembic revision to reach."),
+) -> None:
+    """Create or migrate the store at D365XERO_DATABASE_URL (default: SQLite in the data folder)."""
+    from d365xero.config import get_settings
+    from d365xero.store.migrate import current_revision, upgrade
+
+    url = get_settings().database()
+    upgrade(url, revision)
+    typer.echo(f"database at revision {current_revision(url)}")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,148 @@
+"""Connections: add, find, list, pause and resume them, and read or update their sealed secrets.
+
+Secrets are a JSON dict (client secrets, OAuth tokens) sealed by a SecretBox; they are only ever
+clear text in the caller's hands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from d365xero.errors import ConfigurationError, StoreError
+from d365xero.store.models import (
+    DEFAULT_TIMEZONE,
+    DEFAULT_XERO_URL,
+    Connection,
+    ConnectionStatus,
+    new_id,
+)
+from d365xero.store.secrets import SecretBox
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(f"unknown time zone {name!r} (use an IANA name)") from exc
+    return name
+
+
+def _check_url(url: str, what: str) -> str:
+    cleaned = url.strip().rstrip("/")
+    if not cleaned.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{what} must be an http(s) URL, not {url!r}")
+    return cleaned
+
+
+def add_connection(
+    session: Session,
+    box: SecretBox,
+    *,
+    name: str,
+    secrets: Mapping[str, Any],
+    user_id: str | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    xero_url: str = DEFAULT_XERO_URL,
+    xero_client_id: str | None = None,
+    xero_tenant_id: str | None = None,
+    xero_tenant_name: str | None = None,
+    dataverse_url: str | None = None,
+    dataverse_tenant: str | None = None,
+    dataverse_client_id: str | None = None,
+    dataverse_connection_row_id: str | None = None,
+) -> Connection:
+    """A new active connection, flushed (so its id is set); names are unique per user, and
+    among connections without a user."""
+    name = name.strip()
+    if not name:
+        raise ConfigurationError("a connection needs a name")
+    if get_connection_by_name(session, name, user_id=user_id) is not None:
+        raise StoreError(f"a connection named {name!r} already exists")
+    connection = Connection(
+        id=new_id(),
+        user_id=user_id,
+        name=name,
+        status=ConnectionStatus.active.value,
+        timezone=_check_timezone(timezone),
+        xero_url=_check_url(xero_url, "the Xero URL"),
+        xero_client_id=xero_client_id,
+        xero_tenant_id=xero_tenant_id,
+        xero_tenant_name=xero_tenant_name,
+        dataverse_url=_check_url(dataverse_url, "the Dataverse URL") if dataverse_url else None,
+        dataverse_tenant=dataverse_tenant,
+        dataverse_client_id=dataverse_client_id,
+        dataverse_connection_row_id=dataverse_connection_row_id,
+        secrets=box.seal(secrets),
+    )
+    session.add(connection)
+    session.flush()
+    return connection
+
+
+def get_connection(session: Session, connection_id: str) -> Connection | None:
+    return session.get(Connection, connection_id)
+
+
+def get_connection_by_name(
+    session: Session, name: str, *, user_id: str | None = None
+) -> Connection | None:
+    """The connection of that name owned by `user_id` (None: the ones made by the CLI)."""
+    owner = Connection.user_id.is_(None) if user_id is None else Connection.user_id == user_id
+    query = sa.select(Connection).where(Connection.name == name.strip(), owner)
+    return session.scalars(query).one_or_none()
+
+
+def list_connections(
+    session: Session, *, status: ConnectionStatus | None = None
+) -> list[Connection]:
+    """Every connection, whoever owns it, by name."""
+    query = sa.select(Connection).order_by(Connection.name, Connection.id)
+    if status is not None:
+        query = query.where(Connection.status == status.value)
+    return list(session.scalars(query))
+
+
+def list_user_connections(session: Session, user_id: str) -> list[Connection]:
+    query = sa.select(Connection).where(Connection.user_id == user_id).order_by(Connection.name)
+    return list(session.scalars(query))
+
+
+def delete_connection(session: Session, connection: Connection) -> None:
+    """Removes the connection with its sync runs and write-ahead records (foreign keys cascade)."""
+    session.delete(connection)
+    session.flush()
+
+
+def read_secrets(box: SecretBox, connection: Connection) -> dict[str, Any]:
+    return box.open(connection.secrets)
+
+
+def update_secrets(
+    box: SecretBox, connection: Connection, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Merges `changes` into the connection's secrets (a None value removes that key) and
+    returns the new whole."""
+    current = box.open(connection.secrets)
+    for key, value in changes.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+    connection.secrets = box.seal(current)
+    return current
+
+
+def pause_connection(connection: Connection, message: str) -> None:
+    """Stops syncing until someone acts; `message` says what to do (e.g. how to reconnect)."""
+    connection.status = ConnectionStatus.paused.value
+    connection.status_message = message
+
+
+def resume_connection(connection: Connection) -> None:
+    connection.status = ConnectionStatus.active.value
+    connection.status_message = None

@@ -1,0 +1,198 @@
+"""The connector's own tables: users, connections, sync runs and the write-ahead log of Xero writes.
+
+Secrets never live here in clear: `Connection.secrets` holds a Fernet token made by
+`store.secrets.SecretBox`, and no model's repr shows a secret or a password hash.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Explicit constraint names: Alembic needs them to alter or drop constraints, above all on SQLite.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DEFAULT_XERO_URL = "https://api.xero.com"
+DEFAULT_TIMEZONE = "Europe/London"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out as an aware UTC datetime on both databases
+    (SQLite keeps no zone, so its values are stored as UTC and read back as UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store keeps aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+    _repr_fields: tuple[str, ...] = ("id",)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in self._repr_fields)
+        return f"{type(self).__name__}({shown})"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+class ConnectionStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+
+
+class RunStatus(StrEnum):
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    partial = "partial"
+
+
+class WriteState(StrEnum):
+    pending = "pending"
+    applied = "applied"
+    failed = "failed"
+
+
+class User(Base):
+    __tablename__ = "users"
+    _repr_fields = ("id", "email")
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Connection(Base):
+    """One Xero organisation paired with one Dynamics organisation."""
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "name"),
+        # NULLs are distinct in a unique constraint, so CLI-made connections (no user) need
+        # their own partial index to keep their names unique too.
+        sa.Index(
+            "uq_connections_name_without_user",
+            "name",
+            unique=True,
+            sqlite_where=sa.text("user_id IS NULL"),
+            postgresql_where=sa.text("user_id IS NULL"),
+        ),
+        _one_of("status", ConnectionStatus),
+    )
+    _repr_fields = ("id", "name", "status", "user_id")
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ConnectionStatus.active.value)
+    status_message: Mapped[str | None] = mapped_column(sa.Text)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
+    xero_url: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_XERO_URL)
+    xero_client_id: Mapped[str | None] = mapped_column(sa.String(200))
+    xero_tenant_id: Mapped[str | None] = mapped_column(sa.String(64))
+    xero_tenant_name: Mapped[str | None] = mapped_column(sa.String(500))
+    dataverse_url: Mapped[str | None] = mapped_column(sa.String(500))
+    dataverse_tenant: Mapped[str | None] = mapped_column(sa.String(200))
+    dataverse_client_id: Mapped[str | None] = mapped_column(sa.String(200))
+    dataverse_connection_row_id: Mapped[str | None] = mapped_column(sa.String(36))
+    # A Fernet token (see store.secrets); never clear text.
+    secrets: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    """One sync pass over one connection, with its counters."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        sa.Index("ix_sync_runs_connection_id_started_at", "connection_id", "started_at"),
+        _one_of("status", RunStatus),
+    )
+    _repr_fields = ("id", "connection_id", "status", "started_at", "finished_at")
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(16), default=RunStatus.running.value)
+    invoices_seen: Mapped[int] = mapped_column(default=0)
+    invoices_created: Mapped[int] = mapped_column(default=0)
+    invoices_updated: Mapped[int] = mapped_column(default=0)
+    invoices_failed: Mapped[int] = mapped_column(default=0)
+    xero_calls: Mapped[int] = mapped_column(default=0)
+    dataverse_calls: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class XeroWrite(Base):
+    """The write-ahead record of one write to Xero: saved (and committed by the caller) before the
+    request goes out, so a crash or a lost response is recovered by replaying the same
+    Idempotency-Key instead of writing twice. Xero remembers a key for about 6 minutes only
+    (reference/xero.md 3.7), so recovery of an older pending write must look in Xero first."""
+
+    __tablename__ = "xero_writes"
+    __table_args__ = (
+        sa.Index(
+            "ix_xero_writes_connection_id_kind_source_id_state",
+            "connection_id",
+            "kind",
+            "source_id",
+            "state",
+        ),
+        _one_of("state", WriteState),
+    )
+    _repr_fields = ("id", "connection_id", "kind", "source_id", "state", "xero_id")
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    source_id: Mapped[str] = mapped_column(sa.String(64))
+    # Xero accepts keys of up to 128 characters.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(16), default=WriteState.pending.value)
+    xero_id: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

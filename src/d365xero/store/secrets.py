@@ -1,0 +1,108 @@
+"""Connection secrets at rest: a JSON dict sealed with Fernet.
+
+The key comes from D365XERO_SECRET_KEY (a Fernet key as is, any other string through scrypt), or
+is generated once into `<data_dir>/secret.key` (mode 0600) and reused on every later start.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from d365xero.config import Settings
+from d365xero.errors import ConfigurationError, StoreError
+
+KEY_FILE = "secret.key"
+# A fixed salt: the derived key must be the same on every start and every worker, and the
+# setting itself is the installation's secret.
+_KDF_SALT = b"d365xero/secret-key/v1"
+
+
+def _is_fernet_key(candidate: str) -> bool:
+    try:
+        Fernet(candidate)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def derive_key(passphrase: str) -> bytes:
+    """A Fernet key from any string, the same every time."""
+    kdf = Scrypt(salt=_KDF_SALT, length=32, n=2**14, r=8, p=1)
+    return base64.urlsafe_b64encode(kdf.derive(passphrase.encode("utf-8")))
+
+
+def _read_key_file(path: Path) -> bytes:
+    text = path.read_text(encoding="ascii").strip()
+    if not _is_fernet_key(text):
+        raise ConfigurationError(f"{path} does not hold a Fernet key; restore it or remove it")
+    return text.encode("ascii")
+
+
+def _create_key_file(path: Path) -> bytes:
+    """Write a new key unless another process got there first; either way return the one on disk.
+    The key is written to a private temporary file and hard-linked into place, so no reader ever
+    sees a half-written key and two racing starts agree on one."""
+    key = Fernet.generate_key()
+    temporary = path.with_name(f".{KEY_FILE}.{uuid.uuid4().hex}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key + b"\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        return _read_key_file(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return key
+
+
+def load_key(settings: Settings) -> bytes:
+    """The installation's Fernet key (see the module docstring for where it comes from)."""
+    if settings.secret_key:
+        configured = settings.secret_key.strip()
+        if _is_fernet_key(configured):
+            return configured.encode("ascii")
+        return derive_key(configured)
+    path = settings.ensure_data_dir() / KEY_FILE
+    if path.exists():
+        return _read_key_file(path)
+    return _create_key_file(path)
+
+
+class SecretBox:
+    """Seals a dict of secrets into text for the store and opens it again."""
+
+    def __init__(self, key: bytes | str) -> None:
+        self._fernet = Fernet(key)
+
+    def __repr__(self) -> str:
+        return "SecretBox(<key hidden>)"
+
+    def seal(self, values: Mapping[str, Any]) -> str:
+        plain = json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
+        return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
+
+    def open(self, sealed: str) -> dict[str, Any]:
+        try:
+            plain = self._fernet.decrypt(sealed.encode("ascii"))
+        except (InvalidToken, UnicodeEncodeError) as exc:
+            raise StoreError(
+                "cannot decrypt connection secrets: D365XERO_SECRET_KEY changed?"
+            ) from exc
+        opened = json.loads(plain)
+        if not isinstance(opened, dict):
+            raise StoreError("connection secrets are not a JSON object")
+        return opened
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    return SecretBox(load_key(settings))

@@ -1,0 +1,119 @@
+"""The write-ahead log of Xero writes.
+
+Before a create or update goes to Xero the engine records it here with its Idempotency-Key and
+commits; after the answer it marks the record applied (with the Xero id) or failed. At start-up
+`pending_writes` lists what may or may not have reached Xero, to be settled before new work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from d365xero.errors import StoreError
+from d365xero.store.models import WriteState, XeroWrite, utcnow
+
+MAX_KEY_LENGTH = 128  # Xero's limit on Idempotency-Key (reference/xero.md 3.7)
+
+
+def hash_request(body: Any) -> str:
+    """sha256 (hex) of a request body: bytes or text as given, anything else as canonical JSON."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    elif not isinstance(body, bytes):
+        body = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(body).hexdigest()
+
+
+def begin_write(
+    session: Session,
+    connection_id: str,
+    kind: str,
+    source_id: str,
+    idempotency_key: str,
+    request_hash: str,
+) -> XeroWrite:
+    """A pending record for a write about to be sent (flushed; the caller commits before sending).
+
+    Beginning the same write again (same key, target and request hash) returns the existing
+    record, whatever its state, so a retry after a crash is harmless; the same key for a
+    different write is a StoreError, as Xero would reject it too.
+    """
+    if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
+        raise ValueError(f"an idempotency key has 1 to {MAX_KEY_LENGTH} characters")
+    if len(request_hash) != 64:
+        raise ValueError("request_hash must be a sha256 hex digest")
+    query = sa.select(XeroWrite).where(XeroWrite.idempotency_key == idempotency_key)
+    existing = session.scalars(query).one_or_none()
+    if existing is not None:
+        same = (existing.connection_id, existing.kind, existing.source_id, existing.request_hash)
+        if same != (connection_id, kind, source_id, request_hash):
+            raise StoreError(f"idempotency key {idempotency_key!r} is used by another write")
+        return existing
+    now = utcnow()
+    write = XeroWrite(
+        connection_id=connection_id,
+        kind=kind,
+        source_id=source_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        state=WriteState.pending.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(write)
+    session.flush()
+    return write
+
+
+def mark_applied(session: Session, write: XeroWrite, xero_id: str) -> None:
+    """Xero took the write; `xero_id` is the id of what it created or updated."""
+    write.state = WriteState.applied.value
+    write.xero_id = xero_id
+    write.detail = None
+    session.flush()
+
+
+def mark_failed(session: Session, write: XeroWrite, detail: str) -> None:
+    """Xero refused the write (for sure): `detail` says why."""
+    if write.state == WriteState.applied.value:
+        # Forgetting an applied write would make the next pass write it again.
+        raise StoreError(f"write {write.id} is already applied to Xero ({write.xero_id})")
+    write.state = WriteState.failed.value
+    write.detail = detail
+    session.flush()
+
+
+def pending_writes(session: Session, connection_id: str) -> list[XeroWrite]:
+    """Writes begun but never settled, oldest first: each may or may not have reached Xero."""
+    query = (
+        sa.select(XeroWrite)
+        .where(
+            XeroWrite.connection_id == connection_id,
+            XeroWrite.state == WriteState.pending.value,
+        )
+        .order_by(XeroWrite.id)
+    )
+    return list(session.scalars(query))
+
+
+def applied_write(
+    session: Session, connection_id: str, kind: str, source_id: str
+) -> XeroWrite | None:
+    """The latest applied write of this kind for this Dynamics record, if any."""
+    query = (
+        sa.select(XeroWrite)
+        .where(
+            XeroWrite.connection_id == connection_id,
+            XeroWrite.kind == kind,
+            XeroWrite.source_id == source_id,
+            XeroWrite.state == WriteState.applied.value,
+        )
+        .order_by(XeroWrite.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
