@@ -20,6 +20,7 @@ from d365xero.store.writes import (
     mark_applied,
     mark_failed,
     pending_writes,
+    writes_for_key,
 )
 
 BODY = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "A. Datum"}}]}
@@ -73,8 +74,9 @@ def test_begin_again_returns_the_same_record(session: Session, connection: Conne
     ("kind", "source_id", "request_hash"),
     [
         ("invoice", "inv-1", hash_request({"other": "body"})),
-        ("invoice", "inv-2", HASH),
+        ("invoice", "inv-2", hash_request({"other": "body"})),
         ("contact", "inv-1", HASH),
+        ("contact", "inv-2", HASH),
     ],
 )
 def test_a_key_cannot_serve_another_write(
@@ -85,13 +87,23 @@ def test_a_key_cannot_serve_another_write(
         begin_write(session, connection.id, kind, source_id, "key-1", request_hash)
 
 
-def test_database_keeps_keys_unique(session: Session, connection: Connection) -> None:
-    for n in (1, 2):
+def test_one_request_stands_for_each_record_of_its_batch(
+    session: Session, connection: Connection
+) -> None:
+    first = begin_write(session, connection.id, "invoice", "inv-1", "batch-1", HASH)
+    second = begin_write(session, connection.id, "invoice", "inv-2", "batch-1", HASH)
+    assert first.id != second.id
+    assert writes_for_key(session, connection.id, "batch-1") == [first, second]
+    assert writes_for_key(session, connection.id, "batch-2") == []
+
+
+def test_database_keeps_key_and_record_unique(session: Session, connection: Connection) -> None:
+    for _ in (1, 2):
         session.add(
             XeroWrite(
                 connection_id=connection.id,
                 kind="invoice",
-                source_id=f"inv-{n}",
+                source_id="inv-1",
                 idempotency_key="same",
                 request_hash=HASH,
             )

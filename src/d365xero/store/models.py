@@ -24,6 +24,7 @@ NAMING = {
 }
 
 DEFAULT_XERO_URL = "https://api.xero.com"
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_TIMEZONE = "Europe/London"
 
 
@@ -135,6 +136,8 @@ class Connection(Base):
     dataverse_tenant: Mapped[str | None] = mapped_column(sa.String(200))
     dataverse_client_id: Mapped[str | None] = mapped_column(sa.String(200))
     dataverse_connection_row_id: Mapped[str | None] = mapped_column(sa.String(36))
+    # Entra ID's origin; an emulator or a sovereign cloud has its own.
+    dataverse_authority: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_AUTHORITY)
     # A Fernet token (see store.secrets); never clear text.
     secrets: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -180,6 +183,8 @@ class XeroWrite(Base):
             "source_id",
             "state",
         ),
+        # One request (one key) may stand for several records: a batch of invoices.
+        sa.UniqueConstraint("idempotency_key", "source_id"),
         _one_of("state", WriteState),
     )
     _repr_fields = ("id", "connection_id", "kind", "source_id", "state", "xero_id")
@@ -189,7 +194,7 @@ class XeroWrite(Base):
     kind: Mapped[str] = mapped_column(sa.String(32))
     source_id: Mapped[str] = mapped_column(sa.String(64))
     # Xero accepts keys of up to 128 characters.
-    idempotency_key: Mapped[str] = mapped_column(sa.String(128), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(128))
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     state: Mapped[str] = mapped_column(sa.String(16), default=WriteState.pending.value)
     xero_id: Mapped[str | None] = mapped_column(sa.String(64))

@@ -39,20 +39,24 @@ def begin_write(
 ) -> XeroWrite:
     """A pending record for a write about to be sent (flushed; the caller commits before sending).
 
-    Beginning the same write again (same key, target and request hash) returns the existing
-    record, whatever its state, so a retry after a crash is harmless; the same key for a
-    different write is a StoreError, as Xero would reject it too.
+    One request, and so one key, may stand for several records (a batch of invoices): each
+    gets a row with the same key. Beginning the same write again (same key, record and request
+    hash) returns the existing row, whatever its state, so a retry after a crash is harmless;
+    the same key for another request (another connection, kind or body) is a StoreError, as
+    Xero would reject it too.
     """
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         raise ValueError(f"an idempotency key has 1 to {MAX_KEY_LENGTH} characters")
     if len(request_hash) != 64:
         raise ValueError("request_hash must be a sha256 hex digest")
     query = sa.select(XeroWrite).where(XeroWrite.idempotency_key == idempotency_key)
-    existing = session.scalars(query).one_or_none()
-    if existing is not None:
-        same = (existing.connection_id, existing.kind, existing.source_id, existing.request_hash)
-        if same != (connection_id, kind, source_id, request_hash):
+    existing = None
+    for row in session.scalars(query):
+        if (row.connection_id, row.kind, row.request_hash) != (connection_id, kind, request_hash):
             raise StoreError(f"idempotency key {idempotency_key!r} is used by another write")
+        if row.source_id == source_id:
+            existing = row
+    if existing is not None:
         return existing
     now = utcnow()
     write = XeroWrite(
@@ -117,3 +121,16 @@ def applied_write(
         .limit(1)
     )
     return session.scalars(query).first()
+
+
+def writes_for_key(session: Session, connection_id: str, idempotency_key: str) -> list[XeroWrite]:
+    """Every record one request (one Idempotency-Key) stands for."""
+    query = (
+        sa.select(XeroWrite)
+        .where(
+            XeroWrite.connection_id == connection_id,
+            XeroWrite.idempotency_key == idempotency_key,
+        )
+        .order_by(XeroWrite.id)
+    )
+    return list(session.scalars(query))

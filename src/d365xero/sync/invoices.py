@@ -195,12 +195,18 @@ class InvoicePush:
         names = sorted({d.name for d in unlinked.values()} - state.contacts.keys())
         if names:
             state.contacts.update(self.xero.contacts_by_name(names))
-        missing = {d.name: d for d in unlinked.values() if d.name not in state.contacts}
+        missing: dict[str, tuple[str, ContactDraft]] = {}
+        for customer_id, draft in unlinked.items():
+            if draft.name not in state.contacts:
+                missing.setdefault(draft.name, (customer_id, draft))
         if missing and state.settings.create_contacts:
-            drafts = list(missing.values())
-            key = self.ledger.begin("contact", [d.name for d in drafts], repr(drafts).encode())
+            drafts = [draft for _, draft in missing.values()]
+            customer_ids = [customer_id for customer_id, _ in missing.values()]
+            key = self.ledger.begin("contact", customer_ids, repr(drafts).encode())
             created = self.xero.create_contacts(drafts, key)
-            self.ledger.applied(key, dict(created))
+            self.ledger.applied(
+                key, {cid: created.get(draft.name) for cid, draft in missing.values()}
+            )
             state.contacts.update(created)
         for customer_id, draft in unlinked.items():
             if draft.name in state.contacts:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from d365xero.sync.ports import DynamicsPort, XeroPort
+from d365xero.sync.ports import DynamicsPort, ReferenceData, XeroPort
 
 
-def sync_reference_data(xero: XeroPort, dynamics: DynamicsPort, tenant_id: str) -> dict[str, int]:
-    return dynamics.write_reference_data(tenant_id, xero.reference_data())
+def sync_reference_data(
+    xero: XeroPort, dynamics: DynamicsPort, tenant_id: str
+) -> tuple[ReferenceData, dict[str, int]]:
+    data = xero.reference_data()
+    return data, dynamics.write_reference_data(tenant_id, data)

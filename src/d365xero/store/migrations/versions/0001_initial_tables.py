@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("dataverse_tenant", sa.String(length=200), nullable=True),
         sa.Column("dataverse_client_id", sa.String(length=200), nullable=True),
         sa.Column("dataverse_connection_row_id", sa.String(length=36), nullable=True),
+        sa.Column("dataverse_authority", sa.String(length=500), nullable=False),
         sa.Column("secrets", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -117,7 +118,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_xero_writes")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_xero_writes_idempotency_key")),
+        sa.UniqueConstraint(
+            "idempotency_key", "source_id", name=op.f("uq_xero_writes_idempotency_key_source_id")
+        ),
     )
     op.create_index(
         "ix_xero_writes_connection_id_kind_source_id_state",

@@ -1,0 +1,226 @@
+"""`d365xero demo`: both emulators over HTTPS with sample data, a connection, sample invoices
+and sync passes, in one process on SQLite. Used by the CLI only (it imports the emulators)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from d365xero.config import Settings
+from d365xero.dataverse.client import DataverseClient
+from d365xero.emulators.core.server import ServerThread
+from d365xero.emulators.core.tls import LocalCA
+from d365xero.emulators.dataverse.app import create_app as create_dataverse
+from d365xero.emulators.xero.app import create_app as create_xero
+from d365xero.jobs.clients import build_clients
+from d365xero.jobs.passes import PassResult
+from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.jobs.scheduler import run_passes
+from d365xero.jobs.setup import NewConnection, add_connection
+from d365xero.solution import schema
+from d365xero.store import connections
+
+CLIENT_ID, CLIENT_SECRET, TENANT = "d365xero-demo", "demo-secret", "demo-tenant"
+CONNECTION_NAME = "Demo Company (UK) - Dynamics"
+
+
+def _one(client: DataverseClient, entity_set: str, filter_: str, select: str) -> dict[str, Any]:
+    rows = client.get(entity_set, {"$filter": filter_, "$select": select, "$top": "1"})["value"]
+    if not rows:
+        raise LookupError(f"the demo's sample data has no {entity_set} where {filter_}")
+    return dict(rows[0])
+
+
+def _bind(entity_set: str, row_id: str) -> str:
+    return f"/{entity_set}({row_id})"
+
+
+def create_sample_invoices(client: DataverseClient, connection_row_id: str, today: date) -> int:
+    """The seed's worked example and a few more: each case the sync must handle."""
+    account = _one(client, "accounts", "name eq 'A. Datum Corporation (sample)'", "accountid")
+    other = _one(client, "accounts", "name ne 'A. Datum Corporation (sample)'", "accountid")
+    contact = _one(client, "contacts", "fullname ne null", "contactid")
+    price_list = _one(client, "pricelevels", "name ne null", "pricelevelid")
+    gbp = _one(client, "transactioncurrencies", "isocurrencycode eq 'GBP'", "transactioncurrencyid")
+    product = _one(client, "products", "productnumber ne null", "productid,_defaultuomid_value")
+    theme = _one(
+        client, "dxc_brandingthemes", "dxc_name eq 'Very orange invoice!'", "dxc_brandingthemeid"
+    )
+    sales = schema.option_value(schema.INVOICE_TYPE, "Sales")
+    exclusive = schema.option_value(schema.LINE_AMOUNT_TYPES, "Exclusive")
+
+    def invoice(name: str, customer: tuple[str, str] | None, delivered: date, **more: Any) -> str:
+        body: dict[str, Any] = {
+            "name": name,
+            "description": f"Demo: {name}",
+            "transactioncurrencyid@odata.bind": _bind(
+                "transactioncurrencies", gbp["transactioncurrencyid"]
+            ),
+            "datedelivered": delivered.isoformat(),
+            "duedate": (delivered + timedelta(days=30)).isoformat(),
+            "dxc_ConnectionId@odata.bind": _bind("dxc_connections", connection_row_id),
+            "dxc_invoicetype": sales,
+            "dxc_lineamounttypes": exclusive,
+            **more,
+        }
+        if customer:
+            nav, entity_set, row_id = customer[0], customer[0].split("_")[-1] + "s", customer[1]
+            body[f"{nav}@odata.bind"] = _bind(entity_set, row_id)
+        return client.create("invoices", body)
+
+    def write_in(invoice_id: str, text: str, quantity: float, price: float) -> None:
+        client.create(
+            "invoicedetails",
+            {
+                "invoiceid@odata.bind": _bind("invoices", invoice_id),
+                "isproductoverridden": True,
+                "productdescription": text,
+                "quantity": quantity,
+                "priceperunit": price,
+            },
+        )
+
+    price_list_bind = {"pricelevelid@odata.bind": _bind("pricelevels", price_list["pricelevelid"])}
+    seed = invoice(
+        "test Enrico 1",
+        ("customerid_account", account["accountid"]),
+        today,
+        description="ygtbebf",
+        **price_list_bind,
+        **{
+            "dxc_BrandingThemeId@odata.bind": _bind(
+                "dxc_brandingthemes", theme["dxc_brandingthemeid"]
+            )
+        },
+    )
+    write_in(seed, "Test line 1 Here are some stuff", 3, 300.00)
+    write_in(seed, "This is just a great comment", 0, 0)
+    client.create(
+        "invoicedetails",
+        {
+            "invoiceid@odata.bind": _bind("invoices", seed),
+            "productid@odata.bind": _bind("products", product["productid"]),
+            "uomid@odata.bind": _bind("uoms", product["_defaultuomid_value"]),
+            "quantity": 2,
+            "priceperunit": 99.00,
+            "ispriceoverridden": True,
+        },
+    )
+    second = invoice(
+        "Support renewal", ("customerid_contact", contact["contactid"]), today, **price_list_bind
+    )
+    write_in(second, "Premium support, 12 months", 1, 1200.00)
+    third = invoice(
+        "Consulting", ("customerid_account", other["accountid"]), today, **price_list_bind
+    )
+    write_in(third, "Consulting day", 2.5, 650.00)
+    no_price_list = invoice("Missing price list", ("customerid_account", other["accountid"]), today)
+    write_in(no_price_list, "Anything", 1, 10.00)
+    later = invoice(
+        "Delivered tomorrow",
+        ("customerid_account", account["accountid"]),
+        today + timedelta(days=1),
+        **price_list_bind,
+    )
+    write_in(later, "Next day delivery", 1, 50.00)
+    return 5
+
+
+def _table(results: list[PassResult]) -> Table:
+    table = Table(title="Invoices this pass")
+    for column in ("Invoice", "Result", "Xero number", "Details"):
+        table.add_column(column)
+    for result in results:
+        for o in result.report.outcomes:
+            table.add_row(o.invoice_name, o.result, o.xero_number or "", o.message[:90])
+    return table
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    once: bool = False,
+    interval: float = 10.0,
+    echo: Callable[[str], object] = print,
+) -> None:
+    console = Console()
+    data_dir = settings.ensure_data_dir()
+    ca = LocalCA.load_or_create(data_dir)
+    demo_dir = data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)  # the emulators start empty: so does the store
+    demo_dir.mkdir(parents=True)
+    settings = settings.model_copy(
+        update={
+            "ca_bundle": ca.cert_path,
+            "database_url": f"sqlite:///{(demo_dir / 'd365xero.sqlite3').resolve()}",
+        }
+    )
+    xero_app = create_xero(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    dataverse_app = create_dataverse(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, tenant=TENANT
+    )
+    xero_app.state.emulator.seed()
+    dataverse_app.state.emulator.seed()
+    xero = ServerThread(xero_app, tls=ca.issue("demo-xero")).start()
+    dataverse = ServerThread(dataverse_app, tls=ca.issue("demo-dataverse")).start()
+    runtime: Runtime | None = None
+    try:
+        echo(f"Xero emulator:      {xero.url}  (client id {CLIENT_ID}, secret {CLIENT_SECRET})")
+        echo(f"Dataverse emulator: {dataverse.url}  (tenant {TENANT})")
+        echo(f"Local CA:           {ca.cert_path.resolve()}")
+        runtime = open_runtime(settings)
+        connection, counts = add_connection(
+            settings,
+            runtime.sessions,
+            runtime.box,
+            NewConnection(
+                name=CONNECTION_NAME,
+                xero_url=xero.url,
+                xero_client_id=CLIENT_ID,
+                xero_client_secret=CLIENT_SECRET,
+                dataverse_url=dataverse.url,
+                dataverse_tenant=TENANT,
+                dataverse_client_id=CLIENT_ID,
+                dataverse_client_secret=CLIENT_SECRET,
+                dataverse_authority=dataverse.url,
+            ),
+        )
+        echo(f"Connection '{connection.name}' made; reference data: {counts}")
+        with runtime.sessions() as session:
+            stored = connections.get_connection(session, connection.id)
+            assert stored is not None
+            secrets = connections.read_secrets(runtime.box, stored)
+            with build_clients(settings, stored, secrets) as clients:
+                today = datetime.now(UTC).date()
+                create_sample_invoices(
+                    clients.dataverse, stored.dataverse_connection_row_id or "", today
+                )
+        xero_app.state.emulator.calls.clear()
+        dataverse_app.state.emulator.calls.clear()
+        results: list[PassResult] = []
+        run_passes(runtime, once=True, echo=echo, on_result=results.append)
+        console.print(_table(results))
+        created = sum(r.report.count("created") for r in results) or 1
+        xero_calls = xero_app.state.emulator.calls.total("/api.xro")
+        dataverse_calls = dataverse_app.state.emulator.calls.total("/api/data")
+        echo(
+            f"First pass: {xero_calls} Xero API calls and {dataverse_calls} Dataverse API calls "
+            f"for {created} invoices created ({xero_calls / created:.2f} and "
+            f"{dataverse_calls / created:.2f} per invoice)"
+        )
+        if once:
+            return
+        echo(f"Syncing every {interval:.0f} s; press Ctrl-C to stop.")
+        run_passes(runtime, interval=interval, echo=echo)
+    except KeyboardInterrupt:
+        echo("Stopping.")
+    finally:
+        if runtime:
+            runtime.close()
+        xero.stop()
+        dataverse.stop()

@@ -1,0 +1,81 @@
+"""The two clients for one stored connection, built from its settings and sealed secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from d365xero.config import Settings
+from d365xero.dataverse.auth import DataverseTokens
+from d365xero.dataverse.client import DataverseClient
+from d365xero.dataverse.gateway import DynamicsGateway
+from d365xero.errors import ConfigurationError
+from d365xero.store.models import Connection
+from d365xero.trust import ca_bundle_file, ssl_context
+from d365xero.xero.client import XeroClient
+from d365xero.xero.endpoints import XeroEndpoints
+from d365xero.xero.tokens import ClientCredentialsTokens
+
+
+@dataclass
+class ConnectionClients:
+    xero: XeroClient
+    dataverse: DataverseClient
+    dynamics: DynamicsGateway
+    http: httpx.Client
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ConnectionClients:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _require(value: str | None, what: str) -> str:
+    if not value:
+        raise ConfigurationError(f"the connection has no {what}")
+    return value
+
+
+def build_clients(
+    settings: Settings, connection: Connection, secrets: dict[str, Any]
+) -> ConnectionClients:
+    http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
+    endpoints = XeroEndpoints(connection.xero_url)
+    xero_tokens = ClientCredentialsTokens(
+        http,
+        endpoints.token_url,
+        _require(connection.xero_client_id, "Xero client id"),
+        _require(secrets.get("xero_client_secret"), "Xero client secret"),
+    )
+    xero = XeroClient(
+        endpoints=endpoints,
+        tenant_id=connection.xero_tenant_id or "",
+        tokens=xero_tokens,
+        ca_bundle=ca_bundle_file(settings.ca_bundle),
+    )
+    org_url = _require(connection.dataverse_url, "Dynamics URL")
+    dataverse_tokens = DataverseTokens(
+        org_url=org_url,
+        tenant=_require(connection.dataverse_tenant, "Dynamics tenant"),
+        client_id=_require(connection.dataverse_client_id, "Dynamics client id"),
+        client_secret=_require(secrets.get("dataverse_client_secret"), "Dynamics client secret"),
+        authority=connection.dataverse_authority,
+        ca_bundle=ca_bundle_file(settings.ca_bundle),
+    )
+    dataverse = DataverseClient(http, org_url, dataverse_tokens)
+    dynamics = DynamicsGateway(
+        dataverse, _require(connection.dataverse_connection_row_id, "Dynamics connection row")
+    )
+    return ConnectionClients(xero=xero, dataverse=dataverse, dynamics=dynamics, http=http)

@@ -1,0 +1,71 @@
+"""StoreLedger: the engine's WriteLedger over the store's xero_writes table.
+
+Each call is its own committed transaction: the intent must be durable before the request
+leaves, whatever happens to the rest of the pass.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from d365xero.store import writes
+from d365xero.store.models import XeroWrite
+from d365xero.sync.ports import PendingWrite
+
+
+class StoreLedger:
+    def __init__(self, sessions: sessionmaker[Session], connection_id: str) -> None:
+        self._sessions = sessions
+        self._connection_id = connection_id
+
+    def begin(self, kind: str, source_ids: Sequence[str], payload: bytes) -> str:
+        key = f"d365xero-{kind}-{uuid.uuid4().hex}"
+        digest = writes.hash_request(payload)
+        with self._sessions.begin() as session:
+            for source_id in source_ids:
+                writes.begin_write(session, self._connection_id, kind, source_id, key, digest)
+        return key
+
+    def applied(self, key: str, xero_ids: dict[str, str | None]) -> None:
+        with self._sessions.begin() as session:
+            for write in self._by_key(session, key):
+                xero_id = xero_ids.get(write.source_id)
+                if xero_id:
+                    writes.mark_applied(session, write, xero_id)
+                elif write.source_id in xero_ids:
+                    writes.mark_failed(session, write, "Xero did not create it")
+
+    def failed(self, key: str, source_ids: Sequence[str], detail: str) -> None:
+        wanted = set(source_ids)
+        with self._sessions.begin() as session:
+            for write in self._by_key(session, key):
+                if write.source_id in wanted:
+                    writes.mark_failed(session, write, detail[:2000])
+
+    def applied_xero_id(self, kind: str, source_id: str) -> str | None:
+        with self._sessions() as session:
+            write = writes.applied_write(session, self._connection_id, kind, source_id)
+            return write.xero_id if write else None
+
+    def pending(self, kind: str) -> list[PendingWrite]:
+        with self._sessions() as session:
+            groups: dict[str, list[XeroWrite]] = defaultdict(list)
+            for write in writes.pending_writes(session, self._connection_id):
+                if write.kind == kind:
+                    groups[write.idempotency_key].append(write)
+            return [
+                PendingWrite(
+                    key=key,
+                    kind=kind,
+                    source_ids=tuple(w.source_id for w in rows),
+                    created_epoch=rows[0].created_at.timestamp(),
+                )
+                for key, rows in groups.items()
+            ]
+
+    def _by_key(self, session: Session, key: str) -> list[XeroWrite]:
+        return writes.writes_for_key(session, self._connection_id, key)

@@ -1,0 +1,97 @@
+"""One sync pass over one connection: the invoice push, recorded as a sync run.
+
+A revoked or expired consent pauses the connection with a message saying how to reconnect;
+nothing is marked Failed for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from d365xero.config import Settings
+from d365xero.errors import AuthorisationLost, D365XeroError
+from d365xero.jobs.clients import ConnectionClients, build_clients
+from d365xero.jobs.ledger import StoreLedger
+from d365xero.store import connections, runs
+from d365xero.store.models import ConnectionStatus, RunStatus
+from d365xero.store.secrets import SecretBox
+from d365xero.sync.invoices import InvoicePush, PushReport
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class PassResult:
+    connection_name: str
+    status: RunStatus
+    report: PushReport
+    xero_calls: int = 0
+    dataverse_calls: int = 0
+    message: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_pass(
+    settings: Settings, sessions: sessionmaker[Session], box: SecretBox, connection_id: str
+) -> PassResult:
+    with sessions.begin() as session:
+        connection = connections.get_connection(session, connection_id)
+        if connection is None:
+            raise D365XeroError(f"no connection {connection_id}")
+        name = connection.name
+        if connection.status == ConnectionStatus.paused.value:
+            return PassResult(name, RunStatus.failed, PushReport(), message="paused")
+        secrets = connections.read_secrets(box, connection)
+        clients = build_clients(settings, connection, secrets)
+        run_id = runs.start_run(session, connection_id).id
+    report = PushReport()
+    status, message = RunStatus.succeeded, ""
+    with clients:
+        try:
+            push = InvoicePush(
+                clients.dynamics, clients.xero, StoreLedger(sessions, connection_id), _now
+            )
+            report = push.run()
+        except AuthorisationLost as exc:
+            status, message = RunStatus.failed, str(exc)
+            _pause(sessions, clients, connection_id, message)
+        except D365XeroError as exc:
+            status, message = RunStatus.failed, str(exc)
+            log.warning("sync pass failed", connection=name, error=message)
+        if status is RunStatus.succeeded and report.count("failed"):
+            status = RunStatus.partial
+        result = PassResult(
+            name, status, report, clients.xero.calls, clients.dataverse.calls, message
+        )
+    with sessions.begin() as session:
+        run = runs.get_run(session, run_id)
+        assert run is not None
+        run.invoices_seen = len(report.outcomes)
+        run.invoices_created = report.count("created")
+        run.invoices_failed = report.count("failed")
+        run.xero_calls = result.xero_calls
+        run.dataverse_calls = result.dataverse_calls
+        runs.finish_run(run, status, message or None)
+    return result
+
+
+def _pause(
+    sessions: sessionmaker[Session], clients: ConnectionClients, connection_id: str, message: str
+) -> None:
+    with sessions.begin() as session:
+        connection = connections.get_connection(session, connection_id)
+        if connection is not None:
+            connections.pause_connection(connection, message)
+    try:  # tell Dynamics users too, where the connector can still reach Dynamics
+        clients.dataverse.update(
+            "dxc_connections", clients.dynamics.connection_row_id, {"dxc_message": message}
+        )
+    except D365XeroError:
+        log.info("could not record the pause in Dynamics", connection=connection_id)

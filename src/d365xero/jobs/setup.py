@@ -1,0 +1,100 @@
+"""Making a connection without a browser: Xero custom-connection and Dataverse application-user
+credentials, checked against both services before anything is kept."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from d365xero.config import Settings
+from d365xero.dataverse.gateway import reference_row_id
+from d365xero.errors import ConfigurationError
+from d365xero.jobs.clients import build_clients
+from d365xero.store import connections
+from d365xero.store.models import Connection
+from d365xero.store.secrets import SecretBox
+from d365xero.sync.reference import sync_reference_data
+from d365xero.xero.client import Tenant
+
+DEFAULT_SALES_ACCOUNT = "200"  # Sales, in Xero's UK and US charts
+DEFAULT_PURCHASE_ACCOUNT = "429"  # General Expenses
+
+
+@dataclass(frozen=True)
+class NewConnection:
+    name: str
+    xero_url: str
+    xero_client_id: str
+    xero_client_secret: str
+    dataverse_url: str
+    dataverse_tenant: str
+    dataverse_client_id: str
+    dataverse_client_secret: str
+    dataverse_authority: str | None = None
+    xero_tenant_id: str | None = None
+    timezone: str = "Europe/London"
+    user_id: str | None = None
+
+
+def add_connection(
+    settings: Settings, sessions: sessionmaker[Session], box: SecretBox, new: NewConnection
+) -> tuple[Connection, dict[str, int]]:
+    """Store the connection, create its dxc_connection and dxc_setting rows in Dynamics and
+    import Xero's reference data; all or nothing on our side."""
+    with sessions.begin() as session:
+        connection = connections.add_connection(
+            session,
+            box,
+            name=new.name,
+            secrets={
+                "xero_client_secret": new.xero_client_secret,
+                "dataverse_client_secret": new.dataverse_client_secret,
+            },
+            user_id=new.user_id,
+            timezone=new.timezone,
+            xero_url=new.xero_url,
+            xero_client_id=new.xero_client_id,
+            dataverse_url=new.dataverse_url,
+            dataverse_tenant=new.dataverse_tenant,
+            dataverse_client_id=new.dataverse_client_id,
+            dataverse_connection_row_id=str(uuid.uuid4()),
+        )
+        if new.dataverse_authority:
+            connection.dataverse_authority = new.dataverse_authority.rstrip("/")
+        with build_clients(settings, connection, connections.read_secrets(box, connection)) as c:
+            tenants = c.xero.tenants()
+            tenant = _pick_tenant(tenants, new.xero_tenant_id)
+            connection.xero_tenant_id = c.xero.tenant_id = tenant.tenant_id
+            connection.xero_tenant_name = tenant.name
+            c.dynamics.ensure_connection(new.name, tenant.tenant_id, tenant.name, connection.id)
+            data, counts = sync_reference_data(c.xero, c.dynamics, tenant.tenant_id)
+            accounts = {a.code: a.xero_id for a in data.accounts}
+            counts["dxc_settings"] = int(
+                c.dynamics.ensure_settings(
+                    tenant.tenant_id,
+                    _account_row(tenant.tenant_id, accounts.get(DEFAULT_SALES_ACCOUNT)),
+                    _account_row(tenant.tenant_id, accounts.get(DEFAULT_PURCHASE_ACCOUNT)),
+                )
+            )
+        session.expunge(connection)
+    return connection, counts
+
+
+def _account_row(tenant_id: str, xero_account_id: str | None) -> str | None:
+    return reference_row_id(tenant_id, "account", xero_account_id) if xero_account_id else None
+
+
+def _pick_tenant(tenants: list[Tenant], wanted: str | None) -> Tenant:
+    if not tenants:
+        raise ConfigurationError("the Xero app is not connected to any organisation")
+    if wanted:
+        for tenant in tenants:
+            if tenant.tenant_id == wanted:
+                return tenant
+        raise ConfigurationError(f"the Xero app cannot reach tenant {wanted}")
+    if len(tenants) > 1:
+        names = ", ".join(f"{t.name} ({t.tenant_id})" for t in tenants)
+        raise ConfigurationError(f"the Xero app reaches several organisations; pick one of {names}")
+    return tenants[0]
