@@ -1,13 +1,13 @@
 """The connector's exceptions, named by the kind of failure.
 
-    D365XeroError
-    ├── ConfigurationError      the connector is set up wrongly (bad URL, missing key, unknown connection)
-    ├── InvoiceRejected         one invoice cannot sync; the message is for its Sync History
-    ├── RemoteError             a peer (Xero or Dataverse) answered with an error
-    │   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
-    │   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
-    │   └── RemoteRejected      the peer refused the request as given (4xx other than auth)
-    └── StoreError              the connector's own database
+D365XeroError
+├── ConfigurationError      the connector is set up wrongly (bad URL, missing key, unknown connection)
+├── InvoiceRejected         one invoice cannot sync; the message is for its Sync History
+├── RemoteError             a peer (Xero or Dataverse) answered with an error
+│   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
+│   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
+│   └── RemoteRejected      the peer refused the request as given (4xx other than auth)
+└── StoreError              the connector's own database
 """
 
 from __future__ import annotations

@@ -172,6 +172,57 @@ class DynamicsGateway:
             f"&id={row['invoiceid']}",
         )
 
+    # -- setting up a connection ----------------------------------------------------------
+
+    def ensure_connection(
+        self, name: str, tenant_id: str, organisation: str, portal_connection_id: str
+    ) -> None:
+        """The dxc_connection row (created or refreshed; its id is ours to choose)."""
+        self.client.update(
+            "dxc_connections",
+            self.connection_row_id,
+            {
+                "dxc_name": name[:200],
+                "dxc_xerotenantid": tenant_id,
+                "dxc_xeroorganisation": organisation[:200],
+                "dxc_portalconnectionid": portal_connection_id,
+                "dxc_message": None,
+            },
+        )
+
+    def ensure_settings(
+        self, tenant_id: str, sales_account_id: str | None, purchase_account_id: str | None
+    ) -> bool:
+        """The connection's dxc_setting row with the seed's defaults, unless it has one: a
+        user's own choices are never overwritten. True when it was created."""
+        existing = self.client.get(
+            "dxc_settings",
+            {
+                "$select": "dxc_settingid",
+                "$filter": f"_dxc_connectionid_value eq {self.connection_row_id}",
+            },
+        )["value"]
+        if existing:
+            return False
+        row: dict[str, Any] = {
+            "dxc_name": "Xero connector settings",
+            "dxc_ConnectionId@odata.bind": f"/dxc_connections({self.connection_row_id})",
+            "dxc_usexeroinvoicenumber": True,
+            "dxc_createcontacts": True,
+            "dxc_createproducts": True,
+            "dxc_defaultinvoicestatus": schema.option_value(schema.INVOICE_STATUS, "Draft"),
+            "dxc_createcreditnote": False,
+            "dxc_timezone": "Europe/London",
+        }
+        for nav, account_id in (
+            ("dxc_DefaultSalesAccountId", sales_account_id),
+            ("dxc_DefaultPurchaseAccountId", purchase_account_id),
+        ):
+            if account_id:
+                row[f"{nav}@odata.bind"] = f"/dxc_chartofaccounts({account_id})"
+        self.client.create("dxc_settings", row)
+        return True
+
     # -- writing ---------------------------------------------------------------------------
 
     def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:

@@ -21,6 +21,7 @@ from xero_python.accounting import models as xm
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException, RateLimitException
+from xero_python.identity import IdentityApi
 
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.money import needs_4dp
@@ -37,6 +38,13 @@ from d365xero.xero.endpoints import XeroEndpoints
 from d365xero.xero.tokens import AccessToken
 
 NAMES_PER_LOOKUP = 25  # keeps a where= clause of names well inside URL limits
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    type: str
 
 
 class TokenSource(Protocol):
@@ -81,6 +89,7 @@ class XeroClient:
         # Retries are ours to decide (with the same Idempotency-Key), never urllib3's.
         api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
         self.api = AccountingApi(api_client, base_url=endpoints.accounting)
+        self.identity = IdentityApi(api_client, base_url=endpoints.connections)
 
     def _sdk_token(self) -> dict[str, Any]:
         token = self._tokens.current()
@@ -105,6 +114,13 @@ class XeroClient:
             base_currency=base,
             currencies=frozenset({_enum_value(c.code) for c in currencies} | {base}),
         )
+
+    def tenants(self) -> list[Tenant]:
+        """The organisations this app's token can reach (GET /Connections: no tenant header)."""
+        connections = self._call(self.identity.get_connections, tenant=False) or []
+        return [
+            Tenant(str(c.tenant_id), c.tenant_name or "", c.tenant_type or "") for c in connections
+        ]
 
     def reference_data(self) -> ReferenceData:
         return _reference_data(self.api, self._call)
@@ -179,13 +195,14 @@ class XeroClient:
 
     # -- calls, errors and retries ---------------------------------------------------------
 
-    def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
+    def _call(self, method: Callable[..., Any], *, tenant: bool = True, **kwargs: Any) -> Any:
         last: Exception | None = None
         refreshed = False
         for attempt in range(self._retry.attempts):
             self.calls += 1
             try:
-                return method(self.tenant_id, _request_timeout=self._timeout, **kwargs)
+                args = (self.tenant_id,) if tenant else ()
+                return method(*args, _request_timeout=self._timeout, **kwargs)
             except RateLimitException as exc:
                 problem = (exc.rate_limit or "").lower()
                 wait = _retry_after(exc)
