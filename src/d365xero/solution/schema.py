@@ -48,6 +48,7 @@ class Column:
     targets: tuple[str, ...] = ()  # lookup: logical names of the tables it points to
     required: bool = False
     precision: int | None = None
+    format: str | None = None  # a string column's Dataverse format: "url", "email", ...
 
     @property
     def logical_name(self) -> str:
@@ -239,8 +240,12 @@ SETTING = Table(
     "How d365xero syncs invoices for one connection.",
     _name("Name", "The settings' name."),
     (
-        _lookup("dxc_ConnectionId", "Connection", "The connection these settings are for.",
-                "dxc_connection"),
+        _lookup(
+            "dxc_ConnectionId",
+            "Connection",
+            "The connection these settings are for.",
+            "dxc_connection",
+        ),
         _yes_no(
             "dxc_UseXeroInvoiceNumber",
             "Use Xero invoice number",
@@ -321,7 +326,14 @@ XERO_DETAIL = Table(
         _text("dxc_XeroInvoiceId", "Xero invoice ID", "The invoice's id in Xero.", 50),
         _text("dxc_XeroInvoiceNumber", "Xero invoice number", "The invoice number in Xero.", 255),
         _text("dxc_XeroStatus", "Xero invoice status", "Draft, Submitted, Authorised, ...", 50),
-        _text("dxc_XeroUrl", "Xero invoice URL", "Opens the invoice in Xero.", 500),
+        Column(
+            "dxc_XeroUrl",
+            ColumnType.STRING,
+            "Xero invoice URL",
+            "Opens the invoice in Xero.",
+            max_length=500,
+            format="url",
+        ),
         _choice(
             "dxc_ExportStatus",
             "Export status",
@@ -390,28 +402,57 @@ EXTENSIONS: tuple[TableExtension, ...] = (
     TableExtension(
         "invoice",
         (
-            _lookup("dxc_ConnectionId", "Xero connection",
-                    "Set this when the invoice is ready to sync to Xero.", "dxc_connection"),
-            _choice("dxc_InvoiceType", "Invoice type", "Sales invoice or purchase bill.",
-                    INVOICE_TYPE),
-            _choice("dxc_LineAmountTypes", "Line amount types",
-                    "Whether line amounts include tax.", LINE_AMOUNT_TYPES),
-            _lookup("dxc_BrandingThemeId", "Branding theme", "The Xero branding theme.",
-                    "dxc_brandingtheme"),
+            _lookup(
+                "dxc_ConnectionId",
+                "Xero connection",
+                "Set this when the invoice is ready to sync to Xero.",
+                "dxc_connection",
+            ),
+            _choice(
+                "dxc_InvoiceType", "Invoice type", "Sales invoice or purchase bill.", INVOICE_TYPE
+            ),
+            _choice(
+                "dxc_LineAmountTypes",
+                "Line amount types",
+                "Whether line amounts include tax.",
+                LINE_AMOUNT_TYPES,
+            ),
+            _lookup(
+                "dxc_BrandingThemeId",
+                "Branding theme",
+                "The Xero branding theme.",
+                "dxc_brandingtheme",
+            ),
             _money("dxc_AmountDue", "Amount due", "The amount still due in Xero."),
         ),
     ),
     TableExtension(
         "invoicedetail",
         (
-            _lookup("dxc_TaxTypeId", "Tax type", "Overrides the default tax rate for this line.",
-                    "dxc_taxtype"),
-            _lookup("dxc_AccountCodeId", "Account code",
-                    "Overrides the default account for this line.", "dxc_chartofaccount"),
-            _text("dxc_TrackingOption1", "Tracking option 1",
-                  "Xero tracking 'Category: Option' for this line.", 200),
-            _text("dxc_TrackingOption2", "Tracking option 2",
-                  "Xero tracking 'Category: Option' for this line.", 200),
+            _lookup(
+                "dxc_TaxTypeId",
+                "Tax type",
+                "Overrides the default tax rate for this line.",
+                "dxc_taxtype",
+            ),
+            _lookup(
+                "dxc_AccountCodeId",
+                "Account code",
+                "Overrides the default account for this line.",
+                "dxc_chartofaccount",
+            ),
+            _text(
+                "dxc_TrackingOption1",
+                "Tracking option 1",
+                "Xero tracking 'Category: Option' for this line.",
+                200,
+            ),
+            _text(
+                "dxc_TrackingOption2",
+                "Tracking option 2",
+                "Xero tracking 'Category: Option' for this line.",
+                200,
+            ),
         ),
     ),
     TableExtension("account", _CUSTOMER_COLUMNS),
@@ -424,3 +465,96 @@ def table(logical_name: str) -> Table:
         if t.logical_name == logical_name:
             return t
     raise KeyError(logical_name)
+
+
+@dataclass(frozen=True)
+class SystemTable:
+    """A Dynamics 365 table our solution extends or the integration role reads."""
+
+    logical_name: str
+    schema_name: str
+    display_name: str
+    object_type_code: int
+    change_tracking: bool = False  # our solution turns change tracking on (the sync reads deltas)
+
+
+# Schema names and type codes as Dynamics 365 Sales defines them (invoice 1090 and invoicedetail
+# 1091 per the Sales entity reference; account 1, contact 2, product 1024, systemuser 8).
+SYSTEM_TABLES: tuple[SystemTable, ...] = (
+    SystemTable("invoice", "Invoice", "Invoice", 1090, change_tracking=True),
+    SystemTable("invoicedetail", "InvoiceDetail", "Invoice Product", 1091),
+    SystemTable("account", "Account", "Account", 1),
+    SystemTable("contact", "Contact", "Contact", 2),
+    SystemTable("product", "Product", "Product", 1024),
+    SystemTable("systemuser", "SystemUser", "User", 8),
+)
+
+
+def system_table(logical_name: str) -> SystemTable:
+    for t in SYSTEM_TABLES:
+        if t.logical_name == logical_name:
+            return t
+    raise KeyError(logical_name)
+
+
+class Access(StrEnum):
+    READ = "read"
+    READ_WRITE = "read-write"
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    logical_name: str
+    access: Access
+
+
+INTEGRATION_ROLE_NAME = "d365xero integration"
+INTEGRATION_ROLE_DESCRIPTION = (
+    "For the application user d365xero signs in as: read-write on invoices, invoice products, "
+    "accounts, contacts and the d365xero tables; read on products and users."
+)
+
+# Exactly what the seed's installation guide asks of the connector's Dynamics user.
+INTEGRATION_ROLE: tuple[TableAccess, ...] = (
+    TableAccess("invoice", Access.READ_WRITE),
+    TableAccess("invoicedetail", Access.READ_WRITE),
+    TableAccess("product", Access.READ),
+    TableAccess("systemuser", Access.READ),
+    TableAccess("account", Access.READ_WRITE),
+    TableAccess("contact", Access.READ_WRITE),
+    *(TableAccess(t.logical_name, Access.READ_WRITE) for t in TABLES),
+)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One lookup column and the one-to-many relationship behind it."""
+
+    referencing: str  # logical name of the table holding the lookup
+    column: Column
+
+    @property
+    def referenced(self) -> str:
+        return self.column.targets[0]
+
+    @property
+    def relationship_name(self) -> str:
+        """Named as Dataverse names a new lookup's relationship: prefix, referencing table,
+        lookup, referenced table (e.g. `dxc_dxc_xerodetail_InvoiceId_invoice`). It is also the
+        referenced table's collection-valued navigation property."""
+        suffix = self.column.schema_name.removeprefix(PUBLISHER_PREFIX + "_")
+        return f"{PUBLISHER_PREFIX}_{self.referencing}_{suffix}_{self.referenced}"
+
+
+def lookups() -> tuple[Lookup, ...]:
+    """Every lookup our solution defines, on our tables and on the system tables we extend."""
+    found = [
+        Lookup(t.logical_name, c) for t in TABLES for c in t.columns if c.type is ColumnType.LOOKUP
+    ]
+    found += [
+        Lookup(e.logical_name, c)
+        for e in EXTENSIONS
+        for c in e.columns
+        if c.type is ColumnType.LOOKUP
+    ]
+    return tuple(found)
