@@ -1,7 +1,7 @@
 """The connector's exceptions, named by the kind of failure.
 
 D365XeroError
-├── ConfigurationError      the connector is set up wrongly (bad URL, missing key, unknown connection)
+├── ConfigurationError      set up wrongly (bad URL, missing key, no such connection)
 ├── InvoiceRejected         one invoice cannot sync; the message is for its Sync History
 ├── RemoteError             a peer (Xero or Dataverse) answered with an error
 │   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
