@@ -1,0 +1,237 @@
+"""One Xero organisation: its reference data, contacts, items and invoices, and the batch rules
+every write follows (reference/xero.md §3.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from d365xero.emulators.xero import refdata
+from d365xero.emulators.xero.contacts import ContactBook
+from d365xero.emulators.xero.errors import ElementInvalid
+from d365xero.emulators.xero.invoices import InvoiceBook, due_by_terms
+from d365xero.emulators.xero.items import ItemBook
+from d365xero.emulators.xero.wire import ZERO_ID, render
+
+
+@dataclass
+class Outcome:
+    """The result of one element of a batch write."""
+
+    resource: dict[str, Any] | None
+    echo: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _echo(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The parts of a rejected element that are safe to echo back (strings only)."""
+    return {k: data[k] for k in keys if isinstance(data.get(k), str)}
+
+
+class Books:
+    def __init__(self, tenant_id: str, name: str, short_code: str, now: Callable[[], datetime]):
+        self.tenant_id = tenant_id
+        self.now = now
+        self.organisation = refdata.organisation(tenant_id, name, short_code)
+        self.organisation["CreatedDateUTC"] = now()
+        self.base_currency = "GBP"
+        self.tax_rates = {t["TaxType"]: t for t in refdata.tax_rates()}
+        self.accounts = {a["Code"]: a for a in refdata.accounts()}
+        now_ = now()
+        for account in self.accounts.values():
+            account["UpdatedDateUTC"] = now_
+        self.branding_themes = refdata.branding_themes(seeded=False)
+        for theme in self.branding_themes:
+            theme["CreatedDateUTC"] = now_
+        self.currencies = refdata.currencies(seeded=False)
+        self.contacts = ContactBook()
+        self.items = ItemBook(
+            account_ok=lambda code: self.account(code) is not None,
+            tax_ok=lambda code: self.tax_rate(code) is not None,
+        )
+        self.invoices = InvoiceBook(self)
+
+    # --- reference data --------------------------------------------------------------------
+
+    def account(self, code: str) -> dict[str, Any] | None:
+        account = self.accounts.get(code)
+        return account if account and account["Status"] == "ACTIVE" else None
+
+    def tax_rate(self, code: str) -> dict[str, Any] | None:
+        rate = self.tax_rates.get(code.upper())
+        return rate if rate and rate["Status"] == "ACTIVE" else None
+
+    def branding_theme(self, theme_id: str) -> dict[str, Any] | None:
+        for theme in self.branding_themes:
+            if isinstance(theme_id, str) and theme["BrandingThemeID"] == theme_id.lower():
+                return theme
+        return None
+
+    def currency_known(self, code: Any) -> bool:
+        return any(c["Code"] == code for c in self.currencies)
+
+    def currency_rate(self, code: str) -> Decimal:
+        return refdata.CURRENCY_RATES.get(code, Decimal(1))
+
+    def due_date_by_terms(self, invoice_date: date) -> date:
+        terms = self.organisation["PaymentTerms"]["Sales"]
+        return due_by_terms(int(terms["Day"]), invoice_date)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    # --- seed ------------------------------------------------------------------------------
+
+    def seed(self) -> dict[str, int]:
+        now = self.now()
+        self.branding_themes = refdata.branding_themes(seeded=True)
+        for theme in self.branding_themes:
+            theme["CreatedDateUTC"] = now
+        self.currencies = refdata.currencies(seeded=True)
+        counts = {"items": 0, "contacts": 0, "invoices": 0}
+        for item in refdata.SEED_ITEMS:
+            if self.items.by_code(item["Code"]) is None:
+                self.items.create(item, now)
+                counts["items"] += 1
+        for contact in refdata.SEED_CONTACTS:
+            if self.contacts.by_name(contact["Name"]) is None:
+                self.contacts.create(contact, now)
+                counts["contacts"] += 1
+        if not self.invoices.invoices:
+            for name, type_, status, lines in refdata.SEED_INVOICES:
+                element = {
+                    "Type": type_,
+                    "Status": status,
+                    "Contact": {"Name": name},
+                    "DueDate": self.today().isoformat(),
+                    "LineItems": [
+                        {
+                            "Description": d,
+                            "Quantity": q,
+                            "UnitAmount": u,
+                            "AccountCode": a,
+                            "TaxType": t,
+                        }
+                        for d, q, u, a, t in lines
+                    ],
+                }
+                if type_ == "ACCPAY":
+                    element["InvoiceNumber"] = "PD-1021"
+                outcome = self.save_invoices([element], create_only=True)[0]
+                assert outcome.ok, outcome.errors
+                counts["invoices"] += 1
+        counts["branding_themes"] = len(self.branding_themes)
+        counts["currencies"] = len(self.currencies)
+        return counts
+
+    # --- batch writes ------------------------------------------------------------------------
+
+    def save_contacts(self, elements: list[Any], *, create_only: bool) -> list[Outcome]:
+        outcomes = []
+        for data in elements:
+            if not isinstance(data, dict):
+                outcomes.append(Outcome(None, {}, ["A contact must be an object."]))
+                continue
+            echo = _echo(data, ("Name", "ContactNumber", "EmailAddress"))
+            echo["ContactID"] = ZERO_ID
+            try:
+                now = self.now()
+                existing = None if create_only else self.contacts.find_for_update(data)
+                if existing is None:
+                    contact = self.contacts.create(data, now)
+                else:
+                    self.contacts.update(existing, data, now)
+                    contact = existing
+            except ElementInvalid as exc:
+                outcomes.append(Outcome(None, echo, exc.messages))
+                continue
+            outcomes.append(Outcome(contact, echo))
+        return outcomes
+
+    def save_items(self, elements: list[Any], *, create_only: bool, unitdp: int) -> list[Outcome]:
+        outcomes = []
+        for data in elements:
+            if not isinstance(data, dict):
+                outcomes.append(Outcome(None, {}, ["An item must be an object."]))
+                continue
+            echo = _echo(data, ("Code", "Name", "Description"))
+            try:
+                now = self.now()
+                existing = None if create_only else self.items.find_for_update(data)
+                if existing is None:
+                    item = self.items.create(data, now, unitdp)
+                else:
+                    self.items.update(existing, data, now, unitdp)
+                    item = existing
+            except ElementInvalid as exc:
+                outcomes.append(Outcome(None, echo, exc.messages))
+                continue
+            outcomes.append(Outcome(item, echo))
+        return outcomes
+
+    def save_invoices(
+        self, elements: list[Any], *, create_only: bool, unitdp: int = 2
+    ) -> list[Outcome]:
+        """Each element is validated and committed on its own: a bad one never stops the rest
+        (Xero's batches are not transactional, reference/xero.md §3.5)."""
+        outcomes = []
+        for data in elements:
+            if not isinstance(data, dict):
+                outcomes.append(Outcome(None, {}, ["An invoice must be an object."]))
+                continue
+            echo = _echo(data, ("Type", "InvoiceNumber", "Reference", "Status"))
+            echo["InvoiceID"] = ZERO_ID
+            try:
+                existing = None if create_only else self.invoices.find_for_update(data)
+                if create_only and data.get("InvoiceID"):
+                    existing = None
+                resolved = self.invoices.resolve(data, existing, unitdp, self.today())
+            except ElementInvalid as exc:
+                outcomes.append(Outcome(None, echo, exc.messages))
+                continue
+            if resolved.errors:
+                outcomes.append(Outcome(None, echo, resolved.errors))
+                continue
+            invoice = self.invoices.commit(resolved, existing, data, self.now())
+            outcomes.append(Outcome(invoice, echo))
+        return outcomes
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def render_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
+        return render(contact)
+
+    def contact_summary(self, contact_id: str | None) -> dict[str, Any]:
+        contact = self.contacts.get(contact_id or "")
+        if contact is None:
+            return {"ContactID": contact_id or ZERO_ID}
+        keys = ("ContactID", "ContactNumber", "ContactStatus", "Name", "EmailAddress")
+        summary = {k: contact[k] for k in keys if k in contact}
+        summary.update(
+            {"Addresses": [], "Phones": [], "ContactGroups": [], "HasValidationErrors": False}
+        )
+        return summary
+
+    def render_invoice(
+        self, invoice: dict[str, Any], *, unitdp: int = 2, with_lines: bool = True
+    ) -> dict[str, Any]:
+        from d365xero.emulators.xero.totals import to_dp
+
+        out = render(invoice)
+        out["Contact"] = render(self.contact_summary(invoice["_contact_id"]))
+        if with_lines:
+            for line in out["LineItems"]:
+                line["UnitAmount"] = float(to_dp(Decimal(str(line["UnitAmount"])), unitdp))
+        else:
+            out["LineItems"] = []
+        return out
+
+    def render_item(self, item: dict[str, Any], unitdp: int = 2) -> dict[str, Any]:
+        return render(ItemBook.render(item, unitdp))

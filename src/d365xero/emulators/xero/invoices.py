@@ -1,0 +1,459 @@
+"""Invoices of one organisation: validation, line arithmetic, numbering and the status machine
+(reference/xero.md §3)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from d365xero.emulators.xero.errors import ElementInvalid
+from d365xero.emulators.xero.totals import HUNDRED, invoice_totals, line_amount, line_tax, to_dp
+from d365xero.emulators.xero.wire import date_string, parse_date, parse_decimal
+
+if TYPE_CHECKING:
+    from d365xero.emulators.xero.books import Books
+
+TYPES = ("ACCREC", "ACCPAY")
+CREATE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
+LINE_AMOUNT_TYPES = {"exclusive": "Exclusive", "inclusive": "Inclusive", "notax": "NoTax"}
+# Allowed moves of the status machine (reference/xero.md §3.3). PAID is never set by a client.
+TRANSITIONS = {
+    "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+    "SUBMITTED": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
+    "AUTHORISED": {"AUTHORISED", "VOIDED"},
+    "PAID": set(),
+    "VOIDED": set(),
+    "DELETED": set(),
+}
+NOT_MODIFIABLE = "Invoice not of valid status for modification"
+# Xero's wording, github.com/waynerobinson/xeroizer/pull/211.
+HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."
+
+
+@dataclass
+class Resolved:
+    """A validated invoice element, ready to commit."""
+
+    fields: dict[str, Any]
+    contact_id: str | None = None
+    new_contact_name: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def _text(data: dict[str, Any], key: str, limit: int, errors: list[str]) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(f"{key} must be a string.")
+        return None
+    if len(value) > limit:
+        errors.append(f"{key} must not be more than {limit} characters long.")
+        return None
+    return value
+
+
+class InvoiceBook:
+    def __init__(self, books: Books) -> None:
+        self.books = books
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.next_number = 1
+
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
+        if not isinstance(invoice_id, str):
+            return None
+        found = self.invoices.get(invoice_id.lower())
+        if found:
+            return found
+        # Xero also accepts an InvoiceNumber where an InvoiceID goes (reference/xero.md §3.1).
+        return self.by_number(invoice_id)
+
+    def by_number(self, number: str) -> dict[str, Any] | None:
+        for invoice in self.invoices.values():
+            if (
+                invoice["Type"] == "ACCREC"
+                and invoice.get("InvoiceNumber") == number
+                and invoice["Status"] != "DELETED"
+            ):
+                return invoice
+        return None
+
+    def find_for_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        if data.get("InvoiceID"):
+            found = self.invoices.get(str(data["InvoiceID"]).lower())
+            if found is None:
+                raise ElementInvalid(f"Invoice with ID {data['InvoiceID']} could not be found.")
+            return found
+        number = data.get("InvoiceNumber")
+        if isinstance(number, str) and data.get("Type", "ACCREC") == "ACCREC":
+            return self.by_number(number)
+        return None
+
+    # --- numbering -----------------------------------------------------------------------
+
+    def _number_taken(self, number: str, own_id: str | None) -> bool:
+        other = self.by_number(number)
+        return other is not None and other["InvoiceID"] != own_id
+
+    def _auto_number(self) -> str:
+        while True:
+            number = f"INV-{self.next_number:04d}"
+            self.next_number += 1
+            if not self._number_taken(number, None):
+                return number
+
+    # --- lines ---------------------------------------------------------------------------
+
+    def _line(
+        self, raw: Any, invoice_type: str, lat: str, unitdp: int, errors: list[str]
+    ) -> dict[str, Any] | None:
+        if not isinstance(raw, dict):
+            errors.append("Each line item must be an object.")
+            return None
+        books = self.books
+        line: dict[str, Any] = {"LineItemID": str(raw.get("LineItemID") or uuid.uuid4())}
+        description = _text(raw, "Description", 4000, errors)
+        item = None
+        item_code = raw.get("ItemCode")
+        if item_code:
+            item = books.items.by_code(item_code) if isinstance(item_code, str) else None
+            if item is None:
+                errors.append(f"Item code '{item_code}' is not valid.")
+                return None
+            line["ItemCode"] = item["Code"]
+            line["Item"] = {"ItemID": item["ItemID"], "Name": item["Name"], "Code": item["Code"]}
+        # An item line picks up the item's sales (ACCREC) or purchase (ACCPAY) defaults.
+        defaults: dict[str, Any] = {}
+        if item is not None:
+            defaults = item["SalesDetails" if invoice_type == "ACCREC" else "PurchaseDetails"]
+            if description is None:
+                key = "Description" if invoice_type == "ACCREC" else "PurchaseDescription"
+                description = item.get(key) or item.get("Description")
+        if description is not None:
+            line["Description"] = description
+
+        numbers: dict[str, Decimal | None] = {}
+        for key in ("Quantity", "UnitAmount", "LineAmount", "DiscountRate", "DiscountAmount"):
+            raw_value = raw.get(key)
+            numbers[key] = None if raw_value is None else parse_decimal(raw_value)
+            if raw_value is not None and numbers[key] is None:
+                errors.append(f"{key} must be a number.")
+        quantity, unit = numbers["Quantity"], numbers["UnitAmount"]
+        if unit is None and defaults.get("UnitPrice") is not None:
+            unit = defaults["UnitPrice"]
+        given_amount = numbers["LineAmount"]
+        if quantity is None and unit is None and given_amount is None:
+            if description is None and item is None:
+                errors.append("Description must be specified for a line item.")
+            # A description-only line (spec LineItem.Description).
+            quantity = unit = Decimal(0)
+        if given_amount is not None:  # Xero derives the missing factor from LineAmount.
+            if quantity is None and unit is None:
+                quantity, unit = Decimal(1), given_amount
+            elif quantity is None:
+                quantity = given_amount / unit if unit else Decimal(1)
+            elif unit is None:
+                unit = given_amount / quantity if quantity else Decimal(0)
+        quantity = Decimal(1) if quantity is None else quantity
+        unit = Decimal(0) if unit is None else unit
+        quantity = to_dp(quantity, 4)
+        unit = to_dp(unit, unitdp)
+        line["Quantity"] = quantity
+        line["UnitAmount"] = unit
+
+        rate, discount = numbers["DiscountRate"], numbers["DiscountAmount"]
+        if (rate or discount) and invoice_type != "ACCREC":
+            errors.append("Discounts are only supported on ACCREC invoices.")
+        if rate is not None:
+            if rate < 0 or rate > HUNDRED:
+                errors.append(
+                    f"The discount rate '{rate}' is invalid. "
+                    "Discount must not be greater than the line total."
+                )
+            line["DiscountRate"] = rate
+        if discount is not None:
+            if discount < 0 or discount > abs(quantity * unit):
+                errors.append(
+                    f"The discount amount '{discount}' is invalid. "
+                    "Discount must not be greater than the line total."
+                )
+            line["DiscountAmount"] = discount
+
+        account_code = raw.get("AccountCode") or defaults.get("AccountCode")
+        account = None
+        if account_code:
+            account = books.account(account_code) if isinstance(account_code, str) else None
+            if account is None:
+                errors.append(
+                    f"Account code '{account_code}' is not a valid code for this document."
+                )
+            else:
+                line["AccountCode"] = account["Code"]
+                line["AccountID"] = account["AccountID"]
+        tax_type = raw.get("TaxType") or defaults.get("TaxType")
+        if not tax_type and account is not None:
+            tax_type = account.get("TaxType")  # the account's default tax
+        tax_rate = Decimal(0)
+        if tax_type:
+            rate_row = books.tax_rate(tax_type) if isinstance(tax_type, str) else None
+            if rate_row is None:
+                errors.append(f"The TaxType code '{tax_type}' is not valid")
+            else:
+                line["TaxType"] = rate_row["TaxType"]
+                tax_rate = rate_row["EffectiveRate"]
+        tracking = raw.get("Tracking") or []
+        if not isinstance(tracking, list) or len(tracking) > 2:
+            errors.append("A line item can have a maximum of 2 tracking categories.")
+            tracking = []
+        line["Tracking"] = [t for t in tracking if isinstance(t, dict)]
+
+        amount = line_amount(quantity, unit, rate, discount)
+        if given_amount is not None and rate is None and discount is None:
+            amount = to_dp(given_amount, 2)
+        line["LineAmount"] = amount
+        tax = line_tax(amount, tax_rate, lat)
+        given_tax = raw.get("TaxAmount")
+        if given_tax is not None and lat != "NoTax":
+            override = parse_decimal(given_tax)
+            if override is None:
+                errors.append("TaxAmount must be a number.")
+            else:
+                tax = to_dp(override, 2)  # TaxAmount is auto-calculated but overridable (spec).
+        line["TaxAmount"] = tax
+        return line
+
+    # --- validate and commit ---------------------------------------------------------------
+
+    def resolve(
+        self, data: dict[str, Any], existing: dict[str, Any] | None, unitdp: int, today: date
+    ) -> Resolved:
+        """Check one element against Xero's rules; nothing is changed yet."""
+        errors: list[str] = []
+        merged = self._merge(data, existing)
+        invoice_type = merged.get("Type")
+        if invoice_type is None:
+            errors.append("Invoice Type must be specified")
+        elif invoice_type not in TYPES:
+            errors.append(f"Invoice Type '{invoice_type}' is not valid")
+        status = merged.get("Status") or "DRAFT"
+        if existing is None and status not in CREATE_STATUSES:
+            errors.append(f"Invoices cannot be created with status {status}.")
+        if existing is not None:
+            errors += self._transition_errors(existing, data, status)
+        resolved = Resolved(fields={"Status": status})
+        self._resolve_contact(merged.get("Contact"), resolved, errors)
+        lat_raw = merged.get("LineAmountTypes") or "Exclusive"
+        lat = LINE_AMOUNT_TYPES.get(str(lat_raw).lower())
+        if lat is None:
+            errors.append(f"LineAmountTypes '{lat_raw}' is not valid.")
+            lat = "Exclusive"
+        fields = resolved.fields
+        fields["LineAmountTypes"] = lat
+        for key in ("Date", "DueDate"):
+            value = merged.get(key)
+            if value is None or value == "":
+                fields[key] = None
+                continue
+            parsed = value if isinstance(value, date) else parse_date(value)
+            if parsed is None:
+                errors.append(f"{key} '{value}' is not a valid date.")
+            fields[key] = parsed
+        fields["Date"] = fields["Date"] or today
+        for key, limit in (("Reference", 255), ("Url", 2000)):
+            fields[key] = _text(merged, key, limit, errors)
+        number = _text(merged, "InvoiceNumber", 255, errors)
+        if number and invoice_type == "ACCREC":
+            own = existing["InvoiceID"] if existing else None
+            if self._number_taken(number, own):
+                errors.append("Invoice # must be unique.")
+        fields["InvoiceNumber"] = number
+        currency = merged.get("CurrencyCode") or self.books.base_currency
+        if not self.books.currency_known(currency):
+            errors.append(f"The currency code '{currency}' is not valid")
+        fields["CurrencyCode"] = currency
+        rate = merged.get("CurrencyRate")
+        fields["CurrencyRate"] = (
+            parse_decimal(rate) if rate is not None else self.books.currency_rate(currency)
+        )
+        if fields["CurrencyRate"] is None or fields["CurrencyRate"] <= 0:
+            errors.append("CurrencyRate must be a positive number.")
+        theme = merged.get("BrandingThemeID")
+        if theme and not self.books.branding_theme(theme):
+            errors.append(f"Branding theme '{theme}' could not be found.")
+        fields["BrandingThemeID"] = theme
+        raw_lines = merged.get("LineItems")
+        if not isinstance(raw_lines, list) or not raw_lines:
+            errors.append("One or more line items must be specified")
+            raw_lines = []
+        lines = [
+            self._line(raw, invoice_type or "ACCREC", lat, unitdp, errors) for raw in raw_lines
+        ]
+        fields["LineItems"] = [line for line in lines if line is not None]
+        if status in ("SUBMITTED", "AUTHORISED"):
+            for line in fields["LineItems"]:
+                if line["LineAmount"] and "AccountCode" not in line:
+                    errors.append("Account code '' is not a valid code for this document.")
+                    break
+        if not fields["DueDate"] and status == "AUTHORISED" and invoice_type == "ACCREC":
+            fields["DueDate"] = self.books.due_date_by_terms(fields["Date"])
+        resolved.errors = list(dict.fromkeys(errors))
+        return resolved
+
+    @staticmethod
+    def _merge(data: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+        if existing is None:
+            return data
+        merged = {k: v for k, v in existing.items() if not k.startswith("_")}
+        merged["Contact"] = {"ContactID": existing["_contact_id"]}
+        # Kept lines are recomputed, so their derived amounts must not pose as overrides.
+        merged["LineItems"] = [
+            {k: v for k, v in line.items() if k not in ("LineAmount", "TaxAmount")}
+            for line in existing["LineItems"]
+        ]
+        merged.update({k: v for k, v in data.items() if v is not None})
+        if "Type" in data and data["Type"] != existing["Type"]:
+            merged["Type"] = data["Type"]
+        return merged
+
+    @staticmethod
+    def _transition_errors(
+        existing: dict[str, Any], data: dict[str, Any], status: str
+    ) -> list[str]:
+        current = existing["Status"]
+        if status == "PAID" and current != "PAID":
+            return ["Invoice status cannot be set to PAID; it is paid by applying payments."]
+        if status not in TRANSITIONS[current] and not (status == current and _only_status(data)):
+            if status == "DELETED":
+                return ["Only DRAFT or SUBMITTED invoices can be deleted."]
+            if status == "VOIDED" and current in ("DRAFT", "SUBMITTED"):
+                return ["Only AUTHORISED invoices can be voided."]
+            return [NOT_MODIFIABLE]
+        paid = existing["AmountPaid"] or existing["AmountCredited"]
+        if current == "AUTHORISED" and paid and (status == "VOIDED" or _edits_lines(data)):
+            return [HAS_PAYMENTS]
+        if data.get("Type") and data["Type"] != existing["Type"]:
+            return ["The Type of an invoice cannot be changed."]
+        return []
+
+    def _resolve_contact(self, raw: Any, resolved: Resolved, errors: list[str]) -> None:
+        if not isinstance(raw, dict) or not any(
+            raw.get(k) for k in ("ContactID", "Name", "ContactNumber")
+        ):
+            errors.append("A Contact must be specified for this type of transaction")
+            return
+        contacts = self.books.contacts
+        if raw.get("ContactID"):
+            contact = contacts.get(str(raw["ContactID"]))
+            if contact is None:
+                errors.append(
+                    f"The ContactID {raw['ContactID']} does not exist in the organisation."
+                )
+                return
+        elif isinstance(raw.get("ContactNumber"), str) and contacts.by_number(raw["ContactNumber"]):
+            contact = contacts.by_number(raw["ContactNumber"])
+        elif isinstance(raw.get("Name"), str) and raw["Name"].strip():
+            contact = contacts.by_name(raw["Name"].strip())
+            if contact is None:
+                # Xero creates the contact when the name is new (reference/xero.md §3.4).
+                resolved.new_contact_name = raw["Name"].strip()
+                return
+        else:
+            errors.append("A Contact must be specified for this type of transaction")
+            return
+        assert contact is not None
+        resolved.contact_id = contact["ContactID"]
+
+    def commit(
+        self,
+        resolved: Resolved,
+        existing: dict[str, Any] | None,
+        data: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
+        fields = resolved.fields
+        if resolved.new_contact_name:
+            contact = self.books.contacts.create({"Name": resolved.new_contact_name}, now)
+            resolved.contact_id = contact["ContactID"]
+        invoice = existing or {
+            "InvoiceID": str(uuid.uuid4()),
+            "Type": data["Type"],
+            "AmountPaid": Decimal("0.00"),
+            "AmountCredited": Decimal("0.00"),
+            "Payments": [],
+            "CreditNotes": [],
+            "Prepayments": [],
+            "Overpayments": [],
+            "HasAttachments": False,
+            "HasErrors": False,
+            "SentToContact": False,
+            "_created": now,
+        }
+        if not fields["InvoiceNumber"] and invoice["Type"] == "ACCREC":
+            fields["InvoiceNumber"] = invoice.get("InvoiceNumber") or self._auto_number()
+        invoice["_contact_id"] = resolved.contact_id
+        for key in ("InvoiceNumber", "Reference", "Url", "BrandingThemeID"):
+            if fields[key]:
+                invoice[key] = fields[key]
+            else:
+                invoice.pop(key, None)
+        invoice["Status"] = fields["Status"]
+        invoice["LineAmountTypes"] = fields["LineAmountTypes"]
+        invoice["Date"] = fields["Date"]
+        invoice["DateString"] = date_string(fields["Date"])
+        if fields["DueDate"]:
+            invoice["DueDate"] = fields["DueDate"]
+            invoice["DueDateString"] = date_string(fields["DueDate"])
+        invoice["CurrencyCode"] = fields["CurrencyCode"]
+        invoice["CurrencyRate"] = fields["CurrencyRate"]
+        invoice["LineItems"] = fields["LineItems"]
+        self._total(invoice)
+        invoice["UpdatedDateUTC"] = now
+        self.invoices[invoice["InvoiceID"]] = invoice
+        contact = self.books.contacts.get(resolved.contact_id or "")
+        if contact is not None:
+            contact["IsCustomer" if invoice["Type"] == "ACCREC" else "IsSupplier"] = True
+        return invoice
+
+    @staticmethod
+    def _total(invoice: dict[str, Any]) -> None:
+        lines = invoice["LineItems"]
+        totals = invoice_totals(
+            [(line["LineAmount"], line["TaxAmount"]) for line in lines], invoice["LineAmountTypes"]
+        )
+        invoice["SubTotal"] = totals.sub_total
+        invoice["TotalTax"] = totals.total_tax
+        invoice["Total"] = totals.total
+        discount = sum(
+            (line["Quantity"] * line["UnitAmount"] - line["LineAmount"] for line in lines),
+            Decimal(0),
+        )
+        invoice["TotalDiscount"] = to_dp(discount, 2)
+        invoice["IsDiscounted"] = discount != 0
+        Settle.amount_due(invoice)
+
+
+class Settle:
+    @staticmethod
+    def amount_due(invoice: dict[str, Any]) -> None:
+        """AmountDue = Total - AmountPaid - AmountCredited; PAID when it reaches zero."""
+        due = invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"]
+        if invoice["Status"] in ("VOIDED", "DELETED"):
+            due = Decimal("0.00")
+        invoice["AmountDue"] = due
+
+
+def _only_status(data: dict[str, Any]) -> bool:
+    return set(data) <= {"InvoiceID", "InvoiceNumber", "Status", "Type"}
+
+
+def _edits_lines(data: dict[str, Any]) -> bool:
+    return any(key in data for key in ("LineItems", "LineAmountTypes", "CurrencyCode", "Contact"))
+
+
+def due_by_terms(day: int, invoice_date: date) -> date:
+    """Day `day` of the month after `invoice_date` (Xero's OFFOLLOWINGMONTH terms)."""
+    first_next = (invoice_date.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return first_next.replace(day=min(day, 28))

@@ -1,0 +1,111 @@
+"""Xero's official SDK (xero-python), unmodified, against the emulator on a real loopback port,
+with every exchange validated against Xero's OpenAPI files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness
+from xero_python.accounting import (
+    AccountingApi,
+    Contact,
+    Contacts,
+    Invoice,
+    Invoices,
+    LineAmountTypes,
+    LineItem,
+)
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+from xero_python.exceptions import AccountingBadRequestException
+from xero_python.identity import IdentityApi
+
+
+@pytest.fixture
+def sdk(xero_server: XeroHarness) -> Iterator[tuple[ApiClient, XeroHarness]]:
+    """An SDK ApiClient whose token endpoint is the emulator's."""
+    saved = (TokenApi.client_credentials_token_url, TokenApi.refresh_token_url)
+    TokenApi.client_credentials_token_url = f"{xero_server.url}/connect/token"
+    TokenApi.refresh_token_url = f"{xero_server.url}/connect/token"
+    store: dict[str, Any] = {}
+    api_client = ApiClient(
+        Configuration(oauth2_token=OAuth2Token(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)),
+        oauth2_token_getter=lambda: store.get("token"),
+        oauth2_token_saver=lambda token: store.__setitem__("token", token),
+    )
+    try:
+        yield api_client, xero_server
+    finally:
+        TokenApi.client_credentials_token_url, TokenApi.refresh_token_url = saved
+
+
+def test_sdk_tour(sdk: tuple[ApiClient, XeroHarness]) -> None:
+    api_client, server = sdk
+    api_client.get_client_credentials_token()
+    connections = IdentityApi(api_client, base_url=server.url).get_connections()
+    [connection] = connections
+    assert connection.tenant_name == "Demo Company (UK)"
+    tenant = str(connection.tenant_id)
+
+    accounting = AccountingApi(api_client, base_url=f"{server.url}/api.xro/2.0")
+    created = accounting.create_contacts(
+        tenant, Contacts(contacts=[Contact(name="SDK Customer Ltd", email_address="a@b.example")])
+    )
+    contact_id = created.contacts[0].contact_id
+
+    invoice = Invoice(
+        type="ACCREC",
+        contact=Contact(contact_id=contact_id),
+        date=date(2026, 11, 25),
+        due_date=date(2026, 12, 25),
+        line_amount_types=LineAmountTypes.EXCLUSIVE,
+        status="AUTHORISED",
+        line_items=[
+            LineItem(description="Consulting", quantity=3, unit_amount=300, account_code="200"),
+            LineItem(
+                description="Books",
+                quantity=2,
+                unit_amount=99,
+                account_code="200",
+                tax_type="OUTPUT2",
+            ),
+            LineItem(description="Thank you"),
+        ],
+    )
+    result = accounting.create_invoices(
+        tenant, Invoices(invoices=[invoice]), summarize_errors=False, idempotency_key="tour-1"
+    )
+    [made] = result.invoices
+    assert made.status_attribute_string == "OK"
+    fetched = accounting.get_invoice(tenant, made.invoice_id).invoices[0]
+    assert (fetched.sub_total, fetched.total_tax, fetched.total) == (
+        Decimal("1098.00"),
+        Decimal("219.60"),
+        Decimal("1317.60"),
+    )
+    assert fetched.invoice_number == "INV-0001"
+    assert fetched.date == date(2026, 11, 25)
+    assert fetched.contact.name == "SDK Customer Ltd"
+    assert fetched.status == "AUTHORISED"
+    assert fetched.line_amount_types == LineAmountTypes.EXCLUSIVE
+
+    with pytest.raises(AccountingBadRequestException) as raised:
+        accounting.create_invoices(
+            tenant,
+            Invoices(
+                invoices=[
+                    Invoice(
+                        type="ACCREC",
+                        contact=Contact(contact_id=contact_id),
+                        invoice_number="INV-0001",
+                        line_items=[LineItem(description="x")],
+                    )
+                ]
+            ),
+        )
+    assert raised.value.status == 400
+    assert "Invoice # must be unique." in str(raised.value.body)
