@@ -21,7 +21,9 @@ def emulate(
     service: EmulatedService = typer.Argument(..., help="Which service to emulate."),
     port: int = typer.Option(8000, help="TCP port to listen on."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with a certificate from the local CA."),
+    tls: bool = typer.Option(
+        False, "--tls", help="Serve HTTPS with a certificate from the local CA."
+    ),
     seed: bool = typer.Option(False, "--seed", help="Load the sample data at start."),
     client_id: str = typer.Option("d365xero-demo", help="The registered app's client id."),
     client_secret: str = typer.Option("demo-secret", help="The registered app's client secret."),
@@ -104,6 +106,141 @@ def solution_check(file: Path = typer.Argument(..., help="A solution .zip file."
     except D365XeroError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+connection_app = typer.Typer(help="Connections between Xero and Dynamics.", no_args_is_help=True)
+app.add_typer(connection_app, name="connection")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+@connection_app.command("add")
+def connection_add(
+    name: str = typer.Option(..., help="A name for the connection."),
+    xero_url: str = typer.Option("https://api.xero.com", help="Xero's API origin."),
+    xero_client_id: str = typer.Option(..., help="The Xero custom connection's client id."),
+    xero_client_secret: str = typer.Option(..., help="Its client secret."),
+    xero_tenant_id: str | None = typer.Option(None, help="Which organisation, if several."),
+    dataverse_url: str = typer.Option(..., help="The Dynamics organisation's URL."),
+    dataverse_tenant: str = typer.Option(..., help="The Entra ID tenant (id or domain)."),
+    dataverse_client_id: str = typer.Option(..., help="The application user's client id."),
+    dataverse_client_secret: str = typer.Option(..., help="Its client secret."),
+    dataverse_authority: str | None = typer.Option(
+        None, help="Entra ID's origin (default login.microsoftonline.com)."
+    ),
+    timezone: str = typer.Option("Europe/London", help="IANA time zone of the organisations."),
+) -> None:
+    """Connect a Xero organisation and a Dynamics organisation without a browser, using a Xero
+    custom connection and a Dataverse application user."""
+    from d365xero.config import get_settings
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.jobs.setup import NewConnection, add_connection
+
+    runtime = open_runtime(get_settings())
+    new = NewConnection(
+        name=name,
+        xero_url=xero_url,
+        xero_client_id=xero_client_id,
+        xero_client_secret=xero_client_secret,
+        xero_tenant_id=xero_tenant_id,
+        dataverse_url=dataverse_url,
+        dataverse_tenant=dataverse_tenant,
+        dataverse_client_id=dataverse_client_id,
+        dataverse_client_secret=dataverse_client_secret,
+        dataverse_authority=dataverse_authority,
+        timezone=timezone,
+    )
+    try:
+        connection, counts = add_connection(runtime.settings, runtime.sessions, runtime.box, new)
+    except D365XeroError as exc:
+        raise _fail(exc) from exc
+    finally:
+        runtime.close()
+    typer.echo(f"Connected '{connection.name}' to Xero organisation {connection.xero_tenant_name}")
+    for table, count in counts.items():
+        typer.echo(f"  {table}: {count}")
+
+
+@connection_app.command("list")
+def connection_list() -> None:
+    """The connections and their state."""
+    from d365xero.config import get_settings
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.store import connections
+
+    runtime = open_runtime(get_settings())
+    with runtime.sessions() as session:
+        for c in connections.list_connections(session):
+            note = f" ({c.status_message})" if c.status_message else ""
+            typer.echo(f"{c.name}\t{c.status}{note}\t{c.xero_tenant_name}\t{c.dataverse_url}")
+    runtime.close()
+
+
+@app.command()
+def sync(
+    connection: str | None = typer.Option(None, help="Only this connection (by name)."),
+    once: bool = typer.Option(False, "--once", help="One pass, then exit."),
+    interval: float = typer.Option(30.0, help="Seconds between passes."),
+) -> None:
+    """Push ready Dynamics invoices to Xero and write the results back."""
+    from d365xero.config import get_settings
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.jobs.scheduler import run_passes
+
+    runtime = open_runtime(get_settings())
+    try:
+        run_passes(
+            runtime, connection_name=connection, once=once, interval=interval, echo=typer.echo
+        )
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        runtime.close()
+
+
+@app.command("reference-data")
+def reference_data(connection: str = typer.Option(..., help="The connection's name.")) -> None:
+    """Import Xero's tax rates, then accounts, then branding themes into Dynamics."""
+    from d365xero.config import get_settings
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.clients import build_clients
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.store import connections
+    from d365xero.sync.reference import sync_reference_data
+
+    runtime = open_runtime(get_settings())
+    try:
+        with runtime.sessions() as session:
+            found = connections.get_connection_by_name(session, connection)
+            if found is None:
+                raise _fail(ValueError(f"no connection named {connection!r}"))
+            secrets = connections.read_secrets(runtime.box, found)
+            with build_clients(runtime.settings, found, secrets) as clients:
+                _, counts = sync_reference_data(
+                    clients.xero, clients.dynamics, found.xero_tenant_id or ""
+                )
+    except D365XeroError as exc:
+        raise _fail(exc) from exc
+    finally:
+        runtime.close()
+    for table, count in counts.items():
+        typer.echo(f"{table}: {count}")
+
+
+@app.command()
+def demo(
+    once: bool = typer.Option(False, "--once", help="One sync pass, then exit."),
+    interval: float = typer.Option(10.0, help="Seconds between sync passes."),
+) -> None:
+    """Both emulators with sample data, a connection and sync passes, in one process."""
+    from d365xero.config import get_settings
+    from d365xero.demo import run_demo
+
+    run_demo(get_settings(), once=once, interval=interval, echo=typer.echo)
 
 
 def main() -> None:
