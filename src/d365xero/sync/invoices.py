@@ -144,6 +144,9 @@ class InvoicePush:
                 changes += self._failure(invoice, self._missing_contact(invoice), now, report)
                 continue
             draft = mapping.invoice_draft(invoice, state.settings, contact_id, state.item_codes)
+            if draft.currency and draft.currency not in state.organisation.currencies:
+                changes += self._failure(invoice, self._currency_off(draft.currency), now, report)
+                continue
             existing = self._already_in_xero(invoice, draft, state)
             if existing:
                 known[invoice.id] = existing
@@ -316,6 +319,14 @@ class InvoicePush:
             ),
             HistoryEntry(invoice.id, now, SyncAction.CREATE, SyncStatus.FAILED, message),
         ]
+
+    @staticmethod
+    def _currency_off(currency: str) -> str:
+        return (
+            f"The invoice's currency {currency} is not enabled in the Xero organisation: add it "
+            "in Xero (Settings > Currencies) or change the invoice's currency, then set Export "
+            "status to No to retry."
+        )
 
     @staticmethod
     def _missing_contact(invoice: Invoice) -> str:

@@ -332,17 +332,21 @@ def _invoice(draft: InvoiceDraft) -> xm.Invoice:
         url=draft.url,
     )
     if draft.currency:
-        invoice.currency_code = draft.currency
+        invoice.currency_code = xm.CurrencyCode(draft.currency)
     return invoice
 
 
 def _result(invoice: Any) -> XeroInvoiceResult:
     errors = tuple(e.message for e in invoice.validation_errors or [] if e.message)
-    ok = bool(invoice.invoice_id) and not errors and invoice.status_attribute_string != "ERROR"
+    # A failed element of a batch comes back with an all-zero InvoiceID.
+    xero_id = str(invoice.invoice_id) if invoice.invoice_id else ""
+    if xero_id.strip("0-") == "":
+        xero_id = ""
+    ok = bool(xero_id) and not errors and invoice.status_attribute_string != "ERROR"
     taxes = tuple(Decimal(str(li.tax_amount or 0)) for li in invoice.line_items or [])
     return XeroInvoiceResult(
         ok=ok,
-        xero_invoice_id=str(invoice.invoice_id) if invoice.invoice_id else None,
+        xero_invoice_id=xero_id or None,
         number=invoice.invoice_number,
         status=invoice.status,
         line_taxes=taxes,
