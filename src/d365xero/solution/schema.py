@@ -539,11 +539,12 @@ class Lookup:
 
     @property
     def relationship_name(self) -> str:
-        """Named as Dataverse names a new lookup's relationship: prefix, referencing table,
-        lookup, referenced table (e.g. `dxc_dxc_xerodetail_InvoiceId_invoice`). It is also the
-        referenced table's collection-valued navigation property."""
+        """Named as Microsoft's own solutions name a custom lookup's relationship: prefix,
+        referenced table, referencing table, lookup without prefix (e.g.
+        `msdyn_invoice_msdyn_actual_Invoice`; ours `dxc_invoice_dxc_xerodetail_InvoiceId`). It is
+        also the referenced table's collection-valued navigation property."""
         suffix = self.column.schema_name.removeprefix(PUBLISHER_PREFIX + "_")
-        return f"{PUBLISHER_PREFIX}_{self.referencing}_{suffix}_{self.referenced}"
+        return f"{PUBLISHER_PREFIX}_{self.referenced}_{self.referencing}_{suffix}"
 
 
 def lookups() -> tuple[Lookup, ...]:
