@@ -155,14 +155,24 @@ class OpenAPIValidator:
         if scope["type"] != "http" or _spec_for(scope["path"]) is None:
             await self.app(scope, receive, send)
             return
+        # Read the whole body first: the app may answer (401, 403) without reading it.
         body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
         response: dict[str, Any] = {"body": bytearray()}
+        replayed = False
 
         async def receive_wrapper() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                body.extend(message.get("body", b""))
-            return message
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -33,6 +34,7 @@ from d365xero.emulators.xero.models import (
     XeroBackend,
     fingerprint,
 )
+from d365xero.emulators.xero.scopes import allowed, resource_of
 from d365xero.emulators.xero.where import compile_where
 from d365xero.emulators.xero.wire import ms_date, parse_bool, parse_datetime, render
 
@@ -159,6 +161,9 @@ def accounting(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             token = backend.token(request.headers.get("authorization"))
             books = backend.books_for(token, request.headers.get("xero-tenant-id"))
+            resource = resource_of(request.url.path, API)
+            if not allowed(token.scopes, resource, request.method):
+                raise Unauthorized("AuthorizationUnsuccessful")
             if not _wants_json(request):
                 return PlainTextResponse(
                     "This emulator answers in JSON only: send Accept: application/json",
@@ -230,18 +235,29 @@ def _csv(value: str | None) -> list[str]:
 
 def _since(call: Call) -> datetime | None:
     header = call.request.headers.get("if-modified-since")
-    return parse_datetime(header) if header else None
+    if not header:
+        return None
+    parsed = parse_datetime(header)
+    if parsed is None:
+        try:  # the HTTP-date form, e.g. "Wed, 25 Nov 2026 17:00:00 GMT"
+            parsed = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+    return parsed
 
 
 def select(call: Call, rendered: list[dict[str, Any]], id_field: str) -> list[dict[str, Any]]:
-    """IDs, If-Modified-Since, where and order, applied to rendered resources."""
+    """IDs, If-Modified-Since, where and order, applied to rendered resources.
+
+    If-Modified-Since keeps what was created or updated at or after that second (Xero,
+    "requests and responses"); resources without UpdatedDateUTC ignore it."""
     ids = {i.lower() for i in _csv(call.arg("IDs"))}
     if ids:
         rendered = [r for r in rendered if str(r.get(id_field, "")).lower() in ids]
     since = _since(call)
-    if since is not None:
-        stamp = ms_date(since)
-        rendered = [r for r in rendered if _ms(r.get("UpdatedDateUTC")) > _ms(stamp)]
+    if since is not None and rendered and "UpdatedDateUTC" in rendered[0]:
+        floor = int(since.replace(microsecond=0).timestamp() * 1000)
+        rendered = [r for r in rendered if _ms(r.get("UpdatedDateUTC")) >= floor]
     predicate = compile_where(call.arg("where"))
     if predicate is not None:
         rendered = [r for r in rendered if predicate(r)]
