@@ -187,4 +187,9 @@ def test_seed_loads_sample_data_once() -> None:
     books = _books()
     counts = books.seed()
     assert counts["items"] == 3 and counts["contacts"] == 3 and counts["invoices"] == 3
+    assert counts["payments"] == 1
+    bayside = books.contacts.by_name("Bayside Club")
+    assert bayside is not None
+    receivable = books.balances(bayside["ContactID"])["AccountsReceivable"]
+    assert receivable["Outstanding"] == D("1240.00")  # 1440.00 less 200.00 paid
     assert books.seed()["invoices"] == 0

@@ -12,8 +12,9 @@ from typing import Any
 from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.contacts import ContactBook
 from d365xero.emulators.xero.errors import ElementInvalid
-from d365xero.emulators.xero.invoices import InvoiceBook, due_by_terms
+from d365xero.emulators.xero.invoices import CREDIT_NOTE, INVOICE, InvoiceBook, due_by_terms
 from d365xero.emulators.xero.items import ItemBook
+from d365xero.emulators.xero.payments import PaymentBook
 from d365xero.emulators.xero.wire import ZERO_ID, render
 
 
@@ -56,7 +57,9 @@ class Books:
             account_ok=lambda code: self.account(code) is not None,
             tax_ok=lambda code: self.tax_rate(code) is not None,
         )
-        self.invoices = InvoiceBook(self)
+        self.invoices = InvoiceBook(self, INVOICE)
+        self.credit_notes = InvoiceBook(self, CREDIT_NOTE)
+        self.payments = PaymentBook(self)
 
     # --- reference data --------------------------------------------------------------------
 
@@ -125,8 +128,17 @@ class Books:
                 if type_ == "ACCPAY":
                     element["InvoiceNumber"] = "PD-1021"
                 outcome = self.save_invoices([element], create_only=True)[0]
-                assert outcome.ok, outcome.errors
+                assert outcome.ok and outcome.resource is not None, outcome.errors
                 counts["invoices"] += 1
+                if type_ == "ACCREC" and status == "AUTHORISED":  # a part-paid sales invoice
+                    payment = {
+                        "Invoice": {"InvoiceID": outcome.resource["InvoiceID"]},
+                        "Account": {"Code": "090"},
+                        "Amount": "200.00",
+                        "Reference": "Part payment",
+                    }
+                    self.payments.create(payment, now)
+                    counts["payments"] = counts.get("payments", 0) + 1
         counts["branding_themes"] = len(self.branding_themes)
         counts["currencies"] = len(self.currencies)
         return counts
@@ -179,34 +191,105 @@ class Books:
     def save_invoices(
         self, elements: list[Any], *, create_only: bool, unitdp: int = 2
     ) -> list[Outcome]:
+        return self._save_documents(self.invoices, elements, create_only, unitdp)
+
+    def save_credit_notes(
+        self, elements: list[Any], *, create_only: bool, unitdp: int = 2
+    ) -> list[Outcome]:
+        return self._save_documents(self.credit_notes, elements, create_only, unitdp)
+
+    def _save_documents(
+        self, book: InvoiceBook, elements: list[Any], create_only: bool, unitdp: int
+    ) -> list[Outcome]:
         """Each element is validated and committed on its own: a bad one never stops the rest
         (Xero's batches are not transactional, reference/xero.md §3.5)."""
+        kind = book.kind
         outcomes = []
         for data in elements:
             if not isinstance(data, dict):
-                outcomes.append(Outcome(None, {}, ["An invoice must be an object."]))
+                outcomes.append(Outcome(None, {}, [f"A {kind.label} must be an object."]))
                 continue
-            echo = _echo(data, ("Type", "InvoiceNumber", "Reference", "Status"))
-            echo["InvoiceID"] = ZERO_ID
+            echo = _echo(data, ("Type", kind.number_field, "Reference", "Status"))
+            echo[kind.id_field] = ZERO_ID
             try:
-                existing = None if create_only else self.invoices.find_for_update(data)
-                if create_only and data.get("InvoiceID"):
-                    existing = None
-                resolved = self.invoices.resolve(data, existing, unitdp, self.today())
+                existing = None if create_only else book.find_for_update(data)
+                resolved = book.resolve(data, existing, unitdp, self.today())
             except ElementInvalid as exc:
                 outcomes.append(Outcome(None, echo, exc.messages))
                 continue
             if resolved.errors:
                 outcomes.append(Outcome(None, echo, resolved.errors))
                 continue
-            invoice = self.invoices.commit(resolved, existing, data, self.now())
-            outcomes.append(Outcome(invoice, echo))
+            document = book.commit(resolved, existing, data, self.now())
+            outcomes.append(Outcome(document, echo))
+        return outcomes
+
+    def save_payments(self, elements: list[Any]) -> list[Outcome]:
+        outcomes = []
+        for data in elements:
+            if not isinstance(data, dict):
+                outcomes.append(Outcome(None, {}, ["A payment must be an object."]))
+                continue
+            echo = _echo(data, ("Reference",))
+            echo["PaymentID"] = ZERO_ID
+            try:
+                payment = self.payments.create(data, self.now())
+            except ElementInvalid as exc:
+                outcomes.append(Outcome(None, echo, exc.messages))
+                continue
+            outcomes.append(Outcome(payment, echo))
+        return outcomes
+
+    def allocate(self, credit_note: dict[str, Any], elements: list[Any]) -> list[Outcome]:
+        outcomes = []
+        for data in elements:
+            if not isinstance(data, dict):
+                outcomes.append(Outcome(None, {}, ["An allocation must be an object."]))
+                continue
+            try:
+                allocation = self.payments.allocate(credit_note, data, self.now())
+            except ElementInvalid as exc:
+                outcomes.append(Outcome(None, {}, exc.messages))
+                continue
+            outcomes.append(Outcome(allocation, {}))
         return outcomes
 
     # --- reads ------------------------------------------------------------------------------
 
     def render_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
-        return render(contact)
+        out = render(contact)
+        out["Balances"] = render(self.balances(contact["ContactID"]))
+        return out
+
+    def balances(self, contact_id: str) -> dict[str, Any]:
+        """Outstanding and overdue, from authorised invoices less unallocated credit
+        (spec Balances; reference/xero.md §4). Balances never bump UpdatedDateUTC."""
+        today = self.today()
+        result = {}
+        for label, invoice_type, credit_type in (
+            ("AccountsReceivable", "ACCREC", "ACCRECCREDIT"),
+            ("AccountsPayable", "ACCPAY", "ACCPAYCREDIT"),
+        ):
+            outstanding = overdue = Decimal("0.00")
+            for invoice in self.invoices.invoices.values():
+                if (
+                    invoice["_contact_id"] == contact_id
+                    and invoice["Type"] == invoice_type
+                    and invoice["Status"] == "AUTHORISED"
+                ):
+                    outstanding += invoice["AmountDue"]
+                    due = invoice.get("DueDate")
+                    if due is not None and due < today:
+                        overdue += invoice["AmountDue"]
+            for note in self.credit_notes.invoices.values():
+                if (
+                    note["_contact_id"] == contact_id
+                    and note["Type"] == credit_type
+                    and note["Status"] == "AUTHORISED"
+                ):
+                    outstanding -= note["RemainingCredit"]
+            result[label] = {"Outstanding": outstanding, "Overdue": overdue}
+        return result
 
     def contact_summary(self, contact_id: str | None) -> dict[str, Any]:
         contact = self.contacts.get(contact_id or "")
@@ -218,6 +301,20 @@ class Books:
             {"Addresses": [], "Phones": [], "ContactGroups": [], "HasValidationErrors": False}
         )
         return summary
+
+    def render_payment(self, payment: dict[str, Any]) -> dict[str, Any]:
+        out = render(payment)
+        document, kind = self.payments.document_of(payment)
+        summary = {
+            kind.id_field: document[kind.id_field],
+            "Type": document["Type"],
+            "Contact": self.contact_summary(document["_contact_id"]),
+        }
+        if document.get(kind.number_field):
+            summary[kind.number_field] = document[kind.number_field]
+            out[kind.number_field] = document[kind.number_field]
+        out["Invoice" if kind is INVOICE else "CreditNote"] = render(summary)
+        return out
 
     def render_invoice(
         self, invoice: dict[str, Any], *, unitdp: int = 2, with_lines: bool = True

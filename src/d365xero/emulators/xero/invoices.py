@@ -1,5 +1,6 @@
-"""Invoices of one organisation: validation, line arithmetic, numbering and the status machine
-(reference/xero.md §3)."""
+"""Invoices and credit notes of one organisation (they share Xero's rules for lines, totals,
+numbering and status): validation, line arithmetic, numbering and the status machine
+(reference/xero.md §3, §4 CreditNote)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,24 @@ from d365xero.emulators.xero.wire import date_string, parse_date, parse_decimal
 if TYPE_CHECKING:
     from d365xero.emulators.xero.books import Books
 
-TYPES = ("ACCREC", "ACCPAY")
+
+@dataclass(frozen=True)
+class Kind:
+    id_field: str
+    number_field: str
+    types: tuple[str, str]  # (sales, purchases)
+    prefix: str
+    label: str
+
+    @property
+    def sales(self) -> str:
+        return self.types[0]
+
+
+INVOICE = Kind("InvoiceID", "InvoiceNumber", ("ACCREC", "ACCPAY"), "INV-", "Invoice")
+CREDIT_NOTE = Kind(
+    "CreditNoteID", "CreditNoteNumber", ("ACCRECCREDIT", "ACCPAYCREDIT"), "CN-", "Credit Note"
+)
 CREATE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 LINE_AMOUNT_TYPES = {"exclusive": "Exclusive", "inclusive": "Inclusive", "notax": "NoTax"}
 # Allowed moves of the status machine (reference/xero.md §3.3). PAID is never set by a client.
@@ -57,8 +75,9 @@ def _text(data: dict[str, Any], key: str, limit: int, errors: list[str]) -> str 
 
 
 class InvoiceBook:
-    def __init__(self, books: Books) -> None:
+    def __init__(self, books: Books, kind: Kind = INVOICE) -> None:
         self.books = books
+        self.kind = kind
         self.invoices: dict[str, dict[str, Any]] = {}
         self.next_number = 1
 
@@ -74,21 +93,24 @@ class InvoiceBook:
     def by_number(self, number: str) -> dict[str, Any] | None:
         for invoice in self.invoices.values():
             if (
-                invoice["Type"] == "ACCREC"
-                and invoice.get("InvoiceNumber") == number
+                invoice["Type"] == self.kind.sales
+                and invoice.get(self.kind.number_field) == number
                 and invoice["Status"] != "DELETED"
             ):
                 return invoice
         return None
 
     def find_for_update(self, data: dict[str, Any]) -> dict[str, Any] | None:
-        if data.get("InvoiceID"):
-            found = self.invoices.get(str(data["InvoiceID"]).lower())
+        kind = self.kind
+        if data.get(kind.id_field):
+            found = self.invoices.get(str(data[kind.id_field]).lower())
             if found is None:
-                raise ElementInvalid(f"Invoice with ID {data['InvoiceID']} could not be found.")
+                raise ElementInvalid(
+                    f"{kind.label} with ID {data[kind.id_field]} could not be found."
+                )
             return found
-        number = data.get("InvoiceNumber")
-        if isinstance(number, str) and data.get("Type", "ACCREC") == "ACCREC":
+        number = data.get(kind.number_field)
+        if isinstance(number, str) and data.get("Type", kind.sales) == kind.sales:
             return self.by_number(number)
         return None
 
@@ -96,11 +118,11 @@ class InvoiceBook:
 
     def _number_taken(self, number: str, own_id: str | None) -> bool:
         other = self.by_number(number)
-        return other is not None and other["InvoiceID"] != own_id
+        return other is not None and other[self.kind.id_field] != own_id
 
     def _auto_number(self) -> str:
         while True:
-            number = f"INV-{self.next_number:04d}"
+            number = f"{self.kind.prefix}{self.next_number:04d}"
             self.next_number += 1
             if not self._number_taken(number, None):
                 return number
@@ -127,10 +149,11 @@ class InvoiceBook:
             line["Item"] = {"ItemID": item["ItemID"], "Name": item["Name"], "Code": item["Code"]}
         # An item line picks up the item's sales (ACCREC) or purchase (ACCPAY) defaults.
         defaults: dict[str, Any] = {}
+        sales = invoice_type == self.kind.sales
         if item is not None:
-            defaults = item["SalesDetails" if invoice_type == "ACCREC" else "PurchaseDetails"]
+            defaults = item["SalesDetails" if sales else "PurchaseDetails"]
             if description is None:
-                key = "Description" if invoice_type == "ACCREC" else "PurchaseDescription"
+                key = "Description" if sales else "PurchaseDescription"
                 description = item.get(key) or item.get("Description")
         if description is not None:
             line["Description"] = description
@@ -165,7 +188,7 @@ class InvoiceBook:
         line["UnitAmount"] = unit
 
         rate, discount = numbers["DiscountRate"], numbers["DiscountAmount"]
-        if (rate or discount) and invoice_type != "ACCREC":
+        if (rate or discount) and invoice_type != "ACCREC":  # ACCREC and quotes only (spec)
             errors.append("Discounts are only supported on ACCREC invoices.")
         if rate is not None:
             if rate < 0 or rate > HUNDRED:
@@ -233,16 +256,17 @@ class InvoiceBook:
         """Check one element against Xero's rules; nothing is changed yet."""
         errors: list[str] = []
         merged = self._merge(data, existing)
+        kind = self.kind
         invoice_type = merged.get("Type")
         if invoice_type is None:
-            errors.append("Invoice Type must be specified")
-        elif invoice_type not in TYPES:
-            errors.append(f"Invoice Type '{invoice_type}' is not valid")
+            errors.append(f"{kind.label} Type must be specified")
+        elif invoice_type not in kind.types:
+            errors.append(f"{kind.label} Type '{invoice_type}' is not valid")
         status = merged.get("Status") or "DRAFT"
         if existing is None and status not in CREATE_STATUSES:
-            errors.append(f"Invoices cannot be created with status {status}.")
+            errors.append(f"{kind.label}s cannot be created with status {status}.")
         if existing is not None:
-            errors += self._transition_errors(existing, data, status)
+            errors += self._transition_errors(existing, data, status, kind)
         resolved = Resolved(fields={"Status": status})
         self._resolve_contact(merged.get("Contact"), resolved, errors)
         lat_raw = merged.get("LineAmountTypes") or "Exclusive"
@@ -264,12 +288,12 @@ class InvoiceBook:
         fields["Date"] = fields["Date"] or today
         for key, limit in (("Reference", 255), ("Url", 2000)):
             fields[key] = _text(merged, key, limit, errors)
-        number = _text(merged, "InvoiceNumber", 255, errors)
-        if number and invoice_type == "ACCREC":
-            own = existing["InvoiceID"] if existing else None
+        number = _text(merged, kind.number_field, 255, errors)
+        if number and invoice_type == kind.sales:
+            own = existing[kind.id_field] if existing else None
             if self._number_taken(number, own):
-                errors.append("Invoice # must be unique.")
-        fields["InvoiceNumber"] = number
+                errors.append(f"{kind.label} # must be unique.")
+        fields[kind.number_field] = number
         currency = merged.get("CurrencyCode") or self.books.base_currency
         if not self.books.currency_known(currency):
             errors.append(f"The currency code '{currency}' is not valid")
@@ -289,7 +313,7 @@ class InvoiceBook:
             errors.append("One or more line items must be specified")
             raw_lines = []
         lines = [
-            self._line(raw, invoice_type or "ACCREC", lat, unitdp, errors) for raw in raw_lines
+            self._line(raw, invoice_type or kind.sales, lat, unitdp, errors) for raw in raw_lines
         ]
         fields["LineItems"] = [line for line in lines if line is not None]
         if status in ("SUBMITTED", "AUTHORISED"):
@@ -320,18 +344,18 @@ class InvoiceBook:
 
     @staticmethod
     def _transition_errors(
-        existing: dict[str, Any], data: dict[str, Any], status: str
+        existing: dict[str, Any], data: dict[str, Any], status: str, kind: Kind
     ) -> list[str]:
         current = existing["Status"]
         if status == "PAID" and current != "PAID":
-            return ["Invoice status cannot be set to PAID; it is paid by applying payments."]
+            return [f"{kind.label} status cannot be set to PAID; it is paid by applying payments."]
         if status not in TRANSITIONS[current] and not (status == current and _only_status(data)):
             if status == "DELETED":
-                return ["Only DRAFT or SUBMITTED invoices can be deleted."]
+                return [f"Only DRAFT or SUBMITTED {kind.label.lower()}s can be deleted."]
             if status == "VOIDED" and current in ("DRAFT", "SUBMITTED"):
-                return ["Only AUTHORISED invoices can be voided."]
-            return [NOT_MODIFIABLE]
-        paid = existing["AmountPaid"] or existing["AmountCredited"]
+                return [f"Only AUTHORISED {kind.label.lower()}s can be voided."]
+            return [NOT_MODIFIABLE.replace("Invoice", kind.label)]
+        paid = existing["_paid"] or existing["_credited"]
         if current == "AUTHORISED" and paid and (status == "VOIDED" or _edits_lines(data)):
             return [HAS_PAYMENTS]
         if data.get("Type") and data["Type"] != existing["Type"]:
@@ -377,24 +401,26 @@ class InvoiceBook:
         if resolved.new_contact_name:
             contact = self.books.contacts.create({"Name": resolved.new_contact_name}, now)
             resolved.contact_id = contact["ContactID"]
+        kind = self.kind
         invoice = existing or {
-            "InvoiceID": str(uuid.uuid4()),
+            kind.id_field: str(uuid.uuid4()),
             "Type": data["Type"],
-            "AmountPaid": Decimal("0.00"),
-            "AmountCredited": Decimal("0.00"),
             "Payments": [],
-            "CreditNotes": [],
-            "Prepayments": [],
-            "Overpayments": [],
             "HasAttachments": False,
             "HasErrors": False,
             "SentToContact": False,
+            "_paid": Decimal("0.00"),
+            "_credited": Decimal("0.00"),
             "_created": now,
         }
-        if not fields["InvoiceNumber"] and invoice["Type"] == "ACCREC":
-            fields["InvoiceNumber"] = invoice.get("InvoiceNumber") or self._auto_number()
+        if existing is None and kind is INVOICE:
+            invoice.update({"CreditNotes": [], "Prepayments": [], "Overpayments": []})
+        elif existing is None:
+            invoice["Allocations"] = []
+        if not fields[kind.number_field] and invoice["Type"] == kind.sales:
+            fields[kind.number_field] = invoice.get(kind.number_field) or self._auto_number()
         invoice["_contact_id"] = resolved.contact_id
-        for key in ("InvoiceNumber", "Reference", "Url", "BrandingThemeID"):
+        for key in (kind.number_field, "Reference", "Url", "BrandingThemeID"):
             if fields[key]:
                 invoice[key] = fields[key]
             else:
@@ -411,14 +437,13 @@ class InvoiceBook:
         invoice["LineItems"] = fields["LineItems"]
         self._total(invoice)
         invoice["UpdatedDateUTC"] = now
-        self.invoices[invoice["InvoiceID"]] = invoice
+        self.invoices[invoice[kind.id_field]] = invoice
         contact = self.books.contacts.get(resolved.contact_id or "")
         if contact is not None:
-            contact["IsCustomer" if invoice["Type"] == "ACCREC" else "IsSupplier"] = True
+            contact["IsCustomer" if invoice["Type"] == kind.sales else "IsSupplier"] = True
         return invoice
 
-    @staticmethod
-    def _total(invoice: dict[str, Any]) -> None:
+    def _total(self, invoice: dict[str, Any]) -> None:
         lines = invoice["LineItems"]
         totals = invoice_totals(
             [(line["LineAmount"], line["TaxAmount"]) for line in lines], invoice["LineAmountTypes"]
@@ -430,23 +455,45 @@ class InvoiceBook:
             (line["Quantity"] * line["UnitAmount"] - line["LineAmount"] for line in lines),
             Decimal(0),
         )
-        invoice["TotalDiscount"] = to_dp(discount, 2)
-        invoice["IsDiscounted"] = discount != 0
-        Settle.amount_due(invoice)
+        if self.kind is INVOICE:
+            invoice["TotalDiscount"] = to_dp(discount, 2)
+            invoice["IsDiscounted"] = discount != 0
+        settle(invoice, self.kind)
 
 
-class Settle:
-    @staticmethod
-    def amount_due(invoice: dict[str, Any]) -> None:
-        """AmountDue = Total - AmountPaid - AmountCredited; PAID when it reaches zero."""
-        due = invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"]
-        if invoice["Status"] in ("VOIDED", "DELETED"):
-            due = Decimal("0.00")
-        invoice["AmountDue"] = due
+def settle(document: dict[str, Any], kind: Kind, on: date | None = None) -> None:
+    """Amounts left after payments and allocations; PAID (automatic, never set by a client) when
+    nothing is left, and back to AUTHORISED when a payment or allocation is removed
+    (reference/xero.md §3.3)."""
+    left = document["Total"] - document["_paid"] - document["_credited"]
+    if document["Status"] in ("VOIDED", "DELETED"):
+        left = Decimal("0.00")
+    if kind is INVOICE:
+        document["AmountPaid"] = document["_paid"]
+        document["AmountCredited"] = document["_credited"]
+        document["AmountDue"] = left
+    else:
+        document["RemainingCredit"] = left
+        document["AppliedAmount"] = document["_credited"]
+    settled = document["_paid"] or document["_credited"]
+    if document["Status"] == "AUTHORISED" and left == 0 and settled:
+        document["Status"] = "PAID"
+        if on is not None:
+            document["FullyPaidOnDate"] = on
+    elif document["Status"] == "PAID" and left != 0:
+        document["Status"] = "AUTHORISED"
+        document.pop("FullyPaidOnDate", None)
 
 
 def _only_status(data: dict[str, Any]) -> bool:
-    return set(data) <= {"InvoiceID", "InvoiceNumber", "Status", "Type"}
+    return set(data) <= {
+        "InvoiceID",
+        "InvoiceNumber",
+        "CreditNoteID",
+        "CreditNoteNumber",
+        "Status",
+        "Type",
+    }
 
 
 def _edits_lines(data: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from d365xero.emulators.xero.books import Books, Outcome
 from d365xero.emulators.xero.errors import (
+    ElementInvalid,
     Forbidden,
     NotFound,
     OAuthError,
@@ -618,6 +619,13 @@ def _invoice_by_path(call: Call) -> dict[str, Any]:
     return invoice
 
 
+def _credit_note_by_path(call: Call) -> dict[str, Any]:
+    note = call.books.credit_notes.get(call.request.path_params["credit_note_id"])
+    if note is None:
+        raise NotFound()
+    return note
+
+
 @accounting
 async def get_invoices(call: Call) -> Response:
     books, unitdp = call.books, call.unitdp()
@@ -657,22 +665,168 @@ async def get_invoice(call: Call) -> Response:
     return envelope(call.backend, "Invoices", [invoice])
 
 
-async def _save_invoices(call: Call, create_only: bool, path_id: str | None = None) -> Response:
-    elements = await read_json(call, "Invoices")
+async def _save_invoices(
+    call: Call, create_only: bool, path_id: str | None = None, collection: str = "Invoices"
+) -> Response:
+    elements = await read_json(call, collection)
     if isinstance(elements, Response):
         return elements
+    id_field = "InvoiceID" if collection == "Invoices" else "CreditNoteID"
     if path_id is not None:
-        elements = [dict(e, InvoiceID=path_id) if isinstance(e, dict) else e for e in elements]
+        elements = [dict(e, **{id_field: path_id}) if isinstance(e, dict) else e for e in elements]
     unitdp = call.unitdp()
+    save = call.books.save_invoices if collection == "Invoices" else call.books.save_credit_notes
     with call.backend.lock:
-        outcomes = call.books.save_invoices(elements, create_only=create_only, unitdp=unitdp)
+        outcomes = save(elements, create_only=create_only, unitdp=unitdp)
     return batch_response(
         call,
-        "Invoices",
+        collection,
         outcomes,
         lambda i: call.books.render_invoice(i, unitdp=unitdp),
         "HasErrors",
     )
+
+
+# --- Credit notes and allocations ---------------------------------------------------------------
+
+
+@accounting
+async def get_credit_notes(call: Call) -> Response:
+    books, unitdp = call.books, call.unitdp()
+    rendered = [
+        books.render_invoice(n, unitdp=unitdp) for n in books.credit_notes.invoices.values()
+    ]
+    rendered = select(call, rendered, "CreditNoteID")
+    items, pagination = page_of(call, rendered)
+    extra = {"pagination": pagination} if pagination else {}
+    return envelope(call.backend, "CreditNotes", items, **extra)
+
+
+@accounting
+async def get_credit_note(call: Call) -> Response:
+    note = call.books.render_invoice(_credit_note_by_path(call), unitdp=call.unitdp())
+    return envelope(call.backend, "CreditNotes", [note])
+
+
+@accounting
+async def put_credit_notes(call: Call) -> Response:
+    return await _save_invoices(call, create_only=True, collection="CreditNotes")
+
+
+@accounting
+async def post_credit_notes(call: Call) -> Response:
+    return await _save_invoices(call, create_only=False, collection="CreditNotes")
+
+
+@accounting
+async def post_credit_note(call: Call) -> Response:
+    note = _credit_note_by_path(call)
+    return await _save_invoices(
+        call, create_only=False, path_id=note["CreditNoteID"], collection="CreditNotes"
+    )
+
+
+@accounting
+async def put_allocations(call: Call) -> Response:
+    note = _credit_note_by_path(call)
+    elements = await read_json(call, "Allocations")
+    if isinstance(elements, Response):
+        return elements
+    with call.backend.lock:
+        outcomes = call.books.allocate(note, elements)
+    return batch_response(call, "Allocations", outcomes, render, "HasValidationErrors")
+
+
+@accounting
+async def delete_allocation(call: Call) -> Response:
+    note = _credit_note_by_path(call)
+    with call.backend.lock:
+        allocation = call.books.payments.deallocate(
+            note, call.request.path_params["allocation_id"], call.backend.now()
+        )
+    if allocation is None:
+        raise NotFound()
+    return json_response(allocation)
+
+
+# --- Payments -----------------------------------------------------------------------------------
+
+
+def _payment_by_path(call: Call) -> dict[str, Any]:
+    payment = call.books.payments.get(call.request.path_params["payment_id"])
+    if payment is None:
+        raise NotFound()
+    return payment
+
+
+@accounting
+async def get_payments(call: Call) -> Response:
+    books = call.books
+    rendered = [books.render_payment(p) for p in books.payments.payments.values()]
+    rendered = select(call, rendered, "PaymentID")
+    items, pagination = page_of(call, rendered)
+    extra = {"pagination": pagination} if pagination else {}
+    return envelope(call.backend, "Payments", items, **extra)
+
+
+@accounting
+async def get_payment(call: Call) -> Response:
+    return envelope(call.backend, "Payments", [call.books.render_payment(_payment_by_path(call))])
+
+
+async def _save_payments(call: Call) -> Response:
+    elements = await read_json(call, "Payments")
+    if isinstance(elements, Response):
+        return elements
+    with call.backend.lock:
+        outcomes = call.books.save_payments(elements)
+    return batch_response(
+        call, "Payments", outcomes, call.books.render_payment, "HasValidationErrors"
+    )
+
+
+@accounting
+async def put_payments(call: Call) -> Response:
+    return await _save_payments(call)
+
+
+@accounting
+async def post_payments(call: Call) -> Response:
+    return await _save_payments(call)
+
+
+@accounting
+async def post_payment(call: Call) -> Response:
+    """Only deletion: {"Status": "DELETED"} (spec PaymentDelete)."""
+    payment = _payment_by_path(call)
+    elements = await read_json(call, "Payments")
+    if isinstance(elements, Response):
+        return elements
+    data = elements[0] if elements and isinstance(elements[0], dict) else {}
+    if data.get("Status") != "DELETED":
+        raise ValidationException(
+            [
+                {
+                    "PaymentID": payment["PaymentID"],
+                    "ValidationErrors": [
+                        {"Message": "Payments can only be deleted: send Status DELETED."}
+                    ],
+                }
+            ]
+        )
+    with call.backend.lock:
+        try:
+            call.books.payments.delete(payment, call.backend.now())
+        except ElementInvalid as exc:
+            raise ValidationException(
+                [
+                    {
+                        "PaymentID": payment["PaymentID"],
+                        "ValidationErrors": [{"Message": m} for m in exc.messages],
+                    }
+                ]
+            ) from exc
+    return envelope(call.backend, "Payments", [call.books.render_payment(payment)])
 
 
 @accounting
@@ -766,4 +920,22 @@ def routes() -> list[Route]:
         Route(f"{API}/Invoices/{{invoice_id}}", get_invoice, methods=["GET"]),
         Route(f"{API}/Invoices/{{invoice_id}}", post_invoice, methods=["POST"]),
         Route(f"{API}/Invoices/{{invoice_id}}/OnlineInvoice", get_online_invoice, methods=["GET"]),
+        Route(f"{API}/CreditNotes", get_credit_notes, methods=["GET"]),
+        Route(f"{API}/CreditNotes", put_credit_notes, methods=["PUT"]),
+        Route(f"{API}/CreditNotes", post_credit_notes, methods=["POST"]),
+        Route(f"{API}/CreditNotes/{{credit_note_id}}", get_credit_note, methods=["GET"]),
+        Route(f"{API}/CreditNotes/{{credit_note_id}}", post_credit_note, methods=["POST"]),
+        Route(
+            f"{API}/CreditNotes/{{credit_note_id}}/Allocations", put_allocations, methods=["PUT"]
+        ),
+        Route(
+            f"{API}/CreditNotes/{{credit_note_id}}/Allocations/{{allocation_id}}",
+            delete_allocation,
+            methods=["DELETE"],
+        ),
+        Route(f"{API}/Payments", get_payments, methods=["GET"]),
+        Route(f"{API}/Payments", put_payments, methods=["PUT"]),
+        Route(f"{API}/Payments", post_payments, methods=["POST"]),
+        Route(f"{API}/Payments/{{payment_id}}", get_payment, methods=["GET"]),
+        Route(f"{API}/Payments/{{payment_id}}", post_payment, methods=["POST"]),
     ]
