@@ -48,6 +48,7 @@ class SolutionRejected(ConfigurationError):
 class SolutionPackage:
     unique_name: str
     version: str
+    package_version: str  # the platform version it was written for (SolutionPackageVersion)
     managed: bool
     publisher_prefix: str
     option_value_prefix: int
@@ -61,7 +62,8 @@ class SolutionPackage:
 
 def read_solution(data: bytes) -> SolutionPackage:
     archive = _open(data)
-    manifest = _parse(archive, SOLUTION).find("SolutionManifest")
+    root = _parse(archive, SOLUTION)
+    manifest = root.find("SolutionManifest")
     if manifest is None:
         raise _corrupt(f"{SOLUTION} has no SolutionManifest")
     unique_name = _text(manifest, "UniqueName")
@@ -86,6 +88,7 @@ def read_solution(data: bytes) -> SolutionPackage:
     return SolutionPackage(
         unique_name,
         version,
+        root.get("SolutionPackageVersion", ""),
         _text(manifest, "Managed") == "1",
         prefix,
         int(option_prefix) if option_prefix.isdigit() else 0,
