@@ -71,10 +71,13 @@ class Forbidden(XeroError):
 class RateLimited(XeroError):
     status = 429
 
-    def __init__(self, problem: str, retry_after: int) -> None:
+    def __init__(
+        self, problem: str, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
-        self.retry_after = retry_after
+        self.retry_after = retry_after  # 0: no Retry-After (the concurrent limit)
+        self.headers = headers or {}
 
 
 class OAuthError(XeroError):

@@ -19,6 +19,7 @@ from d365xero.emulators.core.clock import Clock
 from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.books import Books
 from d365xero.emulators.xero.errors import Forbidden, OAuthError, Unauthorized, ValidationException
+from d365xero.emulators.xero.ratelimit import RateLimiter
 
 ACCESS_TOKEN_SECONDS = 1800  # 30 minutes (developer.xero.com/faq/oauth2)
 IDEMPOTENCY_SECONDS = 6 * 60  # about 6 minutes (reference/xero.md §3.7)
@@ -86,8 +87,16 @@ class XeroBackend:
         self.calls = CallLog()
         self.lock = threading.RLock()
         self.app = RegisteredApp(client_id, client_secret, "d365xero", DEFAULT_APP_SCOPES)
-        self.rate_limits_enabled = False
+        self.limiter = RateLimiter(self.clock)
         self.reset()
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.limiter.enforce
+
+    @rate_limits_enabled.setter
+    def rate_limits_enabled(self, value: bool) -> None:
+        self.limiter.enforce = value
 
     # --- control plane ---------------------------------------------------------------------
 
@@ -119,6 +128,7 @@ class XeroBackend:
             }
             self.tokens: dict[str, AccessToken] = {}
             self.idempotency: dict[tuple[str, str], IdempotentEntry] = {}
+            self.limiter.reset()
 
     def seed(self) -> dict[str, int]:
         with self.lock:

@@ -100,11 +100,10 @@ def error_response(exc: XeroError) -> Response:
     if isinstance(exc, Forbidden):
         return _problem(403, "Forbidden", exc.detail)
     if isinstance(exc, RateLimited):
-        return PlainTextResponse(
-            "",
-            status_code=429,
-            headers={"X-Rate-Limit-Problem": exc.problem, "Retry-After": str(exc.retry_after)},
-        )
+        headers = dict(exc.headers, **{"X-Rate-Limit-Problem": exc.problem})
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+        return PlainTextResponse("", status_code=429, headers=headers)
     if isinstance(exc, OAuthError):
         body = {"error": exc.error}
         if exc.description:
@@ -171,12 +170,21 @@ def accounting(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     status_code=406,
                 )
             call = Call(backend, token, books, request)
-            key = request.headers.get("idempotency-key")
-            if key is not None and request.method in ("PUT", "POST", "PATCH"):
-                return await _idempotent(call, key, handler)
-            return await handler(call)
+            limits = backend.limiter.acquire(books.tenant_id)
         except XeroError as exc:
             return error_response(exc)
+        try:
+            key = request.headers.get("idempotency-key")
+            if key is not None and request.method in ("PUT", "POST", "PATCH"):
+                response = await _idempotent(call, key, handler)
+            else:
+                response = await handler(call)
+        except XeroError as exc:
+            response = error_response(exc)
+        finally:
+            backend.limiter.release(books.tenant_id)
+        response.headers.update(limits)
+        return response
 
     return endpoint
 
@@ -357,6 +365,8 @@ async def connections(request: Request) -> Response:
     backend: XeroBackend = request.app.state.emulator
     try:
         token = backend.token(request.headers.get("authorization"))
+        # Tenantless: only the app-wide limit applies and is reported.
+        limits = backend.limiter.acquire(None)
     except XeroError as exc:
         return error_response(exc)
     auth_event = request.query_params.get("authEventId")
@@ -375,7 +385,7 @@ async def connections(request: Request) -> Response:
                 "updatedDateUtc": _iso(c.updated),
             }
         )
-    return JSONResponse(result)
+    return JSONResponse(result, headers=limits)
 
 
 async def delete_connection(request: Request) -> Response:
@@ -889,8 +899,24 @@ async def online_invoice_page(request: Request) -> Response:
     return PlainTextResponse(NOT_FOUND_TEXT, status_code=404)
 
 
+async def rate_limits_control(request: Request) -> Response:
+    """Test hook: GET shows, POST {"enabled": bool} switches enforcement of Xero's limits."""
+    backend: XeroBackend = request.app.state.emulator
+    if request.method == "POST":
+        try:
+            body = json.loads(await request.body())
+            enabled = body["enabled"]
+            if not isinstance(enabled, bool):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'expected JSON {"enabled": true|false}'}, 400)
+        backend.rate_limits_enabled = enabled
+    return JSONResponse({"enabled": backend.rate_limits_enabled})
+
+
 def routes() -> list[Route]:
     return [
+        Route("/_emulator/rate-limits", rate_limits_control, methods=["GET", "POST"]),
         Route("/connect/token", token_endpoint, methods=["POST"]),
         Route("/Connections", connections, methods=["GET"]),
         Route("/Connections/{id}", delete_connection, methods=["DELETE"]),
