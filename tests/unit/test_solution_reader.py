@@ -42,6 +42,7 @@ def test_reads_name_version_and_publisher() -> None:
     package = read_solution(build_solution("1.4.2.0"))
     assert (package.unique_name, package.version, package.major) == ("d365xero", "1.4.2.0", 1)
     assert (package.publisher_prefix, package.option_value_prefix) == ("dxc", 10000)
+    assert package.package_version == "9.1"
     assert not package.managed
     assert {t.logical_name for t in package.tables} >= {"dxc_xerodetail", "dxc_synchistory"}
 

@@ -40,4 +40,4 @@ def localized(parent: ET.Element, container: str, item: str, text: str) -> ET.El
 
 def to_bytes(root: ET.Element) -> bytes:
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
