@@ -137,6 +137,8 @@ def test_change_tracking_is_on_where_the_connector_reads(parts: dict[str, ET.Ele
     invoice = entities["Invoice"]
     assert invoice.findtext("ChangeTrackingEnabled") == "1"
     assert invoice.get("unmodified") is None  # change tracking is an entity setting
+    label = invoice.find("LocalizedCollectionNames/LocalizedCollectionName")
+    assert label is not None and label.get("description") == "Invoices"  # Microsoft's, kept
     for shell in ("InvoiceDetail", "Account", "Contact"):
         assert entities[shell].get("unmodified") == "1"
 

@@ -112,7 +112,11 @@ def _write_extended_entity(parent: ET.Element, extension: TableExtension) -> Non
         "OriginalName", system.display_name
     )
     entity = sub(sub(entity_holder, "EntityInfo"), "entity", Name=system.schema_name)
-    if not system.change_tracking:
+    if system.change_tracking:
+        localized(entity, "LocalizedNames", "LocalizedName", system.display_name)
+        localized(entity, "LocalizedCollectionNames", "LocalizedCollectionName", system.plural_name)
+        localized(entity, "Descriptions", "Description", system.description)
+    else:
         entity.set("unmodified", "1")
     attributes = sub(entity, "attributes")
     for column in extension.columns:

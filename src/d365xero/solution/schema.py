@@ -476,12 +476,23 @@ class SystemTable:
     display_name: str
     object_type_code: int
     change_tracking: bool = False  # our solution turns change tracking on (the sync reads deltas)
+    # Microsoft's own labels, written back unchanged when our solution changes a table setting.
+    plural_name: str = ""
+    description: str = ""
 
 
 # Schema names and type codes as Dynamics 365 Sales defines them (invoice 1090 and invoicedetail
 # 1091 per the Sales entity reference; account 1, contact 2, product 1024, systemuser 8).
 SYSTEM_TABLES: tuple[SystemTable, ...] = (
-    SystemTable("invoice", "Invoice", "Invoice", 1090, change_tracking=True),
+    SystemTable(
+        "invoice",
+        "Invoice",
+        "Invoice",
+        1090,
+        change_tracking=True,
+        plural_name="Invoices",
+        description="Order that has been billed.",  # the Invoice entity reference's wording
+    ),
     SystemTable("invoicedetail", "InvoiceDetail", "Invoice Product", 1091),
     SystemTable("account", "Account", "Account", 1),
     SystemTable("contact", "Contact", "Contact", 2),
