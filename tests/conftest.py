@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-pytest_plugins = ["tests.support.xero_fixtures"]
+pytest_plugins = ["tests.support.xero_fixtures", "tests.support.dataverse_fixtures"]
 
 POSTGRES_URL = os.environ.get(
     "D365XERO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,0 +1,31 @@
+"""The Dataverse emulator as an ASGI app: one organisation at the root URL of wherever it is
+served, Entra ID's token endpoint beside it, and the /_emulator/ control plane."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from d365xero.emulators.core.calls import CallCountingMiddleware
+from d365xero.emulators.core.control import control_routes
+from d365xero.emulators.dataverse.models import Organisation
+from d365xero.emulators.dataverse.routes import all_routes
+from d365xero.emulators.dataverse.solution_import import import_routes
+
+
+def create_app(
+    *,
+    client_id: str = "d365xero-demo",
+    client_secret: str = "demo-secret",
+    tenant: str = "demo-tenant",
+    with_solution: bool = True,
+) -> Starlette:
+    org = Organisation(
+        client_id=client_id, client_secret=client_secret, tenant=tenant, with_solution=with_solution
+    )
+    app = Starlette(
+        routes=[*control_routes(org), *import_routes(org), *all_routes(org)],
+        middleware=[Middleware(CallCountingMiddleware, log=org.calls)],
+    )
+    app.state.emulator = org
+    return app

@@ -1,0 +1,243 @@
+"""Microsoft Entra ID (v2.0 endpoint) in front of the organisation: registered apps, access
+tokens and their expiry, Entra's error bodies.
+
+Access tokens are JWT-shaped (header.claims.signature, HS256 with a key only this emulator holds)
+so a client that peeks at `exp` or `tid` sees what Entra would give it; a token from elsewhere
+fails the signature check. Sources: learn.microsoft.com/entra/identity-platform/
+v2-oauth2-client-creds-grant-flow (token response, AADSTS errors); msal 1.39 authority.py (what
+it reads from the OpenID metadata).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from d365xero.emulators.core.clock import Clock
+
+TOKEN_LIFETIME = 3599  # seconds, as Entra's client-credential tokens report `expires_in`
+
+
+@dataclass(frozen=True)
+class App:
+    client_id: str
+    client_secret: str
+    name: str = "d365xero"
+
+
+class EntraError(Exception):
+    """An Entra error: `{error, error_description, error_codes, ...}` with its HTTP status."""
+
+    def __init__(self, status: int, error: str, code: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.code = code
+        self.description = description
+
+    def body(self, now: datetime) -> dict[str, Any]:
+        trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+        stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
+        return {
+            "error": self.error,
+            "error_description": (
+                f"AADSTS{self.code}: {self.description} Trace ID: {trace} Correlation ID: "
+                f"{correlation} Timestamp: {stamp}"
+            ),
+            "error_codes": [self.code],
+            "timestamp": stamp,
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"https://login.microsoftonline.com/error?code={self.code}",
+        }
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Entra:
+    def __init__(self, clock: Clock, *, tenant: str, client_id: str, client_secret: str) -> None:
+        self.clock = clock
+        self.tenant = tenant
+        self.tenant_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"entra-tenant:{tenant}"))
+        self.apps = {client_id: App(client_id, client_secret)}
+        self.default_client_id = client_id
+        self._key = secrets.token_bytes(32)
+
+    def reset(self) -> None:
+        """Tokens issued before a reset stop working, as after a key rollover."""
+        self._key = secrets.token_bytes(32)
+
+    @property
+    def application_user_id(self) -> str:
+        """The Dataverse application user bound to the registered app."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"appuser:{self.default_client_id}"))
+
+    def knows_tenant(self, tenant: str) -> bool:
+        return tenant.lower() in (self.tenant.lower(), self.tenant_id)
+
+    def openid_configuration(self, origin: str) -> dict[str, Any]:
+        base = f"{origin}/{self.tenant_id}"
+        return {
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
+            "jwks_uri": f"{origin}/{self.tenant_id}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"{base}/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": f"{origin}/oidc/userinfo",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid"],
+            "kerberos_endpoint": f"{base}/kerberos",
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
+        }
+
+    # --- client credentials ----------------------------------------------------------------
+
+    def client_credentials(
+        self,
+        tenant: str,
+        client_id: str | None,
+        secret: str | None,
+        scope: str | None,
+        org_url: str,
+    ) -> dict[str, Any]:
+        if not self.knows_tenant(tenant):
+            raise EntraError(
+                400,
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+                "and are signing into the correct cloud.",
+            )
+        if not client_id:
+            raise EntraError(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.",
+            )
+        app = self.apps.get(client_id)
+        if app is None:
+            raise EntraError(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory "
+                f"'{self.tenant}'. This can happen if the application has not been installed by "
+                "the administrator of the tenant or consented to by any user in the tenant.",
+            )
+        if not secret or not hmac.compare_digest(secret, app.client_secret):
+            raise EntraError(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is "
+                f"the client secret value, not the client secret ID, for a secret added to app "
+                f"'{client_id}'.",
+            )
+        resource = self._resource(scope, org_url)
+        return self.issue(app, resource)
+
+    def _resource(self, scope: str | None, org_url: str) -> str:
+        if not scope:
+            raise EntraError(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'scope'.",
+            )
+        if not scope.endswith("/.default") or " " in scope.strip():
+            raise EntraError(
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {scope} is not valid. Client credential flows "
+                "must have a scope value with /.default suffixed to the resource identifier "
+                "(application ID URI).",
+            )
+        resource = scope[: -len("/.default")].rstrip("/")
+        if resource.lower() != org_url.lower().rstrip("/"):
+            raise EntraError(
+                400,
+                "invalid_resource",
+                500011,
+                f"The resource principal named {resource} was not found in the tenant named "
+                f"{self.tenant}. This can happen if the application has not been installed by the "
+                "administrator of the tenant or consented to by any user in the tenant. You might "
+                "have sent your authentication request to the wrong tenant.",
+            )
+        return resource
+
+    def issue(self, app: App, resource: str, oid: str | None = None) -> dict[str, Any]:
+        now = int(self.clock.time())
+        claims = {
+            "aud": resource,
+            "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME,
+            "appid": app.client_id,
+            "oid": oid or self.application_user_id,
+            "tid": self.tenant_id,
+            "ver": "1.0",
+        }
+        return {
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME,
+            "ext_expires_in": TOKEN_LIFETIME,
+            "access_token": self._sign(claims),
+        }
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        header = _b64(json.dumps({"typ": "JWT", "alg": "HS256"}).encode())
+        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        mac = hmac.new(self._key, f"{header}.{body}".encode(), hashlib.sha256).digest()
+        return f"{header}.{body}.{_b64(mac)}"
+
+    def validate(self, token: str, org_url: str) -> dict[str, Any] | None:
+        """The token's claims if it is ours, unexpired and for this organisation; else None."""
+        try:
+            header, body, signature = token.split(".")
+            mac = hmac.new(self._key, f"{header}.{body}".encode(), hashlib.sha256).digest()
+            if not hmac.compare_digest(_b64(mac), signature):
+                return None
+            claims: dict[str, Any] = json.loads(_unb64(body))
+        except (ValueError, json.JSONDecodeError):
+            return None
+        if claims.get("exp", 0) <= self.clock.time():
+            return None
+        if str(claims.get("aud", "")).rstrip("/").lower() != org_url.rstrip("/").lower():
+            return None
+        return claims
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), UTC)
