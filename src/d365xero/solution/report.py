@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 from d365xero.errors import ConfigurationError
-from d365xero.solution.customizations import role_privileges
-from d365xero.solution.forms import SYSTEM_FORMS
+from d365xero.solution.build import CUSTOMIZATIONS
 from d365xero.solution.reader import read_solution
-from d365xero.solution.schema import INTEGRATION_ROLE_NAME
-from d365xero.solution.views import all_views
 
 
 def write_zip(path: Path, data: bytes) -> None:
@@ -45,8 +45,25 @@ def describe(data: bytes) -> str:
     lines.append("Columns added to Dynamics tables:")
     for e in package.extensions:
         lines.append(f"  {e.logical_name}: {', '.join(c.logical_name for c in e.columns)}")
-    forms = ", ".join(f"{f.table} '{f.name}'" for f in SYSTEM_FORMS)
-    lines.append(f"Forms: one per table, and {forms}")
-    lines.append(f"Views: {len(all_views())}")
-    lines.append(f"Security role: {INTEGRATION_ROLE_NAME} ({len(role_privileges())} privileges)")
+    lines += _components(data)
     return "\n".join(lines)
+
+
+def _components(data: bytes) -> list[str]:
+    """Forms, views and roles as the file has them (read_solution has checked it already)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        root = ET.fromstring(archive.read(CUSTOMIZATIONS))
+    forms = [
+        f"{holder.findtext('Name')} '{form.get('description')}'"
+        for holder in root.iter("Entity")
+        for form in holder.findall("FormXml/forms/systemform/LocalizedNames/LocalizedName")
+    ]
+    roles = [
+        f"{role.get('name')} ({len(role.findall('RolePrivileges/RolePrivilege'))} privileges)"
+        for role in root.iter("Role")
+    ]
+    return [
+        f"Forms: {', '.join(forms)}",
+        f"Views: {len(list(root.iter('savedquery')))}",
+        f"Security roles: {', '.join(roles)}",
+    ]
