@@ -42,7 +42,10 @@ def _parse_token(text: str, now: datetime) -> int:
     m = _TOKEN.match(text)
     if not m:
         raise QuerySyntaxError("The $deltatoken is not valid.")
-    issued = datetime.strptime(m.group(2), "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
+    try:
+        issued = datetime.strptime(m.group(2), "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise QuerySyntaxError("The $deltatoken is not valid.") from exc
     if now - issued > timedelta(days=EXPIRE_DAYS):
         raise ExpiredDeltaToken()
     return int(m.group(1))
