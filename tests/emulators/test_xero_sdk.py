@@ -8,8 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
-from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness
+from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, TENANT_ID, XeroHarness
 from xero_python.accounting import (
     AccountingApi,
     Contact,
@@ -21,7 +22,7 @@ from xero_python.accounting import (
 )
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
-from xero_python.exceptions import AccountingBadRequestException
+from xero_python.exceptions import AccountingBadRequestException, RateLimitException
 from xero_python.identity import IdentityApi
 
 
@@ -109,3 +110,31 @@ def test_sdk_tour(sdk: tuple[ApiClient, XeroHarness]) -> None:
         )
     assert raised.value.status == 400
     assert "Invoice # must be unique." in str(raised.value.body)
+
+
+def test_sdk_meets_429_with_retry_after(sdk: tuple[ApiClient, XeroHarness]) -> None:
+    """urllib3 under the SDK honours Retry-After and retries silently (reference/xero.md §8);
+    past its retries the SDK raises RateLimitException with the X-Rate-Limit-Problem value."""
+    api_client, server = sdk
+    api_client.get_client_credentials_token()
+    accounting = AccountingApi(api_client, base_url=f"{server.url}/api.xro/2.0")
+    faults = f"{server.url}/_emulator/faults"
+    organisation = "/api.xro/2.0/Organisation"
+    with httpx.Client() as control:
+        control.post(
+            faults,
+            json={
+                "faults": [
+                    {"route": f"GET {organisation}", "kind": "429", "times": 1, "retry_after": 0}
+                ]
+            },
+        )
+        assert accounting.get_organisations(TENANT_ID).organisations[0].short_code == "!aB1cD"
+        assert control.get(f"{server.url}/_emulator/calls").json()[f"GET {organisation}"] == 2
+        control.post(
+            faults,
+            json={"faults": [{"route": f"GET {organisation}", "kind": "429", "retry_after": 0}]},
+        )
+        with pytest.raises(RateLimitException) as raised:
+            accounting.get_organisations(TENANT_ID)
+        assert raised.value.rate_limit == "minute"

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
+from d365xero.emulators.xero.faults import FaultMiddleware, fault_routes, quiet_server_logs
 from d365xero.emulators.xero.models import XeroBackend
 from d365xero.emulators.xero.routes import NOT_FOUND_TEXT, routes
 
@@ -39,9 +40,14 @@ def create_app(
 ) -> Starlette:
     backend = XeroBackend(client_id=client_id, client_secret=client_secret)
     backend.rate_limits_enabled = rate_limits
+    plan = backend.faults
+    quiet_server_logs()
     app = Starlette(
-        routes=control_routes(backend) + routes(),
-        middleware=[Middleware(CallCountingMiddleware, log=backend.calls)],
+        routes=control_routes(backend) + fault_routes(plan) + routes(),
+        middleware=[
+            Middleware(CallCountingMiddleware, log=backend.calls),
+            Middleware(FaultMiddleware, plan=plan),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _unhandled},
     )
     app.state.emulator = backend

@@ -19,6 +19,7 @@ from d365xero.emulators.core.clock import Clock
 from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.books import Books
 from d365xero.emulators.xero.errors import Forbidden, OAuthError, Unauthorized, ValidationException
+from d365xero.emulators.xero.faultplan import FaultPlan
 from d365xero.emulators.xero.ratelimit import RateLimiter
 
 ACCESS_TOKEN_SECONDS = 1800  # 30 minutes (developer.xero.com/faq/oauth2)
@@ -88,6 +89,7 @@ class XeroBackend:
         self.lock = threading.RLock()
         self.app = RegisteredApp(client_id, client_secret, "d365xero", DEFAULT_APP_SCOPES)
         self.limiter = RateLimiter(self.clock)
+        self.faults = FaultPlan()
         self.reset()
 
     @property
@@ -129,6 +131,7 @@ class XeroBackend:
             self.tokens: dict[str, AccessToken] = {}
             self.idempotency: dict[tuple[str, str], IdempotentEntry] = {}
             self.limiter.reset()
+            self.faults.clear()
 
     def seed(self) -> dict[str, int]:
         with self.lock:
