@@ -469,3 +469,63 @@ def test_entity_definitions_as_the_sdks_ask(dv: DataverseClient) -> None:
     assert "dxc_connectionid" in {a["LogicalName"] for a in attrs["value"]}
     csdl = dv.get("$metadata")
     assert csdl.status_code == 200 and '<NavigationProperty Name="invoice_details"' in csdl.text
+
+
+# --- bulk actions and alternate keys ---------------------------------------------------------
+
+
+def test_create_and_update_multiple_are_all_or_nothing(dv: DataverseClient) -> None:
+    action = "accounts/Microsoft.Dynamics.CRM."
+    created = dv.post(
+        action + "CreateMultiple",
+        json={
+            "Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.account", "name": n} for n in "AB"]
+        },
+    )
+    assert created.status_code == 200
+    ids = created.json()["Ids"]
+    assert len(ids) == 2
+    updated = dv.post(
+        action + "UpdateMultiple",
+        json={"Targets": [{"accountid": i, "telephone1": "9"} for i in ids]},
+    )
+    assert updated.status_code == 204
+    assert {dv.get(f"accounts({i})").json()["telephone1"] for i in ids} == {"9"}
+    failed = dv.post(
+        action + "CreateMultiple",
+        json={"Targets": [{"name": "C"}, {"name": "D", "nmae": "typo"}]},
+    )
+    assert failed.status_code == 400
+    assert not dv.get("accounts?$filter=name eq 'C'").json()["value"]
+    wrong_type = dv.post(
+        action + "CreateMultiple",
+        json={"Targets": [{"@odata.type": "Microsoft.Dynamics.CRM.contact", "name": "E"}]},
+    )
+    assert wrong_type.status_code == 400
+    assert dv.post(action + "DeleteEverything", json={}).status_code == 404
+
+
+def test_upsert_by_alternate_key_needs_the_key_defined(dv: DataverseClient) -> None:
+    undefined = dv.patch("accounts(accountnumber='K-1')", json={"name": "Keyed"})
+    assert undefined.status_code == 400
+    key = dv.post(
+        "EntityDefinitions(LogicalName='account')/Keys",
+        json={"SchemaName": "dxc_accountnumber", "KeyAttributes": ["accountnumber"]},
+    )
+    assert key.status_code == 204
+    keys = dv.get("EntityDefinitions(LogicalName='account')/Keys").json()["value"]
+    assert keys[0]["KeyAttributes"] == ["accountnumber"]
+    assert dv.patch("accounts(accountnumber='K-1')", json={"name": "Keyed"}).status_code == 204
+    record = dv.get("accounts(accountnumber='K-1')?$select=name,accountnumber").json()
+    assert (record["name"], record["accountnumber"]) == ("Keyed", "K-1")
+    results = dv.post(
+        "accounts/Microsoft.Dynamics.CRM.UpsertMultiple",
+        json={
+            "Targets": [
+                {"@odata.id": "accounts(accountnumber='K-1')", "name": "Keyed again"},
+                {"@odata.id": "accounts(accountnumber='K-2')", "name": "Keyed two"},
+            ]
+        },
+    ).json()["Results"]
+    assert [r["RecordCreated"] for r in results] == [False, True]
+    assert dv.get("accounts(accountnumber='K-1')").json()["name"] == "Keyed again"

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from d365xero.emulators.dataverse.errors import (
     DataverseError,
+    InvalidArgument,
     MethodNotAllowed,
     PropertyNotFound,
     ResourceNotFound,
@@ -171,6 +172,10 @@ def _find(org: Organisation, key: str) -> Entity:
 def entity_definitions(org: Organisation, req: ApiRequest, segments: list[str]) -> ApiResponse:
     from d365xero.emulators.dataverse.webapi import ApiResponse
 
+    if req.method == "POST" and len(segments) == 2 and segments[1] == "Keys":
+        return _create_key(
+            org, req, _find(org, (_KEY.match(segments[0]) or _no(segments)).group(2) or "")
+        )
     if req.method != "GET":
         raise MethodNotAllowed(req.method)
     m = _KEY.match(segments[0])
@@ -229,6 +234,47 @@ def entity_definitions(org: Organisation, req: ApiRequest, segments: list[str]) 
             req, _relationships(org, entity, name), "RelationshipMetadata", f"{base}/{name}"
         )
     raise ResourceNotFound(name)
+
+
+def _no(segments: list[str]) -> re.Match[str]:
+    raise ResourceNotFound(segments[0])
+
+
+def _key_definition(entity: Entity, schema_name: str, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "MetadataId": str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"key:{entity.logical_name}.{schema_name}")
+        ),
+        "LogicalName": schema_name.lower(),
+        "SchemaName": schema_name,
+        "EntityLogicalName": entity.logical_name,
+        "KeyAttributes": list(columns),
+        # Dataverse builds the index asynchronously (Pending, then Active); here it is ready now.
+        "EntityKeyIndexStatus": "Active",
+        "DisplayName": _label(schema_name),
+    }
+
+
+def _create_key(org: Organisation, req: ApiRequest, entity: Entity) -> ApiResponse:
+    """`POST EntityDefinitions(LogicalName='x')/Keys` with EntityKeyMetadata."""
+    from d365xero.emulators.dataverse.payload import load_json
+    from d365xero.emulators.dataverse.webapi import ApiResponse
+
+    data = load_json(req.body, "EntityDefinitions")
+    schema_name, columns = data.get("SchemaName"), data.get("KeyAttributes")
+    if not isinstance(schema_name, str) or not isinstance(columns, list) or not columns:
+        raise InvalidArgument("An entity key needs a SchemaName and KeyAttributes.")
+    for column in columns:
+        if column not in entity.attributes:
+            raise PropertyNotFound(str(column), entity.logical_name)
+    if schema_name in entity.keys:
+        raise DataverseError(
+            400, "0x80040237", f"An entity key with the name {schema_name} already exists."
+        )
+    entity.keys[schema_name] = tuple(columns)
+    key = _key_definition(entity, schema_name, tuple(columns))
+    uri = f"{req.base}EntityDefinitions({entity.metadata_id})/Keys({key['MetadataId']})"
+    return ApiResponse(204, {"OData-Version": "4.0", "OData-EntityId": uri})
 
 
 def _relationships(org: Organisation, entity: Entity, kind: str) -> list[dict[str, Any]]:

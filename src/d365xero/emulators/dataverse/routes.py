@@ -167,6 +167,7 @@ def api_routes(org: Organisation) -> list[BaseRoute]:
         base = f"{API}/{entity.entity_set}"
         routes.append(Route(base, handle, methods=METHODS))
         routes.append(Route(f"{base}/$count", handle, methods=METHODS))
+        routes.append(Route(f"{base}/{{action}}", handle, methods=METHODS))
         routes.append(Route(f"{base}({{key}})", handle, methods=METHODS))
         routes.append(Route(f"{base}({{key}})/{{rest:path}}", handle, methods=METHODS))
     # Tables that arrive later (an imported solution) and unknown segments (404 as Dataverse).

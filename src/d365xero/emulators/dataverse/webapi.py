@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from d365xero.emulators.dataverse import changes, definitions, shape
+from d365xero.emulators.dataverse import actions, changes, definitions, shape
 from d365xero.emulators.dataverse.errors import (
     DataverseError,
     DuplicateRecord,
@@ -177,6 +177,8 @@ class WebApi:
                 {"Content-Type": "text/plain", "OData-Version": "4.0"},
                 str(min(len(rows), MAX_PAGE)).encode(),
             )
+        if len(rest) == 1 and rest[0].startswith(actions.PREFIX):
+            return actions.bound_action(self, req, entity, rest[0])
         if rest:
             raise ResourceNotFound(rest[0])
         if req.method == "GET":
@@ -186,7 +188,7 @@ class WebApi:
         raise MethodNotAllowed(req.method)
 
     def _record(self, req: ApiRequest, entity: Entity, key: str, rest: list[str]) -> ApiResponse:
-        record_id, found, key_values = self._resolve_key(entity, key)
+        record_id, found, key_values = self.resolve_key(entity, key)
         if not rest:
             if req.method == "GET":
                 return self._retrieve(req, entity, record_id)
@@ -211,7 +213,7 @@ class WebApi:
             return self._navigate(req, entity, row, name)
         return self._property(req, entity, row, name)
 
-    def _resolve_key(self, entity: Entity, key: str) -> tuple[str | None, bool, dict[str, Any]]:
+    def resolve_key(self, entity: Entity, key: str) -> tuple[str | None, bool, dict[str, Any]]:
         """A GUID, `primaryid=<guid>` or an alternate key `col='value',...`: the record's id (if
         known), whether it exists, and the alternate key's values."""
         key = key.strip()
@@ -525,15 +527,20 @@ class WebApi:
             return self._created(req, entity, new_id)
         if if_none_match is not None and if_none_match.strip() == "*":
             raise DuplicateRecord()
-        payload = read(self.org, entity, data)
-        if payload.children or payload.parents:
-            raise NotSupported("Deep update is not supported; update related records separately.")
         assert record_id is not None
-        row = self.org.update(entity.logical_name, record_id, payload.values, if_match)
+        row = self.update_record(entity, record_id, data, if_match)
         if "return=representation" in prefer:
             return self._entity_response(req, entity, row, 200)
         uri = f"{req.base}{entity.entity_set}({record_id})"
         return ApiResponse(204, {"OData-Version": "4.0", "OData-EntityId": uri})
+
+    def update_record(
+        self, entity: Entity, record_id: str, data: dict[str, Any], if_match: str | None = None
+    ) -> Row:
+        payload = read(self.org, entity, data)
+        if payload.children or payload.parents:
+            raise NotSupported("Deep update is not supported; update related records separately.")
+        return self.org.update(entity.logical_name, record_id, payload.values, if_match)
 
 
 def _split_path(path: str) -> list[str]:
