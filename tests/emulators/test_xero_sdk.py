@@ -3,10 +3,15 @@ with every exchange validated against Xero's OpenAPI files."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
+import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -138,3 +143,49 @@ def test_sdk_meets_429_with_retry_after(sdk: tuple[ApiClient, XeroHarness]) -> N
         with pytest.raises(RateLimitException) as raised:
             accounting.get_organisations(TENANT_ID)
         assert raised.value.rate_limit == "minute"
+
+
+def test_sdk_refreshes_an_expired_token(sdk: tuple[ApiClient, XeroHarness]) -> None:
+    """A user token from the consent page; the SDK refreshes it on its own once it expires."""
+    api_client, server = sdk
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    redirect = "http://localhost:8765/callback"
+    with httpx.Client(base_url=server.url) as web:
+        consent = web.post(
+            "/identity/connect/authorize",
+            data={
+                "response_type": "code",
+                "client_id": CLIENT_ID,
+                "redirect_uri": redirect,
+                "scope": "openid offline_access accounting.transactions accounting.settings",
+                "state": "s",
+                "code_challenge": challenge.rstrip(b"=").decode(),
+                "code_challenge_method": "S256",
+                "email": "demo@d365xero.example",
+                "password": "demo",
+                "tenant": TENANT_ID,
+                "action": "allow",
+            },
+        )
+        code = parse_qs(urlparse(consent.headers["location"]).query)["code"][0]
+        tokens = web.post(
+            "/connect/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect,
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "code_verifier": verifier,
+            },
+        ).json()
+    first_refresh = tokens["refresh_token"]
+    api_client.set_oauth2_token(
+        dict(tokens, scope=tokens["scope"].split(), expires_at=time.time() - 1)
+    )
+    [connection] = IdentityApi(api_client, base_url=server.url).get_connections()
+    assert connection.tenant_name == "Demo Company (UK)"
+    refreshed = api_client.get_oauth2_token()
+    assert refreshed["refresh_token"] != first_refresh
+    assert refreshed["expires_at"] > time.time() + 1700

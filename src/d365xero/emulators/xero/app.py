@@ -13,6 +13,7 @@ from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
 from d365xero.emulators.xero.faults import FaultMiddleware, fault_routes, quiet_server_logs
 from d365xero.emulators.xero.models import XeroBackend
+from d365xero.emulators.xero.oauth_routes import oauth_routes
 from d365xero.emulators.xero.routes import NOT_FOUND_TEXT, routes
 
 
@@ -43,7 +44,7 @@ def create_app(
     plan = backend.faults
     quiet_server_logs()
     app = Starlette(
-        routes=control_routes(backend) + fault_routes(plan) + routes(),
+        routes=control_routes(backend) + fault_routes(plan) + oauth_routes() + routes(),
         middleware=[
             Middleware(CallCountingMiddleware, log=backend.calls),
             Middleware(FaultMiddleware, plan=plan),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -323,80 +321,6 @@ def page_of(
         "itemCount": count,
     }
     return rendered[(page - 1) * size : page * size], pagination
-
-
-# --- identity ----------------------------------------------------------------------------------
-
-
-def _basic_auth(header: str | None) -> tuple[str | None, str | None]:
-    if not header or not header.lower().startswith("basic "):
-        return None, None
-    try:
-        decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None, None
-    client_id, _, secret = decoded.partition(":")
-    return unquote(client_id), unquote(secret)
-
-
-async def token_endpoint(request: Request) -> Response:
-    backend: XeroBackend = request.app.state.emulator
-    raw = (await request.body()).decode("utf-8", errors="replace")
-    form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-    client_id, secret = _basic_auth(request.headers.get("authorization"))
-    client_id = form.get("client_id") or client_id
-    secret = form.get("client_secret") or secret
-    grant = form.get("grant_type")
-    try:
-        if grant == "client_credentials":
-            return JSONResponse(backend.client_credentials(client_id, secret, form.get("scope")))
-        if not grant:
-            raise OAuthError("invalid_request")
-        raise OAuthError("unsupported_grant_type")
-    except OAuthError as exc:
-        return error_response(exc)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
-
-
-async def connections(request: Request) -> Response:
-    backend: XeroBackend = request.app.state.emulator
-    try:
-        token = backend.token(request.headers.get("authorization"))
-        # Tenantless: only the app-wide limit applies and is reported.
-        limits = backend.limiter.acquire(None)
-    except XeroError as exc:
-        return error_response(exc)
-    auth_event = request.query_params.get("authEventId")
-    result = []
-    for c in backend.connections_for(token):
-        if auth_event and auth_event.lower() != c.auth_event_id:
-            continue
-        result.append(
-            {
-                "id": c.id,
-                "authEventId": c.auth_event_id,
-                "tenantId": c.tenant_id,
-                "tenantType": "ORGANISATION",
-                "tenantName": backend.orgs[c.tenant_id].organisation["Name"],
-                "createdDateUtc": _iso(c.created),
-                "updatedDateUtc": _iso(c.updated),
-            }
-        )
-    return JSONResponse(result, headers=limits)
-
-
-async def delete_connection(request: Request) -> Response:
-    backend: XeroBackend = request.app.state.emulator
-    try:
-        token = backend.token(request.headers.get("authorization"))
-    except XeroError as exc:
-        return error_response(exc)
-    if backend.disconnect(token, request.path_params["id"]):
-        return Response(status_code=204)
-    return PlainTextResponse(NOT_FOUND_TEXT, status_code=404)
 
 
 # --- settings: Organisation, TaxRates, Accounts, BrandingThemes, Currencies ----------------------
@@ -917,9 +841,6 @@ async def rate_limits_control(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/_emulator/rate-limits", rate_limits_control, methods=["GET", "POST"]),
-        Route("/connect/token", token_endpoint, methods=["POST"]),
-        Route("/Connections", connections, methods=["GET"]),
-        Route("/Connections/{id}", delete_connection, methods=["DELETE"]),
         Route("/in/{invoice_id}", online_invoice_page, methods=["GET"]),
         Route(f"{API}/Organisation", get_organisation, methods=["GET"]),
         Route(f"{API}/TaxRates", get_tax_rates, methods=["GET"]),
