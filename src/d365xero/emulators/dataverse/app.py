@@ -8,6 +8,8 @@ from starlette.middleware import Middleware
 
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
+from d365xero.emulators.dataverse.faults import FaultMiddleware, fault_routes, quiet_server_logs
+from d365xero.emulators.dataverse.limits import ServiceProtectionMiddleware, protection_routes
 from d365xero.emulators.dataverse.models import Organisation
 from d365xero.emulators.dataverse.routes import all_routes
 from d365xero.emulators.dataverse.solution_import import import_routes
@@ -19,13 +21,29 @@ def create_app(
     client_secret: str = "demo-secret",
     tenant: str = "demo-tenant",
     with_solution: bool = True,
+    service_protection: bool = False,
 ) -> Starlette:
+    """`service_protection` turns on Dataverse's per-user request limits (off by default; also
+    switchable at /_emulator/service-protection). Faults are injected at /_emulator/faults."""
     org = Organisation(
         client_id=client_id, client_secret=client_secret, tenant=tenant, with_solution=with_solution
     )
+    org.protection.limits.enabled = service_protection
+    quiet_server_logs()
     app = Starlette(
-        routes=[*control_routes(org), *import_routes(org), *all_routes(org)],
-        middleware=[Middleware(CallCountingMiddleware, log=org.calls)],
+        routes=[
+            *control_routes(org),
+            *fault_routes(org.faults),
+            *protection_routes(org.protection),
+            *import_routes(org),
+            *all_routes(org),
+        ],
+        middleware=[
+            Middleware(CallCountingMiddleware, log=org.calls),
+            # A slow (faulted) request is in flight while it waits: limits see it.
+            Middleware(ServiceProtectionMiddleware, protection=org.protection, entra=org.entra),
+            Middleware(FaultMiddleware, plan=org.faults),
+        ],
     )
     app.state.emulator = org
     return app

@@ -27,6 +27,8 @@ from d365xero.emulators.dataverse.errors import (
     PropertyNotFound,
     ValidationError,
 )
+from d365xero.emulators.dataverse.faults import FaultPlan
+from d365xero.emulators.dataverse.limits import ServiceProtection
 from d365xero.emulators.dataverse.metadata import CHOICE_TYPES, Attr, Entity, Metadata, T
 from d365xero.emulators.dataverse.systemtables import build_metadata
 
@@ -68,6 +70,8 @@ class Organisation:
             self.clock, tenant=tenant, client_id=client_id, client_secret=client_secret
         )
         self.lock = threading.RLock()
+        self.faults = FaultPlan()
+        self.protection = ServiceProtection(self.clock)
         self.listeners: list[ChangeListener] = []
         self.metadata: Metadata = build_metadata(with_solution=with_solution)
         self.tables: dict[str, dict[str, Row]] = {}
@@ -92,6 +96,8 @@ class Organisation:
             self._invoice_number = 1000
             self.base_currency = None
             self.entra.reset()
+            self.faults.clear()
+            self.protection.reset()
             sample.load_reference_data(self)
 
     def seed(self) -> dict[str, int]:
