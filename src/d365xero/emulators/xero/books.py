@@ -36,10 +36,19 @@ def _echo(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: data[k] for k in keys if isinstance(data.get(k), str)}
 
 
+Emit = Callable[[str, str, str, str, "dict[str, Any] | None"], None]
+
+
+def _no_events(category: str, kind: str, resource: str, rid: str, data: Any) -> None:
+    return None
+
+
 class Books:
     def __init__(self, tenant_id: str, name: str, short_code: str, now: Callable[[], datetime]):
         self.tenant_id = tenant_id
         self.now = now
+        # Webhook events (category, CREATE|UPDATE, resource collection, id, data); see webhooks.py
+        self.emit: Emit = _no_events
         self.organisation = refdata.organisation(tenant_id, name, short_code)
         self.organisation["CreatedDateUTC"] = now()
         self.base_currency = "GBP"
@@ -164,6 +173,8 @@ class Books:
             except ElementInvalid as exc:
                 outcomes.append(Outcome(None, echo, exc.messages))
                 continue
+            event = "CREATE" if existing is None else "UPDATE"
+            self.emit("CONTACT", event, "Contacts", contact["ContactID"], None)
             outcomes.append(Outcome(contact, echo))
         return outcomes
 
@@ -221,6 +232,9 @@ class Books:
                 outcomes.append(Outcome(None, echo, resolved.errors))
                 continue
             document = book.commit(resolved, existing, data, self.now())
+            if resolved.new_contact_name:  # Xero made the contact on the way
+                self.emit("CONTACT", "CREATE", "Contacts", document["_contact_id"], None)
+            self._document_event(document, "CREATE" if existing is None else "UPDATE")
             outcomes.append(Outcome(document, echo))
         return outcomes
 
@@ -237,8 +251,29 @@ class Books:
             except ElementInvalid as exc:
                 outcomes.append(Outcome(None, echo, exc.messages))
                 continue
+            self._document_event(self.payments.document_of(payment)[0], "UPDATE")
             outcomes.append(Outcome(payment, echo))
         return outcomes
+
+    def delete_payment(self, payment: dict[str, Any]) -> None:
+        self.payments.delete(payment, self.now())
+        self._document_event(self.payments.document_of(payment)[0], "UPDATE")
+
+    def deallocate(self, credit_note: dict[str, Any], allocation_id: str) -> dict[str, Any] | None:
+        allocation = self.payments.deallocate(credit_note, allocation_id, self.now())
+        if allocation is not None:
+            self._document_event(credit_note, "UPDATE")
+            self._document_event(
+                self.invoices.invoices[allocation["Invoice"]["InvoiceID"]], "UPDATE"
+            )
+        return allocation
+
+    def _document_event(self, document: dict[str, Any], event: str) -> None:
+        if "CreditNoteID" in document:
+            data = {"Type": document["Type"], "Status": document["Status"]}
+            self.emit("CREDITNOTE", event, "CreditNotes", document["CreditNoteID"], data)
+        else:
+            self.emit("INVOICE", event, "Invoices", document["InvoiceID"], None)
 
     def allocate(self, credit_note: dict[str, Any], elements: list[Any]) -> list[Outcome]:
         outcomes = []
@@ -251,6 +286,10 @@ class Books:
             except ElementInvalid as exc:
                 outcomes.append(Outcome(None, {}, exc.messages))
                 continue
+            self._document_event(credit_note, "UPDATE")
+            self._document_event(
+                self.invoices.invoices[allocation["Invoice"]["InvoiceID"]], "UPDATE"
+            )
             outcomes.append(Outcome(allocation, {}))
         return outcomes
 

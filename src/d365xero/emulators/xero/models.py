@@ -10,11 +10,12 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from d365xero.emulators.core.calls import CallLog
 from d365xero.emulators.core.clock import Clock
 from d365xero.emulators.xero import refdata
-from d365xero.emulators.xero.books import Books
+from d365xero.emulators.xero.books import Books, Emit
 from d365xero.emulators.xero.errors import Forbidden, ValidationException
 from d365xero.emulators.xero.faultplan import FaultPlan
 from d365xero.emulators.xero.identity import (
@@ -25,6 +26,7 @@ from d365xero.emulators.xero.identity import (
     RegisteredApp,
 )
 from d365xero.emulators.xero.ratelimit import RateLimiter
+from d365xero.emulators.xero.webhooks import WebhookSender
 
 IDEMPOTENCY_SECONDS = 6 * 60  # about 6 minutes (reference/xero.md §3.7)
 IDEMPOTENCY_KEY_MAX = 128
@@ -54,6 +56,7 @@ class XeroBackend:
         )
         self.limiter = RateLimiter(self.clock)
         self.faults = FaultPlan()
+        self.webhooks = WebhookSender(self.now)
         self.reset()
 
     @property
@@ -80,10 +83,19 @@ class XeroBackend:
                     refdata.SECOND_TENANT_ID, "Demo Company (Second)", "!xY9zQ", self.now
                 ),
             }
+            for books in self.orgs.values():
+                books.emit = self._emitter(books.tenant_id)
             self.identity = Identity.fresh(self.clock, self.app, self.now())
             self.idempotency: dict[tuple[str, str], IdempotentEntry] = {}
             self.limiter.reset()
             self.faults.clear()
+            self.webhooks.clear()
+
+    def _emitter(self, tenant_id: str) -> Emit:
+        def emit(category: str, kind: str, resource: str, rid: str, data: Any) -> None:
+            self.webhooks.emit(tenant_id, category, kind, resource, rid, data)
+
+        return emit
 
     def seed(self) -> dict[str, int]:
         with self.lock:

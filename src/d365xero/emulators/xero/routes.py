@@ -11,6 +11,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -34,6 +35,7 @@ from d365xero.emulators.xero.models import (
     fingerprint,
 )
 from d365xero.emulators.xero.scopes import allowed, resource_of
+from d365xero.emulators.xero.webhooks import DEFAULT_RETRY_DELAYS
 from d365xero.emulators.xero.where import compile_where
 from d365xero.emulators.xero.wire import ms_date, parse_bool, parse_datetime, render
 
@@ -675,9 +677,7 @@ async def put_allocations(call: Call) -> Response:
 async def delete_allocation(call: Call) -> Response:
     note = _credit_note_by_path(call)
     with call.backend.lock:
-        allocation = call.books.payments.deallocate(
-            note, call.request.path_params["allocation_id"], call.backend.now()
-        )
+        allocation = call.books.deallocate(note, call.request.path_params["allocation_id"])
     if allocation is None:
         raise NotFound()
     return json_response(allocation)
@@ -750,7 +750,7 @@ async def post_payment(call: Call) -> Response:
         )
     with call.backend.lock:
         try:
-            call.books.payments.delete(payment, call.backend.now())
+            call.books.delete_payment(payment)
         except ElementInvalid as exc:
             raise ValidationException(
                 [
@@ -838,9 +838,47 @@ async def rate_limits_control(request: Request) -> Response:
     return JSONResponse({"enabled": backend.rate_limits_enabled})
 
 
+async def webhooks_control(request: Request) -> Response:
+    """Test hook standing in for the developer portal's webhook settings: POST {"url", "key"?,
+    "retry_delays"?, "seed"?} subscribes (running Intent to Receive), GET shows the
+    subscription and its deliveries, DELETE removes it."""
+    sender = request.app.state.emulator.webhooks
+    if request.method == "DELETE":
+        sender.clear()
+        return Response(status_code=204)
+    if request.method == "POST":
+        try:
+            body = json.loads(await request.body())
+            url = body["url"]
+            key = body.get("key")
+            delays = tuple(float(d) for d in body.get("retry_delays", DEFAULT_RETRY_DELAYS))
+            seed = body.get("seed")
+            if not isinstance(url, str) or not (key is None or isinstance(key, str)):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": 'expected JSON {"url": "...", "key": "..."}'}, 400)
+        origin = str(request.base_url).rstrip("/")
+        await run_in_threadpool(sender.subscribe, url, key, origin, delays, seed)
+    subscription = sender.subscription
+    if subscription is None:
+        return JSONResponse({"subscription": None})
+    return JSONResponse(
+        {
+            "subscription": {
+                "url": subscription.url,
+                "key": subscription.key,
+                "status": subscription.status,
+                "intent_to_receive": subscription.itr,
+                "deliveries": subscription.deliveries,
+            }
+        }
+    )
+
+
 def routes() -> list[Route]:
     return [
         Route("/_emulator/rate-limits", rate_limits_control, methods=["GET", "POST"]),
+        Route("/_emulator/webhooks", webhooks_control, methods=["GET", "POST", "DELETE"]),
         Route("/in/{invoice_id}", online_invoice_page, methods=["GET"]),
         Route(f"{API}/Organisation", get_organisation, methods=["GET"]),
         Route(f"{API}/TaxRates", get_tax_rates, methods=["GET"]),
