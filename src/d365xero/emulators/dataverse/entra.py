@@ -23,6 +23,33 @@ from typing import Any
 from d365xero.emulators.core.clock import Clock
 
 TOKEN_LIFETIME = 3599  # seconds, as Entra's client-credential tokens report `expires_in`
+CODE_LIFETIME = 600  # authorization codes are short-lived (AADSTS70008 once expired)
+
+
+@dataclass(frozen=True)
+class User:
+    """A directory user who can sign in on the consent page."""
+
+    username: str
+    password: str
+    name: str
+    oid: str
+
+
+@dataclass
+class Grant:
+    """What an authorization code (and the refresh tokens after it) stands for."""
+
+    client_id: str
+    user: User
+    resource: str
+    scope: str
+    redirect_uri: str
+    challenge: str | None
+    method: str
+    nonce: str | None
+    expires: float
+    used: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,11 +101,22 @@ class Entra:
         self.tenant_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"entra-tenant:{tenant}"))
         self.apps = {client_id: App(client_id, client_secret)}
         self.default_client_id = client_id
+        self.users: dict[str, User] = {}
+        self.redirect_uris: set[str] = set()  # empty: any loopback (localhost) URI
+        self._codes: dict[str, Grant] = {}
+        self._refresh: dict[str, Grant] = {}
         self._key = secrets.token_bytes(32)
 
     def reset(self) -> None:
         """Tokens issued before a reset stop working, as after a key rollover."""
         self._key = secrets.token_bytes(32)
+        self._codes.clear()
+        self._refresh.clear()
+
+    def add_user(self, username: str, password: str, name: str, oid: str) -> User:
+        user = User(username, password, name, oid)
+        self.users[username.lower()] = user
+        return user
 
     @property
     def application_user_id(self) -> str:
@@ -241,3 +279,191 @@ class Entra:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
+
+
+# --- authorization code with PKCE ---------------------------------------------------------------
+
+
+def _error(status: int, error: str, code: int, text: str) -> EntraError:
+    return EntraError(status, error, code, text)
+
+
+def check_authorize(entra: Entra, tenant: str, params: dict[str, str], org_url: str) -> App:
+    """The checks Entra makes before it shows the sign-in page (errors shown on the page)."""
+    if not entra.knows_tenant(tenant):
+        raise _error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
+    app = entra.apps.get(params.get("client_id", ""))
+    if app is None:
+        raise _error(
+            400,
+            "unauthorized_client",
+            700016,
+            f"Application with identifier '{params.get('client_id')}' was not found in the "
+            f"directory '{entra.tenant}'.",
+        )
+    redirect = params.get("redirect_uri", "")
+    if not _redirect_allowed(entra, redirect):
+        raise _error(
+            400,
+            "invalid_request",
+            50011,
+            f"The redirect URI '{redirect}' specified in the request does not match the redirect "
+            f"URIs configured for the application '{app.client_id}'.",
+        )
+    if params.get("response_type") != "code":
+        raise _error(
+            400, "unsupported_response_type", 700054, "response_type 'code' is required here."
+        )
+    if params.get("code_challenge_method", "S256") not in ("S256", "plain"):
+        raise _error(400, "invalid_request", 50002, "Invalid code_challenge_method.")
+    resource_of(params.get("scope", ""), org_url)
+    return app
+
+
+def _redirect_allowed(entra: Entra, uri: str) -> bool:
+    if entra.redirect_uris:
+        return uri in entra.redirect_uris
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    return parts.scheme in ("http", "https") and parts.hostname in ("localhost", "127.0.0.1")
+
+
+def resource_of(scope: str, org_url: str) -> str:
+    """The organisation a delegated scope names (`<org>/user_impersonation` or `<org>/.default`)."""
+    for item in scope.split():
+        if item.lower().startswith(org_url.lower().rstrip("/") + "/"):
+            return org_url.rstrip("/")
+    raise _error(
+        400,
+        "invalid_scope",
+        70011,
+        f"The provided value for the input parameter 'scope' is not valid. The scope {scope} "
+        "does not name this organisation.",
+    )
+
+
+def issue_code(entra: Entra, params: dict[str, str], user: User, org_url: str) -> str:
+    code = secrets.token_urlsafe(32)
+    entra._codes[code] = Grant(
+        client_id=params["client_id"],
+        user=user,
+        resource=resource_of(params.get("scope", ""), org_url),
+        scope=params.get("scope", ""),
+        redirect_uri=params["redirect_uri"],
+        challenge=params.get("code_challenge"),
+        method=params.get("code_challenge_method", "plain"),
+        nonce=params.get("nonce"),
+        expires=entra.clock.time() + CODE_LIFETIME,
+    )
+    return code
+
+
+def _verifier_matches(grant: Grant, verifier: str | None) -> bool:
+    if grant.challenge is None:
+        return True
+    if not verifier:
+        return False
+    if grant.method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return hmac.compare_digest(_b64(digest), grant.challenge)
+    return hmac.compare_digest(verifier, grant.challenge)
+
+
+def redeem(
+    entra: Entra,
+    tenant: str,
+    client_id: str | None,
+    secret: str | None,
+    form: dict[str, str],
+    origin: str,
+) -> dict[str, Any]:
+    """The token endpoint's authorization_code and refresh_token grants."""
+    if not entra.knows_tenant(tenant):
+        raise _error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
+    app = entra.apps.get(client_id or "")
+    if app is None:
+        raise _error(400, "unauthorized_client", 700016, f"Application '{client_id}' not found.")
+    if not secret or not hmac.compare_digest(secret, app.client_secret):
+        raise _error(401, "invalid_client", 7000215, "Invalid client secret provided.")
+    if form.get("grant_type") == "refresh_token":
+        grant = entra._refresh.get(form.get("refresh_token", ""))
+        if grant is None or grant.client_id != app.client_id:
+            raise _error(
+                400,
+                "invalid_grant",
+                9002313,
+                "Invalid request. The refresh token is malformed or not valid.",
+            )
+        return _tokens(entra, app, grant, origin)
+    grant = entra._codes.get(form.get("code", ""))
+    if grant is None or grant.client_id != app.client_id:
+        raise _error(
+            400,
+            "invalid_grant",
+            9002313,
+            "Invalid request. The authorization code is malformed or not valid.",
+        )
+    if grant.used:
+        raise _error(
+            400,
+            "invalid_grant",
+            54005,
+            "OAuth2 Authorization code was already redeemed, please retry with a new valid code "
+            "or use an existing refresh token.",
+        )
+    if grant.expires <= entra.clock.time():
+        raise _error(
+            400,
+            "invalid_grant",
+            70008,
+            "The provided authorization code or refresh token has expired due to inactivity. "
+            "Send a new interactive authorization request for this user and resource.",
+        )
+    if form.get("redirect_uri") != grant.redirect_uri:
+        raise _error(
+            400,
+            "invalid_grant",
+            50148,
+            "The redirect_uri does not match the one used in the authorization request.",
+        )
+    if not _verifier_matches(grant, form.get("code_verifier")):
+        raise _error(
+            400,
+            "invalid_grant",
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization "
+            "request.",
+        )
+    grant.used = True
+    return _tokens(entra, app, grant, origin)
+
+
+def _tokens(entra: Entra, app: App, grant: Grant, origin: str) -> dict[str, Any]:
+    body = entra.issue(app, grant.resource, oid=grant.user.oid)
+    refresh = secrets.token_urlsafe(48)
+    entra._refresh[refresh] = grant
+    now = int(entra.clock.time())
+    id_claims = {
+        "aud": app.client_id,
+        "iss": f"{origin}/{entra.tenant_id}/v2.0",
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME,
+        "name": grant.user.name,
+        "oid": grant.user.oid,
+        "preferred_username": grant.user.username,
+        "sub": grant.user.oid,
+        "tid": entra.tenant_id,
+        "ver": "2.0",
+    }
+    if grant.nonce:
+        id_claims["nonce"] = grant.nonce
+    body.update(
+        {
+            "scope": " ".join(s for s in grant.scope.split() if s.startswith(grant.resource)),
+            "refresh_token": refresh,
+            "id_token": entra._sign(id_claims),
+        }
+    )
+    return body

@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from d365xero.emulators.dataverse.batch import BatchRunner, boundary_of, parse
-from d365xero.emulators.dataverse.entra import EntraError
+from d365xero.emulators.dataverse.consent import consent_routes
+from d365xero.emulators.dataverse.entra import EntraError, redeem
 from d365xero.emulators.dataverse.errors import BatchError, DataverseError
 from d365xero.emulators.dataverse.models import Organisation
 from d365xero.emulators.dataverse.webapi import API, ApiRequest, ApiResponse, WebApi
@@ -63,6 +64,9 @@ def entra_routes(org: Organisation) -> list[BaseRoute]:
                     form.get("scope"),
                     origin(request),
                 )
+            elif grant in ("authorization_code", "refresh_token"):
+                tenant = request.path_params["tenant"]
+                body = redeem(org.entra, tenant, client_id, secret, form, origin(request))
             else:
                 raise EntraError(
                     400,
@@ -176,4 +180,4 @@ def api_routes(org: Organisation) -> list[BaseRoute]:
 
 
 def all_routes(org: Organisation) -> list[Any]:
-    return [*api_routes(org), *entra_routes(org)]
+    return [*api_routes(org), *entra_routes(org), *consent_routes(org)]

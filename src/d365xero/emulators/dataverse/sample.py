@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from d365xero.emulators.dataverse.models import Organisation
 
 
+ADMIN_USERNAME = "admin@demo-tenant.onmicrosoft.com"
+ADMIN_PASSWORD = "demo-password"
+
+
 def _id(name: str) -> str:
     """Stable ids, so a reset and re-seed give the same records."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"d365xero-sample:{name}"))
@@ -44,9 +48,17 @@ def load_reference_data(org: Organisation) -> None:
             "currencyprecision": 2,
         },
     )
+    # The directory user who signs in on the consent page, and their Dataverse user.
+    user = org.entra.add_user(ADMIN_USERNAME, ADMIN_PASSWORD, "Demo Admin", ADMIN_USER_ID)
     org.create(
         "systemuser",
-        {"firstname": "Demo", "lastname": "Admin", "domainname": "admin@demo-tenant.example"},
+        {
+            "firstname": "Demo",
+            "lastname": "Admin",
+            "domainname": user.username,
+            "internalemailaddress": user.username,
+            "azureactivedirectoryobjectid": user.oid,
+        },
         record_id=ADMIN_USER_ID,
     )
     org.create(
@@ -54,7 +66,7 @@ def load_reference_data(org: Organisation) -> None:
         {
             "firstname": "#",
             "lastname": org.entra.default_client_id,
-            "domainname": f"{org.entra.default_client_id}@demo-tenant.example",
+            "domainname": f"{org.entra.default_client_id}@demo-tenant.onmicrosoft.com",
             "azureactivedirectoryobjectid": org.entra.application_user_id,
         },
         record_id=org.entra.application_user_id,
