@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import msal
+import requests
 
 from d365xero.errors import AuthorisationLost, TransientError
 
 ENTRA = "https://login.microsoftonline.com"
+
+
+class _PinnedSession(requests.Session):
+    """requests lets REQUESTS_CA_BUNDLE override Session.verify (psf/requests#3829), so the
+    CAs we trust are passed on every request instead."""
+
+    def __init__(self, verify: str | bool, timeout: float = 30.0) -> None:
+        super().__init__()
+        self._verify = verify
+        self._timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("verify", self._verify)
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(method, url, *args, **kwargs)
 
 
 class DataverseTokens:
@@ -37,7 +54,7 @@ class DataverseTokens:
                 client_credential=client_secret,
                 authority=f"{authority}/{tenant}",
                 instance_discovery=authority == ENTRA,
-                verify=ca_bundle,
+                http_client=_PinnedSession(ca_bundle),
             )
 
         self._make_app: Callable[[], msal.ConfidentialClientApplication] = make_app

@@ -28,6 +28,7 @@ class ConnectionClients:
     http: httpx.Client
 
     def close(self) -> None:
+        self.xero.close()
         self.http.close()
 
     def __enter__(self) -> ConnectionClients:

@@ -13,7 +13,7 @@ from d365xero.dataverse.gateway import reference_row_id
 from d365xero.errors import ConfigurationError
 from d365xero.jobs.clients import build_clients
 from d365xero.store import connections
-from d365xero.store.models import Connection
+from d365xero.store.models import DEFAULT_AUTHORITY, Connection
 from d365xero.store.secrets import SecretBox
 from d365xero.sync.reference import sync_reference_data
 from d365xero.xero.client import Tenant
@@ -60,9 +60,8 @@ def add_connection(
             dataverse_tenant=new.dataverse_tenant,
             dataverse_client_id=new.dataverse_client_id,
             dataverse_connection_row_id=str(uuid.uuid4()),
+            dataverse_authority=new.dataverse_authority or DEFAULT_AUTHORITY,
         )
-        if new.dataverse_authority:
-            connection.dataverse_authority = new.dataverse_authority.rstrip("/")
         with build_clients(settings, connection, connections.read_secrets(box, connection)) as c:
             tenants = c.xero.tenants()
             tenant = _pick_tenant(tenants, new.xero_tenant_id)
@@ -78,6 +77,7 @@ def add_connection(
                     _account_row(tenant.tenant_id, accounts.get(DEFAULT_PURCHASE_ACCOUNT)),
                 )
             )
+        session.flush()
         session.expunge(connection)
     return connection, counts
 

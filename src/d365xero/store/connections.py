@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from d365xero.errors import ConfigurationError, StoreError
 from d365xero.store.models import (
+    DEFAULT_AUTHORITY,
     DEFAULT_TIMEZONE,
     DEFAULT_XERO_URL,
     Connection,
@@ -55,6 +56,7 @@ def add_connection(
     dataverse_tenant: str | None = None,
     dataverse_client_id: str | None = None,
     dataverse_connection_row_id: str | None = None,
+    dataverse_authority: str = DEFAULT_AUTHORITY,
 ) -> Connection:
     """A new active connection, flushed (so its id is set); names are unique per user, and
     among connections without a user."""
@@ -77,6 +79,7 @@ def add_connection(
         dataverse_tenant=dataverse_tenant,
         dataverse_client_id=dataverse_client_id,
         dataverse_connection_row_id=dataverse_connection_row_id,
+        dataverse_authority=_check_url(dataverse_authority, "the Entra ID authority"),
         secrets=box.seal(secrets),
     )
     session.add(connection)

@@ -90,20 +90,23 @@ class InvoicePush:
         self.ledger = ledger
         self.now = now
         self.page_size = page_size
+        self._cached_settings: ConnectorSettings | None = None
 
     def run(self) -> PushReport:
         report = PushReport()
-        state: _PassState | None = None
+        state: list[_PassState] = []  # Xero is asked only once something is ready to go
         for page in self.dynamics.ready_invoice_pages(self.page_size):
-            if state is None:
-                state = self._start_pass()
             changes = self._push_page(page, state, report)
             if changes:
                 self.dynamics.write_back(changes)
         return report
 
-    def _start_pass(self) -> _PassState:
-        settings = self.dynamics.settings()
+    def _settings(self) -> ConnectorSettings:
+        if self._cached_settings is None:
+            self._cached_settings = self.dynamics.settings()
+        return self._cached_settings
+
+    def _start_pass(self, settings: ConnectorSettings) -> _PassState:
         pending = {
             source_id: write
             for write in self.ledger.pending("invoice")
@@ -117,10 +120,11 @@ class InvoicePush:
         )
 
     def _push_page(
-        self, page: Sequence[Invoice], state: _PassState, report: PushReport
+        self, page: Sequence[Invoice], started: list[_PassState], report: PushReport
     ) -> list[WriteBack]:
         now = self.now()
-        today = _today(state.settings, now).date()
+        settings = started[0].settings if started else self._settings()
+        today = _today(settings, now).date()
         changes: list[WriteBack] = []
         ready: list[Invoice] = []
         for invoice in page:
@@ -133,6 +137,9 @@ class InvoicePush:
                 ready.append(invoice)
         if not ready:
             return changes
+        if not started:
+            started.append(self._start_pass(settings))
+        state = started[0]
         contact_ids = self._resolve_contacts(ready, state, now)
         self._ensure_items(ready, state)
         drafts: list[tuple[Invoice, InvoiceDraft]] = []

@@ -101,6 +101,9 @@ class XeroClient:
             "scope": token.scope.split(),
         }
 
+    def close(self) -> None:
+        self.api.api_client.rest_client.pool_manager.clear()
+
     # -- the XeroPort --------------------------------------------------------------------
 
     def organisation(self) -> Organisation:

@@ -24,6 +24,8 @@ def _config(app: ASGIApp, host: str, port: int, tls: TlsFiles | None) -> uvicorn
         ssl_certfile=str(tls.certfile) if tls else None,
         ssl_keyfile=str(tls.keyfile) if tls else None,
         lifespan="off",
+        # Clients with keep-alive pools would otherwise hold a stopping server open.
+        timeout_graceful_shutdown=1,
     )
 
 
