@@ -47,6 +47,7 @@ class DataverseTokens:
     ) -> None:
         self._scope = [org_url.rstrip("/") + "/.default"]
         authority = authority.rstrip("/")
+        self._session = _PinnedSession(ca_bundle)
 
         def make_app() -> msal.ConfidentialClientApplication:
             return msal.ConfidentialClientApplication(
@@ -54,7 +55,7 @@ class DataverseTokens:
                 client_credential=client_secret,
                 authority=f"{authority}/{tenant}",
                 instance_discovery=authority == ENTRA,
-                http_client=_PinnedSession(ca_bundle),
+                http_client=self._session,
             )
 
         self._make_app: Callable[[], msal.ConfidentialClientApplication] = make_app
@@ -80,6 +81,9 @@ class DataverseTokens:
                 service="dataverse",
             )
         return str(result["access_token"])
+
+    def close(self) -> None:
+        self._session.close()
 
     def invalidate(self) -> None:
         """Forget the cached token (after a 401), so the next call asks Entra ID afresh."""

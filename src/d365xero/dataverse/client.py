@@ -22,6 +22,8 @@ class TokenSource(Protocol):
 
     def invalidate(self) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class DataverseClient:
     def __init__(
@@ -40,6 +42,10 @@ class DataverseClient:
         self._tokens = tokens
         self._attempts = attempts
         self._sleep = sleep
+
+    def close(self) -> None:
+        """Closes the token source's connections; the httpx.Client belongs to the caller."""
+        self._tokens.close()
 
     def get(self, path: str, params: dict[str, str] | None = None, **headers: str) -> Any:
         return self._request("GET", path, params=params, headers=headers).json()

@@ -29,6 +29,7 @@ class ConnectionClients:
 
     def close(self) -> None:
         self.xero.close()
+        self.dataverse.close()
         self.http.close()
 
     def __enter__(self) -> ConnectionClients:

@@ -67,6 +67,9 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
+        # An emulator stops at once: idle keep-alive TLS connections of clients that never
+        # close them would otherwise hold it for the graceful timeout.
+        self._server.force_exit = True
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
