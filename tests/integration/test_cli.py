@@ -1,0 +1,137 @@
+"""The command line as a user runs it: emulators in their own processes (`d365xero emulate
+--tls`), then `connection add` and `sync --once`, and `d365xero demo --once`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from d365xero.dataverse.auth import DataverseTokens
+from d365xero.dataverse.client import DataverseClient
+from d365xero.demo import create_sample_invoices
+from d365xero.emulators.core.server import free_port
+from d365xero.trust import ca_bundle_file, ssl_context
+
+pytestmark = pytest.mark.slow
+D365XERO = [sys.executable, "-m", "d365xero.cli"]
+
+
+def _env(data_dir: Path, **more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("D365XERO_")}
+    env.update(D365XERO_DATA_DIR=str(data_dir), **more)
+    return env
+
+
+def _start(service: str, data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
+    port = free_port()
+    process = subprocess.Popen(
+        [*D365XERO, "emulate", service, "--port", str(port), "--tls", "--seed"],
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    ca = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if match := re.search(r"CA certificate: (\S+)", line):
+            ca = Path(match.group(1))
+        if f":{port}" in line:
+            break
+    assert ca is not None, "the emulator did not print its CA certificate"
+    url = f"https://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/_emulator/calls", verify=ssl_context(ca))
+            return process, url, ca
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{service} emulator did not start")
+
+
+@pytest.fixture
+def emulators(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    xero, xero_url, ca = _start("xero", tmp_path / "emulators")
+    dataverse, dataverse_url, _ = _start("dataverse", tmp_path / "emulators")
+    try:
+        yield xero_url, dataverse_url, ca
+    finally:
+        for process in (xero, dataverse):
+            process.terminate()
+            process.wait(10)
+
+
+def _run(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run([*D365XERO, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_path: Path) -> None:
+    xero_url, dataverse_url, ca = emulators
+    env = _env(tmp_path / "connector", D365XERO_CA_BUNDLE=str(ca))
+    credentials = ["--xero-client-id", "d365xero-demo", "--xero-client-secret", "demo-secret"]
+    out = _run(
+        [
+            "connection", "add", "--name", "Demo", "--xero-url", xero_url, *credentials,
+            "--dataverse-url", dataverse_url, "--dataverse-tenant", "demo-tenant",
+            "--dataverse-client-id", "d365xero-demo", "--dataverse-client-secret", "demo-secret",
+            "--dataverse-authority", dataverse_url,
+        ],
+        env,
+    )  # fmt: skip
+    assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in out
+    assert "Demo\tactive" in _run(["connection", "list"], env)
+
+    tokens = DataverseTokens(
+        org_url=dataverse_url,
+        tenant="demo-tenant",
+        client_id="d365xero-demo",
+        client_secret="demo-secret",
+        authority=dataverse_url,
+        ca_bundle=ca_bundle_file(ca),
+    )
+    with httpx.Client(verify=ssl_context(ca)) as http:
+        client = DataverseClient(http, dataverse_url, tokens)
+        [row] = client.get("dxc_connections", {"$select": "dxc_connectionid"})["value"]
+        create_sample_invoices(client, row["dxc_connectionid"], datetime.now(UTC).date())
+    out = _run(["sync", "--once"], env)
+    assert "Demo: 3 created, 1 failed, 1 waiting" in out
+    assert "Demo: 0 created, 0 failed, 1 waiting" in _run(["sync", "--once"], env)
+
+
+def test_a_bad_secret_is_a_clear_error(emulators: tuple[str, str, Path], tmp_path: Path) -> None:
+    xero_url, dataverse_url, ca = emulators
+    env = _env(tmp_path / "connector", D365XERO_CA_BUNDLE=str(ca))
+    done = subprocess.run(
+        [
+            *D365XERO, "connection", "add", "--name", "Demo", "--xero-url", xero_url,
+            "--xero-client-id", "d365xero-demo", "--xero-client-secret", "wrong",
+            "--dataverse-url", dataverse_url, "--dataverse-tenant", "demo-tenant",
+            "--dataverse-client-id", "d365xero-demo", "--dataverse-client-secret", "demo-secret",
+            "--dataverse-authority", dataverse_url,
+        ],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "error: Xero refused the app's credentials" in done.stderr
+    assert "wrong" not in done.stderr + done.stdout
+    assert "Demo" not in _run(["connection", "list"], env)  # nothing kept
+
+
+def test_demo_once_on_a_fresh_folder(tmp_path: Path) -> None:
+    out = _run(["demo", "--once"], _env(tmp_path / "demo"))
+    assert "3 created, 1 failed, 1 waiting" in out
+    assert re.search(r"First pass: \d+ Xero API calls and \d+ Dataverse API calls", out)
