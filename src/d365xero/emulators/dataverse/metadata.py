@@ -67,6 +67,7 @@ class Attr:
     create: bool = True  # IsValidForCreate
     update: bool = True  # IsValidForUpdate
     required: bool = False  # SystemRequired (the platform enforces only this level)
+    readable: bool = True  # False for write-only columns (serviceendpoint.authvalue)
     precision: int | None = None
     status_state: dict[int, int] = field(default_factory=dict)  # statuscode -> statecode
     custom: bool = False

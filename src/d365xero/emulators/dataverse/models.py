@@ -31,6 +31,7 @@ from d365xero.emulators.dataverse.faults import FaultPlan
 from d365xero.emulators.dataverse.limits import ServiceProtection
 from d365xero.emulators.dataverse.metadata import CHOICE_TYPES, Attr, Entity, Metadata, T
 from d365xero.emulators.dataverse.systemtables import build_metadata
+from d365xero.emulators.dataverse.webhooks import Webhooks
 
 ORG_NAME = "d365xerodemo"
 ORGANIZATION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "d365xero-emulator:organization"))
@@ -78,15 +79,17 @@ class Organisation:
         self.version = 0
         self.tombstones: list[tuple[str, str, int]] = []
         self._undo: list[tuple[str, str, Row | None]] | None = None
+        self._committed: list[Callable[[], None]] = []
         self._invoice_number = 1000
         self.base_currency: str | None = None
+        self.webhooks = Webhooks(self)
         self.reset()
 
     # --- control plane ---------------------------------------------------------------------
 
     def reset(self) -> None:
         """Back to a bare organisation: reference data only (base currency, users, unit group)."""
-        from d365xero.emulators.dataverse import sample
+        from d365xero.emulators.dataverse import sample, webhooks
 
         with self.lock:
             self.metadata = build_metadata(with_solution=self.with_solution)
@@ -99,6 +102,7 @@ class Organisation:
             self.faults.clear()
             self.protection.reset()
             sample.load_reference_data(self)
+            webhooks.load_reference_data(self)
 
     def seed(self) -> dict[str, int]:
         from d365xero.emulators.dataverse import sample
@@ -158,6 +162,8 @@ class Organisation:
             outer = self._undo is None
             if outer:
                 self._undo = []
+                self._committed = []
+                tombstones = len(self.tombstones)
             try:
                 yield
             except BaseException:
@@ -167,10 +173,24 @@ class Organisation:
                             self.tables[entity].pop(record_id, None)
                         else:
                             self.tables[entity][record_id] = before
+                    del self.tombstones[tombstones:]
+                    self._committed = []
                 raise
             finally:
                 if outer:
                     self._undo = None
+            if outer:
+                callbacks, self._committed = self._committed, []
+                for callback in callbacks:
+                    callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs `callback` once the current transaction commits (now, outside one); never if it
+        rolls back. Asynchronous webhooks are queued this way."""
+        if self._undo is None:
+            callback()
+        else:
+            self._committed.append(callback)
 
     def _remember(self, entity: str, record_id: str) -> None:
         if self._undo is not None:

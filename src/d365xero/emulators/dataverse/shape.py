@@ -138,7 +138,7 @@ def represent(
     out: dict[str, Any] = {"@odata.etag": etag(row)}
     for attr in selected_attrs(entity, select):
         name = attr.value_property
-        value = row.get(attr.logical_name)
+        value = row.get(attr.logical_name) if attr.readable else None
         out[name] = json_value(value)
         if value is None:
             continue

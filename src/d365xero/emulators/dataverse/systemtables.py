@@ -486,6 +486,171 @@ def invoicedetail() -> Entity:
     )
 
 
+# --- webhook registration (PAD:reference/entities/serviceendpoint.md, sdkmessage*.md,
+# asyncoperation.md; PAD:register-web-hook.md) ----------------------------------------------------
+
+CONTRACTS = {
+    1: "OneWay",
+    2: "Queue",
+    3: "Rest",
+    4: "TwoWay",
+    5: "Topic",
+    6: "Queue (Persistent)",
+    7: "Event Hub",
+    8: "Webhook",
+    9: "Event Grid",
+    10: "Managed Data Lake",
+}
+AUTH_TYPES = {
+    1: "ACS",
+    2: "SAS Key",
+    3: "SAS Token",
+    4: "Webhook Key",
+    5: "Http Header",
+    6: "Http Query String",
+    7: "Connection String",
+    8: "Access Key",
+}
+
+
+def serviceendpoint() -> Entity:
+    return _entity(
+        "serviceendpoint",
+        "ServiceEndpoint",
+        "serviceendpoints",
+        "name",
+        ("Service Endpoint", "Service Endpoints"),
+        4618,
+        _s("name", 256),
+        Attr("description", T.MEMO, max_length=2000),
+        Attr("contract", T.PICKLIST, options=CONTRACTS),
+        _s("url", 2000),
+        Attr("authtype", T.PICKLIST, options=AUTH_TYPES),
+        # Write-only: Dataverse never returns it (reads give null).
+        Attr("authvalue", T.STRING, max_length=2048, readable=False),
+        Attr("messageformat", T.PICKLIST, options={1: "Binary XML", 2: "Json", 3: "Text XML"}),
+        Attr("userclaim", T.PICKLIST, options={1: "None", 2: "UserId", 3: "UserInfo"}),
+        Attr("connectionmode", T.PICKLIST, options={1: "Normal", 2: "Federated"}),
+        owned=False,
+    )
+
+
+def sdkmessage() -> Entity:
+    return _entity(
+        "sdkmessage",
+        "SdkMessage",
+        "sdkmessages",
+        "name",
+        ("Sdk Message", "Sdk Messages"),
+        4606,
+        _s("name", 256),
+        owned=False,
+    )
+
+
+def sdkmessagefilter() -> Entity:
+    return _entity(
+        "sdkmessagefilter",
+        "SdkMessageFilter",
+        "sdkmessagefilters",
+        "name",
+        ("Sdk Message Filter", "Sdk Message Filters"),
+        4607,
+        _s("name", 256),
+        _s("primaryobjecttypecode", 100),
+        _s("secondaryobjecttypecode", 100),
+        _lookup("sdkmessageid", "sdkmessage", "sdkmessageid_sdkmessagefilter"),
+        owned=False,
+    )
+
+
+def sdkmessageprocessingstep() -> Entity:
+    return _entity(
+        "sdkmessageprocessingstep",
+        "SdkMessageProcessingStep",
+        "sdkmessageprocessingsteps",
+        "name",
+        ("Sdk Message Processing Step", "Sdk Message Processing Steps"),
+        4608,
+        _s("name", 256),
+        Attr("description", T.MEMO, max_length=256),
+        Attr(
+            "eventhandler",
+            T.LOOKUP,
+            targets={
+                "serviceendpoint": (
+                    "eventhandler_serviceendpoint",
+                    "serviceendpoint_sdkmessageprocessingstep",
+                )
+            },
+        ),
+        _lookup("sdkmessageid", "sdkmessage", "sdkmessageid_sdkmessageprocessingstep"),
+        _lookup(
+            "sdkmessagefilterid", "sdkmessagefilter", "sdkmessagefilterid_sdkmessageprocessingstep"
+        ),
+        Attr("mode", T.PICKLIST, options={0: "Synchronous", 1: "Asynchronous"}),
+        Attr(
+            "stage",
+            T.PICKLIST,
+            options={10: "Pre-validation", 20: "Pre-operation", 40: "Post-operation"},
+        ),
+        Attr("rank", T.INT),
+        _s("filteringattributes", 100000),
+        Attr("asyncautodelete", T.BOOL, options=YES_NO),
+        Attr(
+            "supporteddeployment",
+            T.PICKLIST,
+            options={
+                0: "Server Only",
+                1: "Microsoft Dynamics 365 Client for Outlook Only",
+                2: "Both",
+            },
+        ),
+        Attr("invocationsource", T.PICKLIST, options={-1: "Internal", 0: "Parent", 1: "Child"}),
+        _state({0: "Enabled", 1: "Disabled"}),
+        _status({1: ("Enabled", 0), 2: ("Disabled", 1)}),
+    )
+
+
+def asyncoperation() -> Entity:
+    return _entity(
+        "asyncoperation",
+        "AsyncOperation",
+        "asyncoperations",
+        "name",
+        ("System Job", "System Jobs"),
+        4700,
+        _s("name", 256),
+        _s("messagename", 160),
+        Attr("message", T.MEMO, max_length=1073741823),
+        Attr("friendlymessage", T.MEMO, max_length=1073741823),
+        Attr("operationtype", T.PICKLIST, options={1: "System Event"}),
+        Attr("errorcode", T.INT),
+        Attr("completedon", T.DATETIME),
+        Attr(
+            "owningextensionid",
+            T.LOOKUP,
+            targets={
+                "sdkmessageprocessingstep": (
+                    "owningextensionid_sdkmessageprocessingstep",
+                    "SdkMessageProcessingStep_AsyncOperations",
+                )
+            },
+        ),
+        _state({0: "Ready", 1: "Suspended", 2: "Locked", 3: "Completed"}),
+        _status(
+            {
+                0: ("Waiting For Resources", 0),
+                10: ("Waiting", 1),
+                20: ("In Progress", 2),
+                30: ("Succeeded", 3),
+                31: ("Failed", 3),
+                32: ("Canceled", 3),
+            }
+        ),
+    )
+
+
 SYSTEM_TABLES = (
     account,
     contact,
@@ -498,7 +663,21 @@ SYSTEM_TABLES = (
     productpricelevel,
     invoice,
     invoicedetail,
+    serviceendpoint,
+    sdkmessage,
+    sdkmessagefilter,
+    sdkmessageprocessingstep,
+    asyncoperation,
 )
+
+# Registration tables are not change-tracked.
+UNTRACKED = {
+    "serviceendpoint",
+    "sdkmessage",
+    "sdkmessagefilter",
+    "sdkmessageprocessingstep",
+    "asyncoperation",
+}
 
 
 def _add_solution(metadata: Metadata) -> None:
@@ -520,7 +699,9 @@ def _add_solution(metadata: Metadata) -> None:
 def build_metadata(*, with_solution: bool = True) -> Metadata:
     metadata = Metadata()
     for make in SYSTEM_TABLES:
-        metadata.add(make())
+        entity = make()
+        entity.change_tracking = entity.logical_name not in UNTRACKED
+        metadata.add(entity)
     if with_solution:
         _add_solution(metadata)
     metadata.link()
