@@ -502,3 +502,55 @@ def test_control_plane_reset_and_calls(xero_app: XeroHarness) -> None:
     assert client.post("/_emulator/seed").json()["items"] == 3
     assert client.post("/_emulator/reset").status_code == 204
     assert client.get(f"{API}/Items", headers=xero_app.headers()).json()["Items"] == []
+
+
+def test_tracking_categories_and_line_tracking(xero: Client) -> None:
+    client, headers = xero
+    [region] = client.get(f"{API}/TrackingCategories", headers=headers).json()["TrackingCategories"]
+    assert region["Name"] == "Region"
+    assert "North" in [o["Name"] for o in region["Options"]]
+    tracked = _invoice(
+        LineItems=[
+            {
+                "Description": "x",
+                "Quantity": 1,
+                "UnitAmount": 5,
+                "AccountCode": "200",
+                "Tracking": [{"Name": "Region", "Option": "North"}],
+            }
+        ]
+    )
+    [inv] = _put(client, headers, tracked).json()["Invoices"]
+    [tracking] = inv["LineItems"][0]["Tracking"]
+    assert (tracking["Name"], tracking["Option"]) == ("Region", "North")
+    assert tracking["TrackingCategoryID"] == region["TrackingCategoryID"]
+    bad = _invoice(
+        LineItems=[
+            {
+                "Description": "x",
+                "Quantity": 1,
+                "UnitAmount": 5,
+                "AccountCode": "200",
+                "Tracking": [{"Name": "Region", "Option": "Moon"}],
+            }
+        ]
+    )
+    assert _put(client, headers, bad).status_code == 400
+
+
+def test_xml_only_clients_are_told_json_only(xero: Client) -> None:
+    client, headers = xero
+    response = client.get(f"{API}/Organisation", headers=dict(headers, Accept="application/xml"))
+    assert response.status_code == 406
+
+
+def test_body_over_xero_limit_is_413(xero_app: XeroHarness) -> None:
+    client, headers = xero_app.client(), xero_app.headers()
+    huge = b'{"Invoices": [' + b'{"Reference": "' + b"x" * 3_600_000 + b'"}]}'
+    with xero_app.validator.allowing_invalid_requests():
+        response = client.put(
+            f"{API}/Invoices",
+            headers=dict(headers, **{"Content-Type": "application/json"}),
+            content=huge,
+        )
+    assert response.status_code == 413

@@ -17,13 +17,25 @@ import httpx
 import pytest
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, TENANT_ID, XeroHarness
 from xero_python.accounting import (
+    Account,
     AccountingApi,
+    Allocation,
+    Allocations,
     Contact,
     Contacts,
+    CreditNote,
+    CreditNotes,
+    CurrencyCode,
     Invoice,
     Invoices,
+    Item,
+    Items,
     LineAmountTypes,
     LineItem,
+    Payment,
+    PaymentDelete,
+    Payments,
+    Purchase,
 )
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
@@ -189,3 +201,113 @@ def test_sdk_refreshes_an_expired_token(sdk: tuple[ApiClient, XeroHarness]) -> N
     refreshed = api_client.get_oauth2_token()
     assert refreshed["refresh_token"] != first_refresh
     assert refreshed["expires_at"] > time.time() + 1700
+
+
+def test_sdk_status_payment_and_credit_note_tour(sdk: tuple[ApiClient, XeroHarness]) -> None:
+    """Items, an invoice through every status, a batch with a bad element, payments (partial,
+    full, deleted) and a credit note allocated to an invoice, all through the SDK's models."""
+    api_client, server = sdk
+    api_client.get_client_credentials_token()
+    xero = AccountingApi(api_client, base_url=f"{server.url}/api.xro/2.0")
+    sales = Purchase(unit_price=250, account_code="200", tax_type="OUTPUT2")
+    [item] = xero.create_items(
+        TENANT_ID, Items(items=[Item(code="SVC", name="Service", sales_details=sales)])
+    ).items
+    assert item.sales_details.unit_price == Decimal("250.00")
+    contact = Contact(name="Tour Customer")
+
+    def invoice(**fields: Any) -> Invoice:
+        return Invoice(
+            type="ACCREC",
+            contact=contact,
+            due_date=date(2026, 12, 31),
+            line_items=[LineItem(item_code="SVC", quantity=2)],
+            **fields,
+        )
+
+    batch = xero.create_invoices(
+        TENANT_ID,
+        Invoices(invoices=[invoice(), invoice(currency_code=CurrencyCode.JPY)]),
+        summarize_errors=False,
+    ).invoices
+    assert [i.status_attribute_string for i in batch] == ["OK", "ERROR"]
+    assert batch[1].validation_errors[0].message == "The currency code 'JPY' is not valid"
+    draft = batch[0]
+    assert (draft.status, draft.total) == ("DRAFT", Decimal("600.00"))
+    contact = Contact(contact_id=draft.contact.contact_id)
+    for status in ("SUBMITTED", "AUTHORISED"):
+        [draft] = xero.update_invoice(
+            TENANT_ID, draft.invoice_id, Invoices(invoices=[Invoice(status=status)])
+        ).invoices
+        assert draft.status == status
+
+    bank = Account(code="090")
+    part = xero.create_payment(
+        TENANT_ID,
+        Payment(
+            invoice=Invoice(invoice_id=draft.invoice_id),
+            account=bank,
+            amount=100,
+            date=date(2026, 11, 25),
+        ),
+    ).payments[0]
+    assert part.invoice.invoice_id == draft.invoice_id
+    rest = xero.create_payments(
+        TENANT_ID,
+        Payments(
+            payments=[
+                Payment(
+                    invoice=Invoice(invoice_id=draft.invoice_id),
+                    account=bank,
+                    amount=500,
+                    date=date(2026, 11, 26),
+                )
+            ]
+        ),
+    ).payments[0]
+    paid = xero.get_invoice(TENANT_ID, draft.invoice_id).invoices[0]
+    assert (paid.status, paid.amount_due, paid.fully_paid_on_date) == (
+        "PAID",
+        Decimal("0.00"),
+        date(2026, 11, 26),
+    )
+    xero.delete_payment(TENANT_ID, rest.payment_id, PaymentDelete(status="DELETED"))
+    again = xero.get_invoice(TENANT_ID, draft.invoice_id).invoices[0]
+    assert (again.status, again.amount_due) == ("AUTHORISED", Decimal("500.00"))
+
+    note = CreditNote(
+        type="ACCRECCREDIT",
+        contact=contact,
+        status="AUTHORISED",
+        line_items=[LineItem(item_code="SVC", quantity=1)],
+    )
+    [credit] = xero.create_credit_notes(TENANT_ID, CreditNotes(credit_notes=[note])).credit_notes
+    assert credit.remaining_credit == Decimal("300.00")
+    xero.create_credit_note_allocation(
+        TENANT_ID,
+        credit.credit_note_id,
+        Allocations(
+            allocations=[
+                Allocation(
+                    invoice=Invoice(invoice_id=draft.invoice_id),
+                    amount=300,
+                    date=date(2026, 11, 27),
+                )
+            ]
+        ),
+    )
+    after = xero.get_invoice(TENANT_ID, draft.invoice_id).invoices[0]
+    assert (after.amount_credited, after.amount_due) == (Decimal("300.00"), Decimal("200.00"))
+
+    spare = xero.create_invoices(TENANT_ID, Invoices(invoices=[invoice()])).invoices[0]
+    [deleted] = xero.update_invoice(
+        TENANT_ID, spare.invoice_id, Invoices(invoices=[Invoice(status="DELETED")])
+    ).invoices
+    assert deleted.status == "DELETED"
+    approved = xero.create_invoices(TENANT_ID, Invoices(invoices=[invoice(status="AUTHORISED")]))
+    [voided] = xero.update_invoice(
+        TENANT_ID, approved.invoices[0].invoice_id, Invoices(invoices=[Invoice(status="VOIDED")])
+    ).invoices
+    assert voided.status == "VOIDED"
+    balances = xero.get_contact(TENANT_ID, contact.contact_id).contacts[0].balances
+    assert balances.accounts_receivable.outstanding == Decimal("200.00")

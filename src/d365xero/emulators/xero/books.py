@@ -61,6 +61,7 @@ class Books:
         for theme in self.branding_themes:
             theme["CreatedDateUTC"] = now_
         self.currencies = refdata.currencies(seeded=False)
+        self.tracking_categories = refdata.tracking_categories()
         self.contacts = ContactBook()
         self.items = ItemBook(
             account_ok=lambda code: self.account(code) is not None,
@@ -85,6 +86,37 @@ class Books:
             if isinstance(theme_id, str) and theme["BrandingThemeID"] == theme_id.lower():
                 return theme
         return None
+
+    def tracking(self, raw: Any) -> dict[str, str]:
+        """One line's tracking {Name|TrackingCategoryID, Option|TrackingOptionID}, resolved to
+        an active category and option; raises ElementInvalid."""
+        if not isinstance(raw, dict):
+            raise ElementInvalid("Tracking must be a list of objects.")
+        wanted = str(raw.get("TrackingCategoryID") or raw.get("Name") or "").lower()
+        for category in self.tracking_categories:
+            if category["Status"] != "ACTIVE" or wanted not in (
+                category["TrackingCategoryID"],
+                category["Name"].lower(),
+            ):
+                continue
+            option_wanted = str(raw.get("TrackingOptionID") or raw.get("Option") or "").lower()
+            for option in category["Options"]:
+                if option["Status"] == "ACTIVE" and option_wanted in (
+                    option["TrackingOptionID"],
+                    option["Name"].lower(),
+                ):
+                    return {
+                        "TrackingCategoryID": category["TrackingCategoryID"],
+                        "TrackingOptionID": option["TrackingOptionID"],
+                        "Name": category["Name"],
+                        "Option": option["Name"],
+                    }
+            raise ElementInvalid(
+                f"The tracking option '{raw.get('Option') or raw.get('TrackingOptionID')}' "
+                f"is not valid for the tracking category '{category['Name']}'."
+            )
+        name = raw.get("Name") or raw.get("TrackingCategoryID")
+        raise ElementInvalid(f"The tracking category '{name}' is not valid.")
 
     def currency_known(self, code: Any) -> bool:
         return any(c["Code"] == code for c in self.currencies)

@@ -228,10 +228,15 @@ class InvoiceBook:
                 line["TaxType"] = rate_row["TaxType"]
                 tax_rate = rate_row["EffectiveRate"]
         tracking = raw.get("Tracking") or []
-        if not isinstance(tracking, list) or len(tracking) > 2:
+        if not isinstance(tracking, list) or len(tracking) > 2:  # max 2 (spec LineItem)
             errors.append("A line item can have a maximum of 2 tracking categories.")
             tracking = []
-        line["Tracking"] = [t for t in tracking if isinstance(t, dict)]
+        line["Tracking"] = []
+        for entry in tracking:
+            try:
+                line["Tracking"].append(books.tracking(entry))
+            except ElementInvalid as exc:
+                errors.extend(exc.messages)
 
         amount = line_amount(quantity, unit, rate, discount)
         if given_amount is not None and rate is None and discount is None:
@@ -295,8 +300,9 @@ class InvoiceBook:
                 errors.append(f"{kind.label} # must be unique.")
         fields[kind.number_field] = number
         currency = merged.get("CurrencyCode") or self.books.base_currency
-        if not self.books.currency_known(currency):
+        if not isinstance(currency, str) or not self.books.currency_known(currency):
             errors.append(f"The currency code '{currency}' is not valid")
+            currency = self.books.base_currency
         fields["CurrencyCode"] = currency
         rate = merged.get("CurrencyRate")
         fields["CurrencyRate"] = (

@@ -148,6 +148,33 @@ def currencies(seeded: bool) -> list[dict[str, str]]:
     return result
 
 
+# (category, options): tracking categories of the demo organisation.
+_TRACKING = [("Region", ("Eastside", "North", "South", "West Coast"))]
+
+
+def tracking_categories() -> list[dict[str, Any]]:
+    result = []
+    for name, options in _TRACKING:
+        category_id = fixed_id("tracking", name)
+        result.append(
+            {
+                "TrackingCategoryID": category_id,
+                "Name": name,
+                "Status": "ACTIVE",
+                "Options": [
+                    {
+                        "TrackingOptionID": fixed_id("tracking-option", f"{name}/{option}"),
+                        "Name": option,
+                        "Status": "ACTIVE",
+                        "TrackingCategoryID": category_id,
+                    }
+                    for option in options
+                ],
+            }
+        )
+    return result
+
+
 # Indicative day rates for foreign-currency invoices when CurrencyRate is omitted (Xero uses
 # XE.com's rate of the day; a fixed table keeps the emulator deterministic).
 CURRENCY_RATES = {"GBP": Decimal("1"), "USD": Decimal("1.270000"), "EUR": Decimal("1.170000")}

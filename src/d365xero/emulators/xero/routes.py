@@ -379,6 +379,16 @@ async def get_branding_theme(call: Call) -> Response:
 
 
 @accounting
+async def get_tracking_categories(call: Call) -> Response:
+    categories = [render(c) for c in call.books.tracking_categories]
+    if not parse_bool(call.arg("includeArchived"), default=False):
+        categories = [c for c in categories if c["Status"] == "ACTIVE"]
+    return envelope(
+        call.backend, "TrackingCategories", select(call, categories, "TrackingCategoryID")
+    )
+
+
+@accounting
 async def get_currencies(call: Call) -> Response:
     rendered = [render(c) for c in call.books.currencies]
     return envelope(call.backend, "Currencies", select(call, rendered, "Code"))
@@ -888,6 +898,7 @@ def routes() -> list[Route]:
         Route(f"{API}/BrandingThemes", get_branding_themes, methods=["GET"]),
         Route(f"{API}/BrandingThemes/{{theme_id}}", get_branding_theme, methods=["GET"]),
         Route(f"{API}/Currencies", get_currencies, methods=["GET"]),
+        Route(f"{API}/TrackingCategories", get_tracking_categories, methods=["GET"]),
         Route(f"{API}/Contacts", get_contacts, methods=["GET"]),
         Route(f"{API}/Contacts", put_contacts, methods=["PUT"]),
         Route(f"{API}/Contacts", post_contacts, methods=["POST"]),
