@@ -19,15 +19,15 @@ demo: install
 	$(BIN)/d365xero demo
 
 lint:
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench)
 
 typecheck:
 	$(BIN)/mypy
 
 format:
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests $(wildcard bench)
+	$(BIN)/ruff check --fix src tests $(wildcard bench)
 
 test: install-test lint typecheck
 	$(BIN)/pytest -q
