@@ -529,3 +529,64 @@ def test_upsert_by_alternate_key_needs_the_key_defined(dv: DataverseClient) -> N
     ).json()["Results"]
     assert [r["RecordCreated"] for r in results] == [False, True]
     assert dv.get("accounts(accountnumber='K-1')").json()["name"] == "Keyed again"
+
+
+def test_deep_insert_of_an_invoice_with_its_lines(dv: DataverseClient) -> None:
+    response = dv.post(
+        "invoices?$select=name,totalamount&$expand=invoice_details($select=productdescription)",
+        json={
+            "name": "Deep",
+            "customerid_account@odata.bind": f"/accounts({DATUM})",
+            "invoice_details": [
+                {
+                    "isproductoverridden": True,
+                    "productdescription": "One",
+                    "quantity": 1,
+                    "priceperunit": 5,
+                },
+                {
+                    "isproductoverridden": True,
+                    "productdescription": "Two",
+                    "quantity": 2,
+                    "priceperunit": 5,
+                },
+            ],
+        },
+        headers={"Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["totalamount"] == 15
+    assert sorted(d["productdescription"] for d in body["invoice_details"]) == ["One", "Two"]
+
+
+def test_single_property_and_ref_operations(dv: DataverseClient) -> None:
+    contact = sample_id("contact", "Yvonne McKay (sample)")
+    assert dv.get(f"accounts({FOURTH})/name").json()["value"] == "Fourth Coffee (sample)"
+    assert (
+        dv.request("PUT", f"accounts({FOURTH})/telephone1", json={"value": "0113"}).status_code
+        == 204
+    )
+    assert dv.get(f"accounts({FOURTH})/telephone1").json()["value"] == "0113"
+    assert dv.delete(f"accounts({FOURTH})/telephone1").status_code == 204
+    assert dv.get(f"accounts({FOURTH})/telephone1").status_code == 204  # null: no content
+    assert dv.delete(f"accounts({FOURTH})/primarycontactid/$ref").status_code == 204
+    assert dv.get(f"accounts({FOURTH})").json()["_primarycontactid_value"] is None
+    associate = dv.request(
+        "PUT",
+        f"accounts({FOURTH})/primarycontactid/$ref",
+        json={"@odata.id": f"http://testserver/api/data/v9.2/contacts({contact})"},
+    )
+    assert associate.status_code == 204
+    assert dv.get(f"accounts({FOURTH})/primarycontactid?$select=fullname").json()["fullname"] == (
+        "Yvonne McKay (sample)"
+    )
+    assert dv.get(f"accounts({FOURTH})/contact_customer_accounts?$select=fullname").json()["value"]
+
+
+def test_parameter_aliases_in_filter(dv: DataverseClient) -> None:
+    found = dv.get(
+        "accounts",
+        params={"$select": "name", "$filter": "address1_city eq @city", "@city": "'Dallas'"},
+    )
+    assert _names(found) == ["Litware, Inc. (sample)"]
