@@ -56,9 +56,12 @@ _INVOICE = (
     "invoiceid,name,invoicenumber,description,datedelivered,duedate,statecode,"
     "_pricelevelid_value,_customerid_value,dxc_invoicetype,dxc_lineamounttypes"
 )
-_DETAIL = (
-    "dxc_xerodetailid,_dxc_invoiceid_value,dxc_exportstatus,dxc_xeroinvoiceid,"
-    "dxc_xeroinvoicenumber,dxc_xerostatus"
+_DETAIL = "dxc_xerodetailid,dxc_exportstatus,dxc_xeroinvoiceid,dxc_xeroinvoicenumber,dxc_xerostatus"
+# The invoice's collection of Xero details: the relationship behind dxc_xerodetail.dxc_InvoiceId.
+_DETAILS_NAV = next(
+    lookup.relationship_name
+    for lookup in schema.lookups()
+    if lookup.referencing == "dxc_xerodetail" and lookup.column.schema_name == "dxc_InvoiceId"
 )
 
 
@@ -109,16 +112,21 @@ class DynamicsGateway:
         )
 
     def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
+        """Active invoices of this connection with no Xero details, or whose export status is
+        No: Dataverse filters them (a lambda over the Xero details), so exported invoices cost
+        nothing however many there are."""
+        no = schema.option_value(schema.EXPORT_STATUS, "No")
         params = {
             "$select": _INVOICE,
             "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} "
-            f"and statecode eq {ACTIVE}",
+            f"and statecode eq {ACTIVE} and {_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no})",
             "$expand": ",".join(
                 [
                     f"customerid_account($select={_ACCOUNT})",
                     f"customerid_contact($select={_CONTACT})",
                     "transactioncurrencyid($select=isocurrencycode)",
                     "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
+                    f"{_DETAILS_NAV}($select={_DETAIL})",
                     f"invoice_details($select={_LINE};$expand=productid($select=productnumber,"
                     "name),dxc_TaxTypeId($select=dxc_taxtypecode),"
                     "dxc_AccountCodeId($select=dxc_code))",
@@ -127,25 +135,7 @@ class DynamicsGateway:
             "$orderby": "createdon asc",
         }
         for rows in self.client.pages("invoices", params, page_size):
-            links = self._xero_links([r["invoiceid"] for r in rows])
-            yield [self._invoice(r, links.get(r["invoiceid"])) for r in rows]
-
-    def _xero_links(self, invoice_ids: Sequence[str]) -> dict[str, XeroLink]:
-        if not invoice_ids:
-            return {}
-        clause = " or ".join(f"_dxc_invoiceid_value eq {i}" for i in invoice_ids)
-        rows = self.client.get("dxc_xerodetails", {"$select": _DETAIL, "$filter": clause})["value"]
-        links: dict[str, XeroLink] = {}
-        for row in rows:
-            status = _option(schema.EXPORT_STATUS, row.get("dxc_exportstatus")) or "No"
-            links[row["_dxc_invoiceid_value"]] = XeroLink(
-                detail_id=row["dxc_xerodetailid"],
-                export_status=ExportStatus(status),
-                xero_invoice_id=row.get("dxc_xeroinvoiceid"),
-                xero_invoice_number=row.get("dxc_xeroinvoicenumber"),
-                xero_status=row.get("dxc_xerostatus"),
-            )
-        return links
+            yield [self._invoice(r, _xero_link(r.get(_DETAILS_NAV) or [])) for r in rows]
 
     def _invoice(self, row: dict[str, Any], link: XeroLink | None) -> Invoice:
         invoice_type = _option(schema.INVOICE_TYPE, row.get("dxc_invoicetype")) or "Sales"
@@ -252,6 +242,20 @@ class DynamicsGateway:
                 status=failed[0].status,
                 service="dataverse",
             )
+
+
+def _xero_link(rows: list[dict[str, Any]]) -> XeroLink | None:
+    if not rows:
+        return None
+    row = rows[0]  # one per invoice: the connector only ever makes one (its id is derived)
+    status = _option(schema.EXPORT_STATUS, row.get("dxc_exportstatus")) or "No"
+    return XeroLink(
+        detail_id=row["dxc_xerodetailid"],
+        export_status=ExportStatus(status),
+        xero_invoice_id=row.get("dxc_xeroinvoiceid"),
+        xero_invoice_number=row.get("dxc_xeroinvoicenumber"),
+        xero_status=row.get("dxc_xerostatus"),
+    )
 
 
 def _customer(row: dict[str, Any]) -> Customer | None:

@@ -73,7 +73,7 @@ def run_pass(
     with sessions.begin() as session:
         run = runs.get_run(session, run_id)
         assert run is not None
-        run.invoices_seen = len(report.outcomes)
+        run.invoices_seen = sum(report.counts.values())
         run.invoices_created = report.count("created")
         run.invoices_failed = report.count("failed")
         run.xero_calls = result.xero_calls

@@ -7,6 +7,7 @@ bulk, create the invoices in one Xero request, write everything back in one Data
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,12 +50,26 @@ class Outcome:
     message: str = ""
 
 
+KEPT_OUTCOMES = 1000  # a backlog of any size must not grow the report
+
+
 @dataclass
 class PushReport:
-    outcomes: list[Outcome] = field(default_factory=list)
+    """Counts of every result, and the latest outcomes (bounded) for a person to read."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    latest: deque[Outcome] = field(default_factory=lambda: deque(maxlen=KEPT_OUTCOMES))
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.result] += 1
+        self.latest.append(outcome)
 
     def count(self, result: str) -> int:
-        return sum(1 for o in self.outcomes if o.result == result)
+        return self.counts[result]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return list(self.latest)
 
 
 @dataclass
@@ -132,7 +147,7 @@ class InvoicePush:
             if verdict.verdict is Verdict.FAILED:
                 changes += self._failure(invoice, verdict.message, now, report)
             elif verdict.verdict is Verdict.WAIT:
-                report.outcomes.append(Outcome(invoice.id, invoice.name, "waiting"))
+                report.add(Outcome(invoice.id, invoice.name, "waiting"))
             elif verdict.verdict is Verdict.READY:
                 ready.append(invoice)
         if not ready:
@@ -256,9 +271,7 @@ class InvoicePush:
         except TransientError as exc:
             # The outcome is unknown: the write stays pending and the next pass recovers it.
             for invoice, _ in drafts:
-                report.outcomes.append(
-                    Outcome(invoice.id, invoice.name, "deferred", message=str(exc))
-                )
+                report.add(Outcome(invoice.id, invoice.name, "deferred", message=str(exc)))
             return {}
         except RemoteRejected as exc:
             self.ledger.failed(key, ids, str(exc))
@@ -283,7 +296,7 @@ class InvoicePush:
             return self._failure(invoice, message, now, report)
         kind = mapping.xero_type(invoice)
         url = invoice_url(state.organisation.short_code, result.xero_invoice_id, kind)
-        report.outcomes.append(Outcome(invoice.id, invoice.name, "created", result.number))
+        report.add(Outcome(invoice.id, invoice.name, "created", result.number))
         changes: list[WriteBack] = [
             XeroDetailChange(
                 invoice_id=invoice.id,
@@ -312,7 +325,7 @@ class InvoicePush:
     def _failure(
         self, invoice: Invoice, message: str, now: datetime, report: PushReport
     ) -> list[WriteBack]:
-        report.outcomes.append(Outcome(invoice.id, invoice.name, "failed", message=message))
+        report.add(Outcome(invoice.id, invoice.name, "failed", message=message))
         return [
             XeroDetailChange(
                 invoice_id=invoice.id,
