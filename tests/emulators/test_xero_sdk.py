@@ -50,8 +50,12 @@ def sdk(xero_server: XeroHarness) -> Iterator[tuple[ApiClient, XeroHarness]]:
     TokenApi.client_credentials_token_url = f"{xero_server.url}/connect/token"
     TokenApi.refresh_token_url = f"{xero_server.url}/connect/token"
     store: dict[str, Any] = {}
+    # xero-python's Configuration returns a copy of the first one ever made (TypeWithDefault
+    # metaclass) and ignores its arguments after that: set the token object afterwards.
+    configuration = Configuration()
+    configuration.oauth2_token = OAuth2Token(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     api_client = ApiClient(
-        Configuration(oauth2_token=OAuth2Token(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)),
+        configuration,
         oauth2_token_getter=lambda: store.get("token"),
         oauth2_token_saver=lambda token: store.__setitem__("token", token),
     )
