@@ -58,6 +58,14 @@ def test_seed_loads_a_sales_trial_and_is_idempotent(org: Organisation) -> None:
     assert {name: len(rows) for name, rows in org.tables.items()} == before
 
 
+def test_seed_has_invoices_in_every_state(org: Organisation) -> None:
+    states = {(r["statecode"], r["statuscode"]) for r in org.rows("invoice")}
+    assert states == {(0, 1), (0, 4), (2, 100001), (2, 100002), (3, 100003)}
+    paid = next(r for r in org.rows("invoice") if r["statuscode"] == 100001)
+    assert paid["totalamount"] == Decimal("3420.00")  # 3 days at 950.00 + 570.00 tax
+    assert all(r.get("dxc_connectionid") is None for r in org.rows("invoice"))
+
+
 def test_new_invoice_is_active_new_with_a_number_and_the_price_list_currency(
     org: Organisation,
 ) -> None:

@@ -366,7 +366,8 @@ def test_filter_through_customer_lookup_path(dv: DataverseClient) -> None:
         "invoices",
         params={
             "$select": "name",
-            "$filter": "customerid_account/name eq 'A. Datum Corporation (sample)'",
+            "$filter": "customerid_account/name eq 'A. Datum Corporation (sample)' "
+            "and startswith(name,'For ')",
         },
     )
     assert _names(found) == ["For Datum"]

@@ -178,6 +178,7 @@ def load_sample_data(org: Organisation) -> dict[str, int]:
         )
         org.update("account", _id(f"account:{account}"), {"primarycontactid": _ref("contact", key)})
     _products(org)
+    _invoices(org)
     return _counts(org)
 
 
@@ -223,6 +224,79 @@ def _products(org: Organisation) -> None:
             )
             item = org.tables["productpricelevel"][_id(f"productpricelevel:{list_name}:{number}")]
             item["productnumber"] = number
+
+
+# (name, customer, statecode, statuscode, lines as (product or write-in text, quantity, tax))
+INVOICES = [
+    (
+        "Office licences (sample)",
+        ("account", "A. Datum Corporation (sample)"),
+        0,
+        1,
+        [("CRM Online: Enterprise (sample)", 2, "39.60"), ("Set-up notes", 0, "0")],
+    ),
+    (
+        "Training invoice (sample)",
+        ("account", "Fourth Coffee (sample)"),
+        0,
+        4,
+        [("CRM Service: Training day (sample)", 2, "180.00")],
+    ),
+    (
+        "Implementation, paid (sample)",
+        ("account", "Litware, Inc. (sample)"),
+        2,
+        100001,
+        [("CRM Service: Implementation day (sample)", 3, "570.00")],
+    ),
+    (
+        "Licences, part paid (sample)",
+        ("contact", "Yvonne McKay (sample)"),
+        2,
+        100002,
+        [("CRM Online: Professional (sample)", 5, "65.00")],
+    ),
+    (
+        "Cancelled order (sample)",
+        ("account", "Adventure Works (sample)"),
+        3,
+        100003,
+        [("CRM Online: Basic (sample)", 10, "60.00")],
+    ),
+]
+
+
+def _invoices(org: Organisation) -> None:
+    """An invoice in each state: Active (New, Billed), Paid (Complete, Partial), Canceled."""
+    unit = _ref("uom", "Primary Unit")
+    for name, (kind, customer), state, status, lines in INVOICES:
+        invoice = _create(
+            org,
+            "invoice",
+            name,
+            {
+                "name": name,
+                "customerid": _ref(kind, customer),
+                "pricelevelid": _ref("pricelevel", PRICE_LISTS[0][0]),
+                "datedelivered": org.clock.now().date(),
+                "description": f"{name}: sample data",
+            },
+        )
+        for n, (what, quantity, tax) in enumerate(lines):
+            product = next((p for p in PRODUCTS if p[0] == what), None)
+            line: dict[str, Any] = {
+                "invoiceid": _ref("invoice", name),
+                "quantity": Decimal(quantity),
+                "tax": Decimal(tax),
+                "sequencenumber": n + 1,
+            }
+            if product:
+                line |= {"productid": _ref("product", what), "uomid": unit}
+            else:
+                line |= {"isproductoverridden": True, "productdescription": what}
+            org.create("invoicedetail", line, record_id=_id(f"invoicedetail:{name}:{n}"))
+        # Closing goes through the state model, as SetState does.
+        org.update("invoice", invoice, {"statecode": state, "statuscode": status})
 
 
 def _counts(org: Organisation) -> dict[str, int]:
