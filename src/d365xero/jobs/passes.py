@@ -6,6 +6,7 @@ nothing is marked Failed for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,7 +40,11 @@ def _now() -> datetime:
 
 
 def run_pass(
-    settings: Settings, sessions: sessionmaker[Session], box: SecretBox, connection_id: str
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    connection_id: str,
+    checkpoint: Callable[[str], None] = lambda step: None,
 ) -> PassResult:
     with sessions.begin() as session:
         connection = connections.get_connection(session, connection_id)
@@ -55,9 +60,8 @@ def run_pass(
     status, message = RunStatus.succeeded, ""
     with clients:
         try:
-            push = InvoicePush(
-                clients.dynamics, clients.xero, StoreLedger(sessions, connection_id), _now
-            )
+            ledger = StoreLedger(sessions, connection_id)
+            push = InvoicePush(clients.dynamics, clients.xero, ledger, _now, checkpoint=checkpoint)
             report = push.run()
         except AuthorisationLost as exc:
             status, message = RunStatus.failed, str(exc)

@@ -99,12 +99,16 @@ class InvoicePush:
         ledger: WriteLedger,
         now: Callable[[], datetime],
         page_size: int = PAGE_SIZE,
+        checkpoint: Callable[[str], None] = lambda step: None,
     ) -> None:
         self.dynamics = dynamics
         self.xero = xero
         self.ledger = ledger
         self.now = now
         self.page_size = page_size
+        # Called between the steps whose order makes exactly-once: the crash tests kill the
+        # process at each one.
+        self.checkpoint = checkpoint
         self._cached_settings: ConnectorSettings | None = None
 
     def run(self) -> PushReport:
@@ -114,6 +118,7 @@ class InvoicePush:
             changes = self._push_page(page, state, report)
             if changes:
                 self.dynamics.write_back(changes)
+                self.checkpoint("written-back")
         return report
 
     def _settings(self) -> ConnectorSettings:
@@ -228,7 +233,9 @@ class InvoicePush:
             drafts = [draft for _, draft in missing.values()]
             customer_ids = [customer_id for customer_id, _ in missing.values()]
             key = self.ledger.begin("contact", customer_ids, repr(drafts).encode())
+            self.checkpoint("contacts-begun")
             created = self.xero.create_contacts(drafts, key)
+            self.checkpoint("contacts-sent")
             self.ledger.applied(
                 key, {cid: created.get(draft.name) for cid, draft in missing.values()}
             )
@@ -251,7 +258,9 @@ class InvoicePush:
             return
         drafts = list(wanted.values())
         key = self.ledger.begin("item", list(wanted), repr(drafts).encode())
+        self.checkpoint("items-begun")
         created = self.xero.create_items(drafts, key)
+        self.checkpoint("items-sent")
         self.ledger.applied(key, {code: code for code in created})
         state.item_codes = state.item_codes | created
 
@@ -266,8 +275,10 @@ class InvoicePush:
             return {}
         ids = [invoice.id for invoice, _ in drafts]
         key = self.ledger.begin("invoice", ids, repr([d for _, d in drafts]).encode())
+        self.checkpoint("invoices-begun")
         try:
             results = self.xero.create_invoices([d for _, d in drafts], key)
+            self.checkpoint("invoices-sent")
         except TransientError as exc:
             # The outcome is unknown: the write stays pending and the next pass recovers it.
             for invoice, _ in drafts:
@@ -281,6 +292,7 @@ class InvoicePush:
         self.ledger.applied(
             key, {inv.id: r.xero_invoice_id for (inv, _), r in zip(drafts, results, strict=True)}
         )
+        self.checkpoint("invoices-applied")
         return {inv.id: r for (inv, _), r in zip(drafts, results, strict=True)}
 
     def _written_back(

@@ -40,6 +40,9 @@ class TaxRate:
     name: str
     rate: Decimal
     status: str
+    # Account classes (ASSET, EQUITY, EXPENSE, LIABILITY, REVENUE) this rate may be used with,
+    # from Xero's CanApplyTo* flags; None when unknown.
+    can_apply_to: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Account:
     type: str
     tax_type: str | None
     status: str
+    account_class: str | None = None  # Xero's Class: ASSET, EQUITY, EXPENSE, LIABILITY, REVENUE
+    system_account: str | None = None  # e.g. DEBTORS, GST: Xero posts to these itself
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,19 @@ class BrandingTheme:
 
 
 @dataclass(frozen=True)
+class TrackingCategory:
+    """An active Xero tracking category with its active options."""
+
+    name: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ReferenceData:
     tax_rates: tuple[TaxRate, ...]
     accounts: tuple[Account, ...]
     branding_themes: tuple[BrandingTheme, ...]
+    tracking_categories: tuple[TrackingCategory, ...] = ()
 
 
 class DynamicsPort(Protocol):
