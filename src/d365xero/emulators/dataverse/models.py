@@ -221,6 +221,7 @@ class Organisation:
                 row["ownerid"] = Ref("systemuser", self.user_id)
             self._default_state(meta, row)
             self._default_currency(meta, row)
+            self._check_required(meta, row)  # before the rules, which read required columns
             sales.before_create(self, entity, row)
             self._check_required(meta, row)
             self._check_state(meta, row)
