@@ -185,13 +185,30 @@ def sync(
     connection: str | None = typer.Option(None, help="Only this connection (by name)."),
     once: bool = typer.Option(False, "--once", help="One pass, then exit."),
     interval: float = typer.Option(30.0, help="Seconds between passes."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what one pass would send and why, changing nothing."
+    ),
 ) -> None:
     """Push ready Dynamics invoices to Xero and write the results back."""
     from d365xero.config import get_settings
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.passes import dry_run_pass
     from d365xero.jobs.runtime import open_runtime
-    from d365xero.jobs.scheduler import run_passes
+    from d365xero.jobs.scheduler import connection_ids, describe_dry_run, run_passes
 
     runtime = open_runtime(get_settings())
+    if dry_run:
+        try:
+            for connection_id in connection_ids(runtime, connection):
+                result = dry_run_pass(
+                    runtime.settings, runtime.sessions, runtime.box, connection_id
+                )
+                typer.echo(describe_dry_run(result))
+        except D365XeroError as exc:
+            raise _fail(exc) from exc
+        finally:
+            runtime.close()
+        return
     try:
         run_passes(
             runtime, connection_name=connection, once=once, interval=interval, echo=typer.echo

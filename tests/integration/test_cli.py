@@ -106,6 +106,9 @@ def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_pat
         client = DataverseClient(http, dataverse_url, tokens)
         [row] = client.get("dxc_connections", {"$select": "dxc_connectionid"})["value"]
         create_sample_invoices(client, row["dxc_connectionid"], datetime.now(UTC).date())
+    dry = _run(["sync", "--dry-run"], env)
+    assert "test Enrico 1: would be created in Xero" in dry
+    assert "Missing price list: would fail" in dry
     out = _run(["sync", "--once"], env)
     assert "Demo: 3 created, 1 failed, 1 waiting" in out
     assert "Demo: 0 created, 0 failed, 1 waiting" in _run(["sync", "--once"], env)

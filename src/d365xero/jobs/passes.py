@@ -20,6 +20,7 @@ from d365xero.jobs.ledger import StoreLedger
 from d365xero.store import connections, runs
 from d365xero.store.models import ConnectionStatus, RunStatus
 from d365xero.store.secrets import SecretBox
+from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush, PushReport
 
 log = structlog.get_logger(__name__)
@@ -99,3 +100,32 @@ def _pause(
         )
     except D365XeroError:
         log.info("could not record the pause in Dynamics", connection=connection_id)
+
+
+@dataclass
+class DryRunResult:
+    connection_name: str
+    report: PushReport
+    intentions: Intentions
+
+
+def dry_run_pass(
+    settings: Settings, sessions: sessionmaker[Session], box: SecretBox, connection_id: str
+) -> DryRunResult:
+    """The pass a real one would make, reading Xero and Dynamics and writing to neither."""
+    with sessions() as session:
+        connection = connections.get_connection(session, connection_id)
+        if connection is None:
+            raise D365XeroError(f"no connection {connection_id}")
+        name = connection.name
+        clients = build_clients(settings, connection, connections.read_secrets(box, connection))
+    intentions = Intentions()
+    with clients:
+        push = InvoicePush(
+            DryRunDynamics(clients.dynamics, intentions),
+            DryRunXero(clients.xero, intentions),
+            DryRunLedger(StoreLedger(sessions, connection_id)),
+            _now,
+        )
+        report = push.run()
+    return DryRunResult(name, report, intentions)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
 from d365xero.errors import ConfigurationError
-from d365xero.jobs.passes import PassResult, run_pass
+from d365xero.jobs.passes import DryRunResult, PassResult, run_pass
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections
 from d365xero.store.models import ConnectionStatus
@@ -51,3 +52,25 @@ def run_passes(
         if once:
             return
         time.sleep(interval)
+
+
+def describe_dry_run(result: DryRunResult) -> str:
+    """Invoice by invoice, what a pass would send and why anything would fail."""
+    lines = [f"Dry run for {result.connection_name} (nothing is sent or written)"]
+    intentions = result.intentions
+    for name in intentions.contacts:
+        lines.append(f"  would create Xero contact: {name}")
+    for code in intentions.items:
+        lines.append(f"  would create Xero item: {code}")
+    labels = {"created": "would be created in Xero", "failed": "would fail", "waiting": "waits"}
+    for outcome in result.report.outcomes:
+        lines.append(f"- {outcome.invoice_name}: {labels.get(outcome.result, outcome.result)}")
+        if outcome.message:
+            lines.append(f"    {outcome.message}")
+        payload = intentions.invoices.get(outcome.invoice_id)
+        if payload is not None:
+            body = json.dumps(payload, indent=2, default=str)
+            lines += ["    " + line for line in body.splitlines()]
+    if not result.report.outcomes:
+        lines.append("  no invoice is ready")
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
@@ -114,6 +114,10 @@ class XeroPort(Protocol):
     ) -> list[XeroInvoiceResult]: ...
 
     def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]: ...
+
+    def invoice_payload(self, draft: InvoiceDraft) -> dict[str, Any]:
+        """What would be sent for `draft` (for a dry run)."""
+        ...
 
     def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
         """The InvoiceID of an invoice an earlier, unconfirmed write created for `draft`."""

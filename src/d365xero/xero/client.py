@@ -20,6 +20,7 @@ from xero_python.accounting import AccountingApi
 from xero_python.accounting import models as xm
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.api_client.serializer import serialize
 from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
@@ -32,6 +33,7 @@ from d365xero.sync.ports import (
     Organisation,
     ReferenceData,
     TaxRate,
+    TrackingCategory,
     XeroInvoiceResult,
 )
 from d365xero.xero.endpoints import XeroEndpoints
@@ -176,6 +178,11 @@ class XeroClient:
             idempotency_key=key,
         )
         return [_result(inv) for inv in result.invoices or []]
+
+    def invoice_payload(self, draft: InvoiceDraft) -> dict[str, Any]:
+        """The JSON this client would send for `draft`, as the SDK serialises it."""
+        body: dict[str, Any] = serialize(_invoice(draft))
+        return body
 
     def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]:
         if not ids:
@@ -357,10 +364,33 @@ def _result(invoice: Any) -> XeroInvoiceResult:
     )
 
 
+_CAN_APPLY_TO = {
+    "ASSET": "can_apply_to_assets",
+    "EQUITY": "can_apply_to_equity",
+    "EXPENSE": "can_apply_to_expenses",
+    "LIABILITY": "can_apply_to_liabilities",
+    "REVENUE": "can_apply_to_revenue",
+}
+
+
+def _can_apply_to(rate: Any) -> frozenset[str] | None:
+    flags = {cls: getattr(rate, attr, None) for cls, attr in _CAN_APPLY_TO.items()}
+    if all(flag is None for flag in flags.values()):
+        return None
+    return frozenset(cls for cls, flag in flags.items() if flag)
+
+
+def _optional_enum(value: Any) -> str | None:
+    text = "" if value is None else _enum_value(value)
+    return text or None
+
+
 def _reference_data(api: Any, call: Callable[..., Any]) -> ReferenceData:
     rates = call(api.get_tax_rates).tax_rates or []
     accounts = call(api.get_accounts).accounts or []
     themes = call(api.get_branding_themes).branding_themes or []
+    # Archived categories are left out by Xero unless includeArchived is asked for.
+    categories = call(api.get_tracking_categories).tracking_categories or []
     return ReferenceData(
         tax_rates=tuple(
             TaxRate(
@@ -368,6 +398,7 @@ def _reference_data(api: Any, call: Callable[..., Any]) -> ReferenceData:
                 name=r.name,
                 rate=Decimal(str(r.effective_rate or 0)),
                 status=_enum_value(r.status),
+                can_apply_to=_can_apply_to(r),
             )
             for r in rates
         ),
@@ -379,10 +410,20 @@ def _reference_data(api: Any, call: Callable[..., Any]) -> ReferenceData:
                 type=_enum_value(a.type),
                 tax_type=a.tax_type,
                 status=_enum_value(a.status),
+                account_class=_optional_enum(a._class),
+                system_account=_optional_enum(a.system_account),
             )
             for a in accounts
         ),
         branding_themes=tuple(
             BrandingTheme(str(t.branding_theme_id), t.name, int(t.sort_order or 0)) for t in themes
+        ),
+        tracking_categories=tuple(
+            TrackingCategory(
+                c.name,
+                tuple(o.name for o in c.options or [] if _enum_value(o.status) == "ACTIVE"),
+            )
+            for c in categories
+            if _enum_value(c.status) == "ACTIVE"
         ),
     )

@@ -1,0 +1,121 @@
+"""A dry run: the real pass over ports that read for real and write nothing.
+
+Xero and Dynamics are read exactly as a real pass reads them, so every validation result is
+real; every write is recorded instead of sent, and shown to the user invoice by invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from d365xero.domain.history import WriteBack
+from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
+from d365xero.domain.records import ConnectorSettings, Invoice
+from d365xero.sync.ports import (
+    DynamicsPort,
+    Organisation,
+    PendingWrite,
+    ReferenceData,
+    WriteLedger,
+    XeroInvoiceResult,
+    XeroPort,
+)
+
+NEW = "(new)"
+
+
+@dataclass
+class Intentions:
+    """What the pass would have done."""
+
+    contacts: list[str] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)  # invoice id -> JSON
+    write_backs: list[WriteBack] = field(default_factory=list)
+
+
+class DryRunXero:
+    def __init__(self, xero: XeroPort, intentions: Intentions) -> None:
+        self._xero = xero
+        self._intentions = intentions
+
+    def organisation(self) -> Organisation:
+        return self._xero.organisation()
+
+    def reference_data(self) -> ReferenceData:
+        return self._xero.reference_data()
+
+    def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
+        return self._xero.contacts_by_name(names)
+
+    def create_contacts(self, drafts: Sequence[ContactDraft], key: str) -> dict[str, str]:
+        self._intentions.contacts += [d.name for d in drafts]
+        return {d.name: f"{NEW} {d.name}" for d in drafts}
+
+    def item_codes(self) -> frozenset[str]:
+        return self._xero.item_codes()
+
+    def create_items(self, drafts: Sequence[ItemDraft], key: str) -> frozenset[str]:
+        self._intentions.items += [d.code for d in drafts]
+        return frozenset(d.code for d in drafts)
+
+    def create_invoices(self, drafts: Sequence[InvoiceDraft], key: str) -> list[XeroInvoiceResult]:
+        for draft in drafts:
+            self._intentions.invoices[draft.source_id] = self.invoice_payload(draft)
+        return [
+            XeroInvoiceResult(ok=True, xero_invoice_id=NEW, number=d.invoice_number) for d in drafts
+        ]
+
+    def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]:
+        return self._xero.invoices_by_id(ids)
+
+    def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
+        return self._xero.find_invoice_by_source(draft, since_epoch)
+
+    def invoice_payload(self, draft: InvoiceDraft) -> dict[str, Any]:
+        if draft.contact_id and draft.contact_id.startswith(NEW):
+            # The contact would be created first; until then only its name is known.
+            draft = InvoiceDraft(**{**vars(draft), "contact_id": None})
+        return self._xero.invoice_payload(draft)
+
+
+class DryRunDynamics:
+    def __init__(self, dynamics: DynamicsPort, intentions: Intentions) -> None:
+        self._dynamics = dynamics
+        self._intentions = intentions
+
+    def settings(self) -> ConnectorSettings:
+        return self._dynamics.settings()
+
+    def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
+        return self._dynamics.ready_invoice_pages(page_size)
+
+    def write_back(self, changes: Sequence[WriteBack]) -> None:
+        self._intentions.write_backs += changes
+
+    def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
+        return {}
+
+
+class DryRunLedger:
+    """Reads what earlier passes recorded; records nothing itself."""
+
+    def __init__(self, ledger: WriteLedger) -> None:
+        self._ledger = ledger
+
+    def begin(self, kind: str, source_ids: Sequence[str], payload: bytes) -> str:
+        return "dry-run"
+
+    def applied(self, key: str, xero_ids: dict[str, str | None]) -> None:
+        return None
+
+    def failed(self, key: str, source_ids: Sequence[str], detail: str) -> None:
+        return None
+
+    def applied_xero_id(self, kind: str, source_id: str) -> str | None:
+        return self._ledger.applied_xero_id(kind, source_id)
+
+    def pending(self, kind: str) -> list[PendingWrite]:
+        return self._ledger.pending(kind)
