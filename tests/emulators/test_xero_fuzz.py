@@ -51,7 +51,7 @@ scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(10**6), 10**6),
-    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
     st.sampled_from(
         [
@@ -66,6 +66,10 @@ scalars = st.one_of(
             "2026-02-30",
             "/Date(1700000000000)/",
             "\u0000\ud7ff\U0001f600",
+            "1e400",
+            "NaN",
+            "-Infinity",
+            "99999999999999.99",
         ]
     ),
 )
@@ -78,12 +82,43 @@ values = st.recursive(
     max_leaves=12,
 )
 elements = st.dictionaries(st.sampled_from(FIELDS), values, max_size=8)
+LINE_FIELDS = [
+    "Description",
+    "Quantity",
+    "UnitAmount",
+    "LineAmount",
+    "DiscountRate",
+    "DiscountAmount",
+    "AccountCode",
+    "TaxType",
+    "ItemCode",
+    "TaxAmount",
+    "Tracking",
+]
+# Shaped like a real write, so the deeper rules (lines, totals, payments) are reached too.
+shaped = st.fixed_dictionaries(
+    {
+        "Type": st.sampled_from(["ACCREC", "ACCPAY", "ACCRECCREDIT", "ACCPAYCREDIT"]),
+        "Contact": st.fixed_dictionaries({"Name": st.sampled_from(["Bayside Club", "New"])}),
+        "Status": st.sampled_from(["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED"]),
+        "LineAmountTypes": st.sampled_from(["Exclusive", "Inclusive", "NoTax", "bogus"]),
+        "LineItems": st.lists(st.dictionaries(st.sampled_from(LINE_FIELDS), scalars), max_size=3),
+        "Invoice": st.fixed_dictionaries({"InvoiceNumber": st.just("INV-0001")}),
+        "Account": st.fixed_dictionaries({"Code": st.sampled_from(["090", "200"])}),
+        "Amount": scalars,
+        "Code": st.text(max_size=40),
+        "Name": st.text(max_size=300),
+        "SalesDetails": st.dictionaries(
+            st.sampled_from(["UnitPrice", "AccountCode", "TaxType"]), scalars
+        ),
+    }
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     collection=st.sampled_from(COLLECTIONS),
-    body=st.one_of(st.lists(elements, max_size=3), elements, values),
+    body=st.one_of(st.lists(st.one_of(elements, shaped), max_size=3), elements, shaped, values),
 )
 def test_any_body_gets_a_xero_answer(collection: str, body: Any) -> None:
     harness = build_harness()

@@ -193,3 +193,18 @@ def test_seed_loads_sample_data_once() -> None:
     receivable = books.balances(bayside["ContactID"])["AccountsReceivable"]
     assert receivable["Outstanding"] == D("1240.00")  # 1440.00 less 200.00 paid
     assert books.seed()["invoices"] == 0
+
+
+@pytest.mark.parametrize("quantity", ["1e30", "1e400", 1e300, "NaN", "-Infinity"])
+def test_out_of_range_numbers_are_validation_errors(quantity: object) -> None:
+    [outcome] = _books().save_invoices(
+        [
+            {
+                "Type": "ACCREC",
+                "Contact": {"Name": "A"},
+                "LineItems": [{"Description": "x", "Quantity": quantity, "UnitAmount": 1}],
+            }
+        ],
+        create_only=True,
+    )
+    assert outcome.errors == ["Quantity must be a number."]

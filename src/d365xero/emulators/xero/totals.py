@@ -13,18 +13,20 @@ Midpoints round away from zero (ROUND_HALF_UP on the magnitude), as Xero's invoi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return to_dp(value, 2)
 
 
 def to_dp(value: Decimal, dp: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+    with localcontext() as context:
+        context.prec = 60  # room for products of bounded inputs; never InvalidOperation
+        return value.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
 
 
 def line_amount(

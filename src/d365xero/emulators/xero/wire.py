@@ -53,19 +53,27 @@ def parse_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# Amounts beyond what an accounting ledger holds are refused rather than computed (the
+# emulator's bound; Xero's own limit is not documented).
+MAX_MAGNITUDE = Decimal("1e14")
+
+
 def parse_decimal(value: Any) -> Decimal | None:
-    """A number from JSON (int, float or numeric string); None for anything else."""
+    """A number from JSON (int, float or numeric string) within MAX_MAGNITUDE; None otherwise."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int | float | str):
+        result = value
+    elif isinstance(value, int | float | str):
         try:
             result = Decimal(str(value))
         except (InvalidOperation, ValueError):
             return None
-        return result if result.is_finite() else None
-    return None
+    else:
+        return None
+    if not result.is_finite() or abs(result) >= MAX_MAGNITUDE:
+        return None
+    return result
 
 
 def parse_bool(value: Any, default: bool) -> bool:
