@@ -256,3 +256,25 @@ def test_solution_tables_come_from_the_schema() -> None:
     bare = Organisation(with_solution=False)
     assert "dxc_connection" not in bare.metadata.entities
     assert "dxc_connectionid" not in bare.entity("invoice").attributes
+
+
+def test_related_rows_follow_updates_deletes_and_rollbacks(org: Organisation) -> None:
+    fourth, litware = (
+        sample_id("account", "Fourth Coffee (sample)"),
+        sample_id("account", "Litware, Inc. (sample)"),
+    )
+    contact = sample_id("contact", "Yvonne McKay (sample)")
+    assert [r["contactid"] for r in org.children("contact", "parentcustomerid", fourth)] == [
+        contact
+    ]
+    org.update("contact", contact, {"parentcustomerid": Ref("account", litware)})
+    assert org.children("contact", "parentcustomerid", fourth) == []
+    assert contact in [r["contactid"] for r in org.children("contact", "parentcustomerid", litware)]
+    with pytest.raises(errors.ObjectDoesNotExist), org.transaction():
+        org.update("contact", contact, {"parentcustomerid": Ref("account", fourth)})
+        org.get("account", "00000000-0000-0000-0000-000000000001")
+    assert org.children("contact", "parentcustomerid", fourth) == []
+    org.delete("contact", contact)
+    assert contact not in [
+        r["contactid"] for r in org.children("contact", "parentcustomerid", litware)
+    ]

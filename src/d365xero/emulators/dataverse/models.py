@@ -80,6 +80,7 @@ class Organisation:
         self.tombstones: list[tuple[str, str, int]] = []
         self._undo: list[tuple[str, str, Row | None]] | None = None
         self._committed: list[Callable[[], None]] = []
+        self._refs: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         self._invoice_number = 1000
         self.base_currency: str | None = None
         self.webhooks = Webhooks(self)
@@ -94,6 +95,7 @@ class Organisation:
         with self.lock:
             self.metadata = build_metadata(with_solution=self.with_solution)
             self.tables = {name: {} for name in self.metadata.entities}
+            self._refs = {}
             self.version = 1000
             self.tombstones = []
             self._invoice_number = 1000
@@ -141,11 +143,27 @@ class Organisation:
         return None
 
     def children(self, entity: str, attr: str, parent_id: str) -> list[Row]:
-        return [
-            r
-            for r in self.tables[entity].values()
-            if isinstance(r.get(attr), Ref) and r[attr].id == parent_id
-        ]
+        ids = self._refs.get((entity, attr), {}).get(parent_id, {})
+        table = self.tables[entity]
+        return [table[i] for i in ids if i in table]
+
+    # --- the lookup index: (table, lookup column) -> target id -> referencing ids, in order ---
+
+    def _index(self, entity: str, row: Row, add: bool) -> None:
+        record_id = row[self.entity(entity).primary_id]
+        for name, value in row.items():
+            if isinstance(value, Ref):
+                ids = self._refs.setdefault((entity, name), {}).setdefault(value.id, {})
+                if add:
+                    ids[record_id] = None
+                else:
+                    ids.pop(record_id, None)
+
+    def _reindex(self) -> None:
+        self._refs = {}
+        for entity, table in self.tables.items():
+            for row in table.values():
+                self._index(entity, row, add=True)
 
     def primary_name(self, ref: Ref) -> str | None:
         row = self.find(ref.entity, ref.id)
@@ -174,6 +192,7 @@ class Organisation:
                         else:
                             self.tables[entity][record_id] = before
                     del self.tombstones[tombstones:]
+                    self._reindex()
                     self._committed = []
                 raise
             finally:
@@ -228,6 +247,7 @@ class Organisation:
             self._stamp(row)
             self._remember(entity, record_id)
             self.tables[entity][record_id] = row
+            self._index(entity, row, add=True)
             sales.after_write(self, entity, row)
             self._notify(entity, "Create", None, row)
             return record_id
@@ -243,7 +263,9 @@ class Organisation:
             changes = {k: v for k, v in values.items() if meta.attributes[k].update}
             sales.before_update(self, entity, row, changes)
             self._remember(entity, row[meta.primary_id])
+            self._index(entity, row, add=False)
             row.update(changes)
+            self._index(entity, row, add=True)
             self._check_required(meta, row)
             self._check_state(meta, row, changed="statuscode" in changes or "statecode" in changes)
             self._stamp(row)
@@ -267,6 +289,7 @@ class Organisation:
     def _delete_row(self, entity: str, row: Row) -> None:
         record_id = row[self.entity(entity).primary_id]
         self._remember(entity, record_id)
+        self._index(entity, row, add=False)
         del self.tables[entity][record_id]
         self.version += 1
         self.tombstones.append((entity, record_id, self.version))
