@@ -100,7 +100,12 @@ shaped = st.fixed_dictionaries(
     {
         "Type": st.sampled_from(["ACCREC", "ACCPAY", "ACCRECCREDIT", "ACCPAYCREDIT"]),
         "Contact": st.fixed_dictionaries({"Name": st.sampled_from(["Bayside Club", "New"])}),
-        "Status": st.sampled_from(["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED"]),
+        "Status": st.one_of(
+            st.sampled_from(["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]),
+            scalars,
+        ),
+        "InvoiceNumber": st.sampled_from(["INV-0001", "INV-0002", "X"]),
+        "CreditNoteNumber": st.sampled_from(["CN-0001", "X"]),
         "LineAmountTypes": st.sampled_from(["Exclusive", "Inclusive", "NoTax", "bogus"]),
         "LineItems": st.lists(st.dictionaries(st.sampled_from(LINE_FIELDS), scalars), max_size=3),
         "Invoice": st.fixed_dictionaries({"InvoiceNumber": st.just("INV-0001")}),

@@ -132,79 +132,69 @@ class InvoiceBook:
     def _line(
         self, raw: Any, invoice_type: str, lat: str, unitdp: int, errors: list[str]
     ) -> dict[str, Any] | None:
+        """One line item, computed as Xero does; problems are appended to `errors`."""
         if not isinstance(raw, dict):
             errors.append("Each line item must be an object.")
             return None
-        books = self.books
         line: dict[str, Any] = {"LineItemID": str(raw.get("LineItemID") or uuid.uuid4())}
+        defaults = self._item_defaults(raw, line, invoice_type == self.kind.sales, errors)
+        if defaults is None:
+            return None
+        numbers = _numbers(raw, errors)
+        quantity, unit = _quantity_and_unit(numbers, defaults, "Description" in line, errors)
+        line["Quantity"] = to_dp(quantity, 4)
+        line["UnitAmount"] = to_dp(unit, unitdp)
+        _discounts(line, numbers, invoice_type, errors)
+        tax_rate = self._account_and_tax(raw, line, defaults, errors)
+        self._tracking(raw, line, errors)
+        rate, discount = numbers["DiscountRate"], numbers["DiscountAmount"]
+        amount = line_amount(line["Quantity"], line["UnitAmount"], rate, discount)
+        if numbers["LineAmount"] is not None and rate is None and discount is None:
+            amount = to_dp(numbers["LineAmount"], 2)
+        line["LineAmount"] = amount
+        line["TaxAmount"] = line_tax(amount, tax_rate, lat)
+        given_tax = raw.get("TaxAmount")
+        if given_tax is not None and lat != "NoTax":
+            override = parse_decimal(given_tax)
+            if override is None:
+                errors.append("TaxAmount must be a number.")
+            else:  # TaxAmount is auto-calculated but overridable (spec LineItem).
+                line["TaxAmount"] = to_dp(override, 2)
+        return line
+
+    def _item_defaults(
+        self, raw: dict[str, Any], line: dict[str, Any], sales: bool, errors: list[str]
+    ) -> dict[str, Any] | None:
+        """The item's sales (ACCREC) or purchase (ACCPAY) details a line falls back on; None
+        when the ItemCode is unknown. Sets the line's Description, ItemCode and Item."""
         description = _text(raw, "Description", 4000, errors)
-        item = None
+        defaults: dict[str, Any] = {}
         item_code = raw.get("ItemCode")
         if item_code:
-            item = books.items.by_code(item_code) if isinstance(item_code, str) else None
+            item = self.books.items.by_code(item_code) if isinstance(item_code, str) else None
             if item is None:
                 errors.append(f"Item code '{item_code}' is not valid.")
                 return None
             line["ItemCode"] = item["Code"]
             line["Item"] = {"ItemID": item["ItemID"], "Name": item["Name"], "Code": item["Code"]}
-        # An item line picks up the item's sales (ACCREC) or purchase (ACCPAY) defaults.
-        defaults: dict[str, Any] = {}
-        sales = invoice_type == self.kind.sales
-        if item is not None:
             defaults = item["SalesDetails" if sales else "PurchaseDetails"]
             if description is None:
                 key = "Description" if sales else "PurchaseDescription"
                 description = item.get(key) or item.get("Description")
         if description is not None:
             line["Description"] = description
+        return defaults
 
-        numbers: dict[str, Decimal | None] = {}
-        for key in ("Quantity", "UnitAmount", "LineAmount", "DiscountRate", "DiscountAmount"):
-            raw_value = raw.get(key)
-            numbers[key] = None if raw_value is None else parse_decimal(raw_value)
-            if raw_value is not None and numbers[key] is None:
-                errors.append(f"{key} must be a number.")
-        quantity, unit = numbers["Quantity"], numbers["UnitAmount"]
-        if unit is None and defaults.get("UnitPrice") is not None:
-            unit = defaults["UnitPrice"]
-        given_amount = numbers["LineAmount"]
-        if quantity is None and unit is None and given_amount is None:
-            if description is None and item is None:
-                errors.append("Description must be specified for a line item.")
-            # A description-only line (spec LineItem.Description).
-            quantity = unit = Decimal(0)
-        if given_amount is not None:  # Xero derives the missing factor from LineAmount.
-            if quantity is None and unit is None:
-                quantity, unit = Decimal(1), given_amount
-            elif quantity is None:
-                quantity = given_amount / unit if unit else Decimal(1)
-            elif unit is None:
-                unit = given_amount / quantity if quantity else Decimal(0)
-        quantity = Decimal(1) if quantity is None else quantity
-        unit = Decimal(0) if unit is None else unit
-        quantity = to_dp(quantity, 4)
-        unit = to_dp(unit, unitdp)
-        line["Quantity"] = quantity
-        line["UnitAmount"] = unit
-
-        rate, discount = numbers["DiscountRate"], numbers["DiscountAmount"]
-        if (rate or discount) and invoice_type != "ACCREC":  # ACCREC and quotes only (spec)
-            errors.append("Discounts are only supported on ACCREC invoices.")
-        if rate is not None:
-            if rate < 0 or rate > HUNDRED:
-                errors.append(
-                    f"The discount rate '{rate}' is invalid. "
-                    "Discount must not be greater than the line total."
-                )
-            line["DiscountRate"] = rate
-        if discount is not None:
-            if discount < 0 or discount > abs(quantity * unit):
-                errors.append(
-                    f"The discount amount '{discount}' is invalid. "
-                    "Discount must not be greater than the line total."
-                )
-            line["DiscountAmount"] = discount
-
+    def _account_and_tax(
+        self,
+        raw: dict[str, Any],
+        line: dict[str, Any],
+        defaults: dict[str, Any],
+        errors: list[str],
+    ) -> Decimal:
+        """Sets AccountCode and TaxType (the line's own, else the item's, else the account's
+        default tax) and returns the tax rate in percent."""
+        books = self.books
         account_code = raw.get("AccountCode") or defaults.get("AccountCode")
         account = None
         if account_code:
@@ -218,15 +208,18 @@ class InvoiceBook:
                 line["AccountID"] = account["AccountID"]
         tax_type = raw.get("TaxType") or defaults.get("TaxType")
         if not tax_type and account is not None:
-            tax_type = account.get("TaxType")  # the account's default tax
-        tax_rate = Decimal(0)
-        if tax_type:
-            rate_row = books.tax_rate(tax_type) if isinstance(tax_type, str) else None
-            if rate_row is None:
-                errors.append(f"The TaxType code '{tax_type}' is not valid")
-            else:
-                line["TaxType"] = rate_row["TaxType"]
-                tax_rate = rate_row["EffectiveRate"]
+            tax_type = account.get("TaxType")
+        if not tax_type:
+            return Decimal(0)
+        rate_row = books.tax_rate(tax_type) if isinstance(tax_type, str) else None
+        if rate_row is None:
+            errors.append(f"The TaxType code '{tax_type}' is not valid")
+            return Decimal(0)
+        line["TaxType"] = rate_row["TaxType"]
+        rate: Decimal = rate_row["EffectiveRate"]
+        return rate
+
+    def _tracking(self, raw: dict[str, Any], line: dict[str, Any], errors: list[str]) -> None:
         tracking = raw.get("Tracking") or []
         if not isinstance(tracking, list) or len(tracking) > 2:  # max 2 (spec LineItem)
             errors.append("A line item can have a maximum of 2 tracking categories.")
@@ -234,24 +227,9 @@ class InvoiceBook:
         line["Tracking"] = []
         for entry in tracking:
             try:
-                line["Tracking"].append(books.tracking(entry))
+                line["Tracking"].append(self.books.tracking(entry))
             except ElementInvalid as exc:
                 errors.extend(exc.messages)
-
-        amount = line_amount(quantity, unit, rate, discount)
-        if given_amount is not None and rate is None and discount is None:
-            amount = to_dp(given_amount, 2)
-        line["LineAmount"] = amount
-        tax = line_tax(amount, tax_rate, lat)
-        given_tax = raw.get("TaxAmount")
-        if given_tax is not None and lat != "NoTax":
-            override = parse_decimal(given_tax)
-            if override is None:
-                errors.append("TaxAmount must be a number.")
-            else:
-                tax = to_dp(override, 2)  # TaxAmount is auto-calculated but overridable (spec).
-        line["TaxAmount"] = tax
-        return line
 
     # --- validate and commit ---------------------------------------------------------------
 
@@ -261,76 +239,106 @@ class InvoiceBook:
         """Check one element against Xero's rules; nothing is changed yet."""
         errors: list[str] = []
         merged = self._merge(data, existing)
+        invoice_type, status = self._type_and_status(merged, data, existing, errors)
+        resolved = Resolved(fields={"Status": status})
+        self._resolve_contact(merged.get("Contact"), resolved, errors)
+        fields = resolved.fields
+        lat_raw = merged.get("LineAmountTypes") or "Exclusive"
+        fields["LineAmountTypes"] = LINE_AMOUNT_TYPES.get(str(lat_raw).lower(), "Exclusive")
+        if str(lat_raw).lower() not in LINE_AMOUNT_TYPES:
+            errors.append(f"LineAmountTypes '{lat_raw}' is not valid.")
+        for key in ("Date", "DueDate"):
+            fields[key] = _date_field(merged, key, errors)
+        fields["Date"] = fields["Date"] or today
+        for key, limit in (("Reference", 255), ("Url", 2000)):
+            fields[key] = _text(merged, key, limit, errors)
+        fields[self.kind.number_field] = self._number(merged, invoice_type, existing, errors)
+        self._currency(merged, fields, errors)
+        theme = merged.get("BrandingThemeID")
+        if theme and not self.books.branding_theme(theme):
+            errors.append(f"Branding theme '{theme}' could not be found.")
+        fields["BrandingThemeID"] = theme
+        fields["LineItems"] = self._lines(merged, invoice_type, status, fields, unitdp, errors)
+        if not fields["DueDate"] and status == "AUTHORISED" and invoice_type == "ACCREC":
+            fields["DueDate"] = self.books.due_date_by_terms(fields["Date"])
+        resolved.errors = list(dict.fromkeys(errors))
+        return resolved
+
+    def _type_and_status(
+        self,
+        merged: dict[str, Any],
+        data: dict[str, Any],
+        existing: dict[str, Any] | None,
+        errors: list[str],
+    ) -> tuple[str, str]:
         kind = self.kind
         invoice_type = merged.get("Type")
         if invoice_type is None:
             errors.append(f"{kind.label} Type must be specified")
         elif invoice_type not in kind.types:
             errors.append(f"{kind.label} Type '{invoice_type}' is not valid")
+            invoice_type = None
         status = merged.get("Status") or "DRAFT"
+        if not isinstance(status, str) or status not in TRANSITIONS:
+            errors.append(f"Status '{status}' is not valid.")
+            return invoice_type or kind.sales, "DRAFT"
         if existing is None and status not in CREATE_STATUSES:
             errors.append(f"{kind.label}s cannot be created with status {status}.")
         if existing is not None:
             errors += self._transition_errors(existing, data, status, kind)
-        resolved = Resolved(fields={"Status": status})
-        self._resolve_contact(merged.get("Contact"), resolved, errors)
-        lat_raw = merged.get("LineAmountTypes") or "Exclusive"
-        lat = LINE_AMOUNT_TYPES.get(str(lat_raw).lower())
-        if lat is None:
-            errors.append(f"LineAmountTypes '{lat_raw}' is not valid.")
-            lat = "Exclusive"
-        fields = resolved.fields
-        fields["LineAmountTypes"] = lat
-        for key in ("Date", "DueDate"):
-            value = merged.get(key)
-            if value is None or value == "":
-                fields[key] = None
-                continue
-            parsed = value if isinstance(value, date) else parse_date(value)
-            if parsed is None:
-                errors.append(f"{key} '{value}' is not a valid date.")
-            fields[key] = parsed
-        fields["Date"] = fields["Date"] or today
-        for key, limit in (("Reference", 255), ("Url", 2000)):
-            fields[key] = _text(merged, key, limit, errors)
+        return invoice_type or kind.sales, status
+
+    def _number(
+        self,
+        merged: dict[str, Any],
+        invoice_type: str,
+        existing: dict[str, Any] | None,
+        errors: list[str],
+    ) -> str | None:
+        kind = self.kind
         number = _text(merged, kind.number_field, 255, errors)
         if number and invoice_type == kind.sales:
             own = existing[kind.id_field] if existing else None
             if self._number_taken(number, own):
                 errors.append(f"{kind.label} # must be unique.")
-        fields[kind.number_field] = number
-        currency = merged.get("CurrencyCode") or self.books.base_currency
-        if not isinstance(currency, str) or not self.books.currency_known(currency):
+        return number
+
+    def _currency(self, merged: dict[str, Any], fields: dict[str, Any], errors: list[str]) -> None:
+        books = self.books
+        currency = merged.get("CurrencyCode") or books.base_currency
+        if not isinstance(currency, str) or not books.currency_known(currency):
             errors.append(f"The currency code '{currency}' is not valid")
-            currency = self.books.base_currency
+            currency = books.base_currency
         fields["CurrencyCode"] = currency
         rate = merged.get("CurrencyRate")
         fields["CurrencyRate"] = (
-            parse_decimal(rate) if rate is not None else self.books.currency_rate(currency)
+            parse_decimal(rate) if rate is not None else books.currency_rate(currency)
         )
         if fields["CurrencyRate"] is None or fields["CurrencyRate"] <= 0:
             errors.append("CurrencyRate must be a positive number.")
-        theme = merged.get("BrandingThemeID")
-        if theme and not self.books.branding_theme(theme):
-            errors.append(f"Branding theme '{theme}' could not be found.")
-        fields["BrandingThemeID"] = theme
+
+    def _lines(
+        self,
+        merged: dict[str, Any],
+        invoice_type: str,
+        status: str,
+        fields: dict[str, Any],
+        unitdp: int,
+        errors: list[str],
+    ) -> list[dict[str, Any]]:
         raw_lines = merged.get("LineItems")
         if not isinstance(raw_lines, list) or not raw_lines:
             errors.append("One or more line items must be specified")
             raw_lines = []
-        lines = [
-            self._line(raw, invoice_type or kind.sales, lat, unitdp, errors) for raw in raw_lines
-        ]
-        fields["LineItems"] = [line for line in lines if line is not None]
-        if status in ("SUBMITTED", "AUTHORISED"):
-            for line in fields["LineItems"]:
-                if line["LineAmount"] and "AccountCode" not in line:
-                    errors.append("Account code '' is not a valid code for this document.")
-                    break
-        if not fields["DueDate"] and status == "AUTHORISED" and invoice_type == "ACCREC":
-            fields["DueDate"] = self.books.due_date_by_terms(fields["Date"])
-        resolved.errors = list(dict.fromkeys(errors))
-        return resolved
+        lat = fields["LineAmountTypes"]
+        computed = [self._line(raw, invoice_type, lat, unitdp, errors) for raw in raw_lines]
+        lines = [line for line in computed if line is not None]
+        # Approving needs an account on every line that carries an amount.
+        if status in ("SUBMITTED", "AUTHORISED") and any(
+            line["LineAmount"] and "AccountCode" not in line for line in lines
+        ):
+            errors.append("Account code '' is not a valid code for this document.")
+        return lines
 
     @staticmethod
     def _merge(data: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
@@ -489,6 +497,77 @@ def settle(document: dict[str, Any], kind: Kind, on: date | None = None) -> None
     elif document["Status"] == "PAID" and left != 0:
         document["Status"] = "AUTHORISED"
         document.pop("FullyPaidOnDate", None)
+
+
+def _date_field(merged: dict[str, Any], key: str, errors: list[str]) -> date | None:
+    value = merged.get(key)
+    if value is None or value == "":
+        return None
+    parsed = value if isinstance(value, date) else parse_date(value)
+    if parsed is None:
+        errors.append(f"{key} '{value}' is not a valid date.")
+    return parsed
+
+
+def _numbers(raw: dict[str, Any], errors: list[str]) -> dict[str, Decimal | None]:
+    numbers: dict[str, Decimal | None] = {}
+    for key in ("Quantity", "UnitAmount", "LineAmount", "DiscountRate", "DiscountAmount"):
+        value = raw.get(key)
+        numbers[key] = None if value is None else parse_decimal(value)
+        if value is not None and numbers[key] is None:
+            errors.append(f"{key} must be a number.")
+    return numbers
+
+
+def _quantity_and_unit(
+    numbers: dict[str, Decimal | None],
+    defaults: dict[str, Any],
+    described: bool,
+    errors: list[str],
+) -> tuple[Decimal, Decimal]:
+    """A line with neither is description-only (spec LineItem.Description); with LineAmount
+    Xero derives the missing factor (spec LineItem.LineAmount)."""
+    quantity, unit = numbers["Quantity"], numbers["UnitAmount"]
+    if unit is None and defaults.get("UnitPrice") is not None:
+        unit = defaults["UnitPrice"]
+    given = numbers["LineAmount"]
+    if quantity is None and unit is None and given is None:
+        if not described:
+            errors.append("Description must be specified for a line item.")
+        return Decimal(0), Decimal(0)
+    if given is not None:
+        if quantity is None and unit is None:
+            quantity, unit = Decimal(1), given
+        elif quantity is None:
+            quantity = to_dp(given / unit, 4) if unit else Decimal(1)
+        elif unit is None:
+            unit = to_dp(given / quantity, 4) if quantity else Decimal(0)
+    return (Decimal(1) if quantity is None else quantity), (Decimal(0) if unit is None else unit)
+
+
+def _discounts(
+    line: dict[str, Any],
+    numbers: dict[str, Decimal | None],
+    invoice_type: str,
+    errors: list[str],
+) -> None:
+    rate, discount = numbers["DiscountRate"], numbers["DiscountAmount"]
+    if (rate or discount) and invoice_type != "ACCREC":  # ACCREC and quotes only (spec)
+        errors.append("Discounts are only supported on ACCREC invoices.")
+    if rate is not None:
+        if rate < 0 or rate > HUNDRED:
+            errors.append(
+                f"The discount rate '{rate}' is invalid. "
+                "Discount must not be greater than the line total."
+            )
+        line["DiscountRate"] = rate
+    if discount is not None:
+        if discount < 0 or discount > abs(line["Quantity"] * line["UnitAmount"]):
+            errors.append(
+                f"The discount amount '{discount}' is invalid. "
+                "Discount must not be greater than the line total."
+            )
+        line["DiscountAmount"] = discount
 
 
 def _only_status(data: dict[str, Any]) -> bool:
