@@ -178,3 +178,11 @@ def invoice_draft(
         branding_theme_id=invoice.branding_theme_id,
         url=invoice.url,
     )
+
+
+def fingerprint(draft: InvoiceDraft) -> bytes:
+    """What Xero holds of an invoice once sent, as bytes to hash: an edit in Dynamics that
+    changes it is worth sending again; one that does not (a field we do not map) is not. The
+    status is left out: it is Xero's to move once the invoice is there."""
+    fields = {k: v for k, v in vars(draft).items() if k not in ("status", "source_id")}
+    return repr(sorted(fields.items())).encode()

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.store import writes
 from d365xero.store.models import XeroWrite
-from d365xero.sync.ports import PendingWrite
+from d365xero.sync.ports import AppliedWrite, PendingWrite
 
 
 class StoreLedger:
@@ -22,11 +22,11 @@ class StoreLedger:
         self._sessions = sessions
         self._connection_id = connection_id
 
-    def begin(self, kind: str, source_ids: Sequence[str], payload: bytes) -> str:
+    def begin(self, kind: str, parts: Mapping[str, bytes]) -> str:
         key = f"d365xero-{kind}-{uuid.uuid4().hex}"
-        digest = writes.hash_request(payload)
         with self._sessions.begin() as session:
-            for source_id in source_ids:
+            for source_id, part in parts.items():
+                digest = writes.hash_request(part)
                 writes.begin_write(session, self._connection_id, kind, source_id, key, digest)
         return key
 
@@ -46,10 +46,12 @@ class StoreLedger:
                 if write.source_id in wanted:
                     writes.mark_failed(session, write, detail[:2000])
 
-    def applied_xero_id(self, kind: str, source_id: str) -> str | None:
+    def last_applied(self, kind: str, source_id: str) -> AppliedWrite | None:
         with self._sessions() as session:
             write = writes.applied_write(session, self._connection_id, kind, source_id)
-            return write.xero_id if write else None
+            if write is None or write.xero_id is None:
+                return None
+            return AppliedWrite(write.xero_id, write.request_hash)
 
     def pending(self, kind: str) -> list[PendingWrite]:
         with self._sessions() as session:

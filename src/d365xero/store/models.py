@@ -138,6 +138,8 @@ class Connection(Base):
     dataverse_connection_row_id: Mapped[str | None] = mapped_column(sa.String(36))
     # Entra ID's origin; an emulator or a sovereign cloud has its own.
     dataverse_authority: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_AUTHORITY)
+    # Invoices modified in Dynamics after this moment are checked for edits to send to Xero.
+    edits_checked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A Fernet token (see store.secrets); never clear text.
     secrets: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -40,10 +40,11 @@ def begin_write(
     """A pending record for a write about to be sent (flushed; the caller commits before sending).
 
     One request, and so one key, may stand for several records (a batch of invoices): each
-    gets a row with the same key. Beginning the same write again (same key, record and request
-    hash) returns the existing row, whatever its state, so a retry after a crash is harmless;
-    the same key for another request (another connection, kind or body) is a StoreError, as
-    Xero would reject it too.
+    gets a row with the same key and the hash of its own part of the request, which later tells
+    whether the record changed since it was sent. Beginning the same write again (same key,
+    record and hash) returns the existing row, whatever its state, so a retry after a crash is
+    harmless; the same key for another connection or kind, or for the same record with another
+    body, is a StoreError, as Xero would reject it too.
     """
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         raise ValueError(f"an idempotency key has 1 to {MAX_KEY_LENGTH} characters")
@@ -52,7 +53,8 @@ def begin_write(
     query = sa.select(XeroWrite).where(XeroWrite.idempotency_key == idempotency_key)
     existing = None
     for row in session.scalars(query):
-        if (row.connection_id, row.kind, row.request_hash) != (connection_id, kind, request_hash):
+        same = (row.connection_id, row.kind) == (connection_id, kind)
+        if not same or (row.source_id == source_id and row.request_hash != request_hash):
             raise StoreError(f"idempotency key {idempotency_key!r} is used by another write")
         if row.source_id == source_id:
             existing = row

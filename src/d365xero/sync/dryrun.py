@@ -6,7 +6,7 @@ real; every write is recorded instead of sent, and shown to the user invoice by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,7 @@ from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
 from d365xero.sync.ports import (
+    AppliedWrite,
     DynamicsPort,
     Organisation,
     PendingWrite,
@@ -105,7 +106,7 @@ class DryRunLedger:
     def __init__(self, ledger: WriteLedger) -> None:
         self._ledger = ledger
 
-    def begin(self, kind: str, source_ids: Sequence[str], payload: bytes) -> str:
+    def begin(self, kind: str, parts: Mapping[str, bytes]) -> str:
         return "dry-run"
 
     def applied(self, key: str, xero_ids: dict[str, str | None]) -> None:
@@ -114,8 +115,8 @@ class DryRunLedger:
     def failed(self, key: str, source_ids: Sequence[str], detail: str) -> None:
         return None
 
-    def applied_xero_id(self, kind: str, source_id: str) -> str | None:
-        return self._ledger.applied_xero_id(kind, source_id)
+    def last_applied(self, kind: str, source_id: str) -> AppliedWrite | None:
+        return self._ledger.last_applied(kind, source_id)
 
     def pending(self, kind: str) -> list[PendingWrite]:
         return self._ledger.pending(kind)

@@ -196,9 +196,9 @@ class InvoicePush:
         self, invoice: Invoice, draft: InvoiceDraft, state: _PassState
     ) -> str | None:
         """A Xero invoice an earlier pass created but could not write back or confirm."""
-        applied = self.ledger.applied_xero_id("invoice", invoice.id)
+        applied = self.ledger.last_applied("invoice", invoice.id)
         if applied:
-            return applied
+            return applied.xero_id
         write = state.pending.pop(invoice.id, None)
         if write is None:
             return None
@@ -231,8 +231,9 @@ class InvoicePush:
                 missing.setdefault(draft.name, (customer_id, draft))
         if missing and state.settings.create_contacts:
             drafts = [draft for _, draft in missing.values()]
-            customer_ids = [customer_id for customer_id, _ in missing.values()]
-            key = self.ledger.begin("contact", customer_ids, repr(drafts).encode())
+            key = self.ledger.begin(
+                "contact", {cid: repr(draft).encode() for cid, draft in missing.values()}
+            )
             self.checkpoint("contacts-begun")
             created = self.xero.create_contacts(drafts, key)
             self.checkpoint("contacts-sent")
@@ -257,7 +258,7 @@ class InvoicePush:
         if not wanted:
             return
         drafts = list(wanted.values())
-        key = self.ledger.begin("item", list(wanted), repr(drafts).encode())
+        key = self.ledger.begin("item", {code: repr(d).encode() for code, d in wanted.items()})
         self.checkpoint("items-begun")
         created = self.xero.create_items(drafts, key)
         self.checkpoint("items-sent")
@@ -274,7 +275,9 @@ class InvoicePush:
         if not drafts:
             return {}
         ids = [invoice.id for invoice, _ in drafts]
-        key = self.ledger.begin("invoice", ids, repr([d for _, d in drafts]).encode())
+        key = self.ledger.begin(
+            "invoice", {invoice.id: mapping.fingerprint(draft) for invoice, draft in drafts}
+        )
         self.checkpoint("invoices-begun")
         try:
             results = self.xero.create_invoices([d for _, d in drafts], key)

@@ -3,7 +3,7 @@ so a pass can run against the emulators, the real services or any test double al
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -132,17 +132,24 @@ class PendingWrite:
     created_epoch: float
 
 
+@dataclass(frozen=True)
+class AppliedWrite:
+    xero_id: str
+    fingerprint: str  # sha256 of what was sent for the record: tells whether it changed since
+
+
 class WriteLedger(Protocol):
     """The write-ahead record of Xero writes: durable before the request is sent."""
 
-    def begin(self, kind: str, source_ids: Sequence[str], payload: bytes) -> str:
-        """Record the intent durably and return the Idempotency-Key to send."""
+    def begin(self, kind: str, parts: Mapping[str, bytes]) -> str:
+        """Record the intent for each record (its id -> its part of the request) durably and
+        return the Idempotency-Key to send."""
         ...
 
     def applied(self, key: str, xero_ids: dict[str, str | None]) -> None: ...
 
     def failed(self, key: str, source_ids: Sequence[str], detail: str) -> None: ...
 
-    def applied_xero_id(self, kind: str, source_id: str) -> str | None: ...
+    def last_applied(self, kind: str, source_id: str) -> AppliedWrite | None: ...
 
     def pending(self, kind: str) -> list[PendingWrite]: ...

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("dataverse_client_id", sa.String(length=200), nullable=True),
         sa.Column("dataverse_connection_row_id", sa.String(length=36), nullable=True),
         sa.Column("dataverse_authority", sa.String(length=500), nullable=False),
+        sa.Column("edits_checked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("secrets", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
