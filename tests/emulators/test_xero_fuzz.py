@@ -137,3 +137,65 @@ def test_any_body_gets_a_xero_answer(collection: str, body: Any) -> None:
             assert response.status_code in (200, 400), response.text
             assert response.headers["content-type"].startswith("application/json")
     harness.check()
+
+
+WHERE_PARTS = st.sampled_from(
+    [
+        'Name=="A"',
+        "Status",
+        "==",
+        "!=",
+        ">=",
+        "AND",
+        "OR",
+        "NOT",
+        "(",
+        ")",
+        "Guid(",
+        "DateTime(",
+        "2026,",
+        "99999999999999999999",
+        ")",
+        '"x"',
+        ".Contains(",
+        "Total",
+        "Contact.ContactID",
+        "true",
+        "null",
+        ",",
+        "&&",
+        "||",
+        "!",
+    ]
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    collection=st.sampled_from(
+        ["Invoices", "Contacts", "Items", "Payments", "CreditNotes", "Accounts", "TaxRates"]
+    ),
+    where=st.one_of(
+        st.text(max_size=30), st.lists(WHERE_PARTS, max_size=12).map("".join), st.just("(" * 3000)
+    ),
+    order=st.one_of(
+        st.none(), st.text(max_size=20), st.sampled_from(["Name DESC", "Total", "Contact ASC"])
+    ),
+    page=st.one_of(st.none(), st.text(max_size=5), st.integers(-5, 10**20)),
+)
+def test_any_query_gets_a_xero_answer(
+    collection: str, where: str, order: str | None, page: object
+) -> None:
+    harness = build_harness()
+    harness.emulator.seed()
+    client, headers = harness.client(), harness.headers()
+    params: dict[str, Any] = {"where": where}
+    if order is not None:
+        params["order"] = order
+    if page is not None:
+        params["page"] = page
+        params["pageSize"] = page
+    with harness.validator.allowing_invalid_requests():
+        response = client.get(f"{API}/{collection}", headers=headers, params=params)
+    assert response.status_code in (200, 400), response.text
+    harness.check()

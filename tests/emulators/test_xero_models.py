@@ -101,7 +101,18 @@ def test_where_language(expr: str, expected: bool) -> None:
     assert bool(predicate(RESOURCE)) is expected
 
 
-@pytest.mark.parametrize("expr", ['Name=="x', "Name==", "(Name==1", 'Name.Foo("x")', "Name @ 1"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'Name=="x',
+        "Name==",
+        "(Name==1",
+        'Name.Foo("x")',
+        "Name @ 1",
+        "(" * 100 + 'Name=="x"' + ")" * 100,
+        "Date>DateTime(99999999999999999999,1,1)",
+    ],
+)
 def test_where_syntax_errors(expr: str) -> None:
     with pytest.raises(QueryParseException):
         compile_where(expr)

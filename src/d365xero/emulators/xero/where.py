@@ -30,6 +30,7 @@ _TOKEN = re.compile(
 )
 _METHODS = {"Contains", "StartsWith", "EndsWith", "ToLower", "ToUpper"}
 _KEYWORDS = {"AND": "&&", "OR": "||", "NOT": "!"}
+MAX_DEPTH = 32  # nesting of ( and NOT; deeper filters are refused, never a stack overflow
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -99,6 +100,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -134,14 +136,20 @@ class _Parser:
         return left
 
     def unary(self) -> Predicate:
+        if self.peek() in (("op", "!"), ("op", "(")):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QueryParseException(f"The expression is nested too deeply: '{self.text}'")
         if self.peek() == ("op", "!"):
             self.take()
             inner = self.unary()
+            self.depth -= 1
             return lambda r: not inner(r)
         if self.peek() == ("op", "("):
             self.take()
             inner = self.expr()
             self.take(")")
+            self.depth -= 1
             return inner
         return self.comparison()
 
@@ -196,7 +204,7 @@ class _Parser:
         if name == "DateTime" and 3 <= len(args) <= 6:
             try:
                 moment = datetime(*(int(a) for a in args), tzinfo=UTC)  # type: ignore[misc]
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise QueryParseException(f"Invalid DateTime in '{self.text}'") from exc
             return lambda r: moment
         path, _, method = name.rpartition(".")
