@@ -15,7 +15,7 @@ from d365xero.emulators.xero.errors import ElementInvalid
 from d365xero.emulators.xero.invoices import CREDIT_NOTE, INVOICE, InvoiceBook, due_by_terms
 from d365xero.emulators.xero.items import ItemBook
 from d365xero.emulators.xero.payments import PaymentBook
-from d365xero.emulators.xero.wire import ZERO_ID, render
+from d365xero.emulators.xero.wire import ZERO_ID, render, render_dict
 
 
 @dataclass
@@ -29,6 +29,14 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def _zero_balances() -> dict[str, Any]:
+    zero = Decimal("0.00")
+    return {
+        "AccountsReceivable": {"Outstanding": zero, "Overdue": zero},
+        "AccountsPayable": {"Outstanding": zero, "Overdue": zero},
+    }
 
 
 def _echo(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -327,39 +335,39 @@ class Books:
 
     # --- reads ------------------------------------------------------------------------------
 
-    def render_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
-        out = render(contact)
-        out["Balances"] = render(self.balances(contact["ContactID"]))
+    def render_contact(
+        self, contact: dict[str, Any], balances: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        out = render_dict(contact)
+        if balances is None:
+            balances = self.all_balances().get(contact["ContactID"])
+        out["Balances"] = render(balances or _zero_balances())
         return out
 
     def balances(self, contact_id: str) -> dict[str, Any]:
-        """Outstanding and overdue, from authorised invoices less unallocated credit
-        (spec Balances; reference/xero.md §4). Balances never bump UpdatedDateUTC."""
+        return self.all_balances().get(contact_id) or _zero_balances()
+
+    def all_balances(self) -> dict[str, dict[str, Any]]:
+        """Per contact: outstanding and overdue, from authorised invoices less unallocated
+        credit (spec Balances; reference/xero.md §4), in one pass over the documents.
+        Balances never bump UpdatedDateUTC."""
         today = self.today()
-        result = {}
-        for label, invoice_type, credit_type in (
-            ("AccountsReceivable", "ACCREC", "ACCRECCREDIT"),
-            ("AccountsPayable", "ACCPAY", "ACCPAYCREDIT"),
-        ):
-            outstanding = overdue = Decimal("0.00")
-            for invoice in self.invoices.invoices.values():
-                if (
-                    invoice["_contact_id"] == contact_id
-                    and invoice["Type"] == invoice_type
-                    and invoice["Status"] == "AUTHORISED"
-                ):
-                    outstanding += invoice["AmountDue"]
-                    due = invoice.get("DueDate")
-                    if due is not None and due < today:
-                        overdue += invoice["AmountDue"]
-            for note in self.credit_notes.invoices.values():
-                if (
-                    note["_contact_id"] == contact_id
-                    and note["Type"] == credit_type
-                    and note["Status"] == "AUTHORISED"
-                ):
-                    outstanding -= note["RemainingCredit"]
-            result[label] = {"Outstanding": outstanding, "Overdue": overdue}
+        result: dict[str, dict[str, Any]] = {}
+        documents = [*self.invoices.invoices.values(), *self.credit_notes.invoices.values()]
+        for document in documents:
+            if document["Status"] != "AUTHORISED":
+                continue
+            balances = result.setdefault(document["_contact_id"], _zero_balances())
+            side = balances[
+                "AccountsReceivable" if document["Type"].startswith("ACCREC") else "AccountsPayable"
+            ]
+            if "CreditNoteID" in document:
+                side["Outstanding"] -= document["RemainingCredit"]
+                continue
+            side["Outstanding"] += document["AmountDue"]
+            due = document.get("DueDate")
+            if due is not None and due < today:
+                side["Overdue"] += document["AmountDue"]
         return result
 
     def contact_summary(self, contact_id: str | None) -> dict[str, Any]:
@@ -374,7 +382,7 @@ class Books:
         return summary
 
     def render_payment(self, payment: dict[str, Any]) -> dict[str, Any]:
-        out = render(payment)
+        out = render_dict(payment)
         document, kind = self.payments.document_of(payment)
         summary = {
             kind.id_field: document[kind.id_field],
@@ -392,7 +400,7 @@ class Books:
     ) -> dict[str, Any]:
         from d365xero.emulators.xero.totals import to_dp
 
-        out = render(invoice)
+        out = render_dict(invoice)
         out["Contact"] = render(self.contact_summary(invoice["_contact_id"]))
         if with_lines:
             for line in out["LineItems"]:
@@ -402,4 +410,4 @@ class Books:
         return out
 
     def render_item(self, item: dict[str, Any], unitdp: int = 2) -> dict[str, Any]:
-        return render(ItemBook.render(item, unitdp))
+        return render_dict(ItemBook.render(item, unitdp))

@@ -416,17 +416,21 @@ class InvoiceBook:
             contact = self.books.contacts.create({"Name": resolved.new_contact_name}, now)
             resolved.contact_id = contact["ContactID"]
         kind = self.kind
-        invoice = existing or {
-            kind.id_field: str(uuid.uuid4()),
-            "Type": data["Type"],
-            "Payments": [],
-            "HasAttachments": False,
-            "HasErrors": False,
-            "SentToContact": False,
-            "_paid": Decimal("0.00"),
-            "_credited": Decimal("0.00"),
-            "_created": now,
-        }
+        invoice: dict[str, Any] = (
+            existing
+            if existing is not None
+            else {
+                kind.id_field: str(uuid.uuid4()),
+                "Type": data["Type"],
+                "Payments": [],
+                "HasAttachments": False,
+                "HasErrors": False,
+                "SentToContact": False,
+                "_paid": Decimal("0.00"),
+                "_credited": Decimal("0.00"),
+                "_created": now,
+            }
+        )
         if existing is None and kind is INVOICE:
             invoice.update({"CreditNotes": [], "Prepayments": [], "Overpayments": []})
         elif existing is None:
@@ -452,9 +456,9 @@ class InvoiceBook:
         self._total(invoice)
         invoice["UpdatedDateUTC"] = now
         self.invoices[invoice[kind.id_field]] = invoice
-        contact = self.books.contacts.get(resolved.contact_id or "")
-        if contact is not None:
-            contact["IsCustomer" if invoice["Type"] == kind.sales else "IsSupplier"] = True
+        party = self.books.contacts.get(resolved.contact_id or "")
+        if party is not None:
+            party["IsCustomer" if invoice["Type"] == kind.sales else "IsSupplier"] = True
         return invoice
 
     def _total(self, invoice: dict[str, Any]) -> None:

@@ -189,7 +189,7 @@ class PaymentBook:
         if amount > credit_note["RemainingCredit"] or amount > invoice["AmountDue"]:
             raise ElementInvalid(ALLOCATION_TOO_MUCH)
         on = _date(data.get("Date"), self.books.today())
-        allocation = {
+        allocation: dict[str, Any] = {
             "AllocationID": str(uuid.uuid4()),
             "Amount": amount,
             "Date": on,

@@ -28,12 +28,8 @@ from d365xero.emulators.xero.errors import (
     ValidationException,
     XeroError,
 )
-from d365xero.emulators.xero.models import (
-    IDEMPOTENCY_KEY_MAX,
-    AccessToken,
-    XeroBackend,
-    fingerprint,
-)
+from d365xero.emulators.xero.identity import AccessToken
+from d365xero.emulators.xero.models import IDEMPOTENCY_KEY_MAX, XeroBackend, fingerprint
 from d365xero.emulators.xero.scopes import allowed, resource_of
 from d365xero.emulators.xero.webhooks import DEFAULT_RETRY_DELAYS
 from d365xero.emulators.xero.where import compile_where
@@ -68,7 +64,7 @@ def envelope(backend: XeroBackend, name: str, items: list[Any], **extra: Any) ->
 
 
 def _problem(status: int, title: str, detail: str) -> Response:
-    body = {
+    body: dict[str, Any] = {
         "Type": None,
         "Title": title,
         "Status": status,
@@ -449,7 +445,8 @@ async def get_contacts(call: Call) -> Response:
     contacts = list(call.books.contacts.contacts.values())
     if not parse_bool(call.arg("includeArchived"), default=False):
         contacts = [c for c in contacts if c["ContactStatus"] != "ARCHIVED"]
-    rendered = [call.books.render_contact(c) for c in contacts]
+    balances = call.books.all_balances()
+    rendered = [call.books.render_contact(c, balances.get(c["ContactID"])) for c in contacts]
     term = (call.arg("searchTerm") or "").lower()
     if term:
         keys = ("Name", "FirstName", "LastName", "ContactNumber", "CompanyNumber", "EmailAddress")

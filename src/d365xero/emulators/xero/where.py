@@ -123,16 +123,14 @@ class _Parser:
         left = self.and_expr()
         while self.peek() == ("op", "||"):
             self.take()
-            right, prev = self.and_expr(), left
-            left = lambda r, a=prev, b=right: bool(a(r)) or bool(b(r))  # noqa: E731
+            left = _either(left, self.and_expr())
         return left
 
     def and_expr(self) -> Predicate:
         left = self.unary()
         while self.peek() == ("op", "&&"):
             self.take()
-            right, prev = self.unary(), left
-            left = lambda r, a=prev, b=right: bool(a(r)) and bool(b(r))  # noqa: E731
+            left = _both(left, self.unary())
         return left
 
     def unary(self) -> Predicate:
@@ -158,8 +156,12 @@ class _Parser:
         token = self.peek()
         if token and token[0] == "op" and token[1] in ("==", "!=", ">", "<", ">=", "<="):
             self.take()
-            right = self.operand()
-            return lambda r, op=token[1]: _compare(left(r), op, right(r))
+            right, op = self.operand(), token[1]
+
+            def compare(r: dict[str, Any]) -> bool:
+                return _compare(left(r), op, right(r))
+
+            return compare
         return left
 
     def args(self) -> list[Any]:
@@ -189,7 +191,8 @@ class _Parser:
         if kind != "ident":
             raise QueryParseException(f"Unexpected '{value}' in '{self.text}'")
         if value in ("true", "false"):
-            return lambda r, b=value == "true": b
+            truth = value == "true"
+            return lambda r: truth
         if value == "null":
             return lambda r: None
         if self.peek() == ("op", "("):
@@ -203,7 +206,9 @@ class _Parser:
             return lambda r: guid
         if name == "DateTime" and 3 <= len(args) <= 6:
             try:
-                moment = datetime(*(int(a) for a in args), tzinfo=UTC)  # type: ignore[misc]
+                parts = [int(a) for a in args] + [0, 0, 0]
+                year, month, day, hour, minute, second = parts[:6]
+                moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
             except (TypeError, ValueError, OverflowError) as exc:
                 raise QueryParseException(f"Invalid DateTime in '{self.text}'") from exc
             return lambda r: moment
@@ -211,6 +216,14 @@ class _Parser:
         if not path or method not in _METHODS:
             raise QueryParseException(f"No applicable method '{name}' in '{self.text}'")
         return _method(path, method, args)
+
+
+def _either(a: Predicate, b: Predicate) -> Predicate:
+    return lambda r: bool(a(r)) or bool(b(r))
+
+
+def _both(a: Predicate, b: Predicate) -> Predicate:
+    return lambda r: bool(a(r)) and bool(b(r))
 
 
 def _method(path: str, method: str, args: list[Any]) -> Predicate:

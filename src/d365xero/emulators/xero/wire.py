@@ -94,3 +94,8 @@ def render(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return ms_date(value)
     return value
+
+
+def render_dict(value: dict[str, Any]) -> dict[str, Any]:
+    rendered: dict[str, Any] = render(value)
+    return rendered
