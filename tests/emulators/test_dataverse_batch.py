@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 from tests.emulators.conftest import DataverseClient
 
@@ -139,3 +140,16 @@ def test_a_thousand_requests_are_allowed(dv: DataverseClient) -> None:
     response = _send(dv, _batch(_changeset("cs", *parts)))
     assert response.status_code == 200
     assert dv.get("dxc_taxtypes/$count").text == "1000"
+
+
+def test_a_long_query_fits_in_a_batch(dv: DataverseClient) -> None:
+    names = (
+        " or ".join(f"name eq 'Company {n:05d}'" for n in range(1500))
+        + " or name eq 'Fourth Coffee (sample)'"
+    )
+    url = f"accounts?$select=name&$filter={quote(names)}"
+    assert 32_768 < len(BASE + url) < 65_536
+    response = _send(dv, _batch(_request("GET", url)))
+    assert response.status_code == 200
+    assert _statuses(response) == [200]
+    assert re.findall(r'"name": "([^"]+)"', response.text) == ["Fourth Coffee (sample)"]

@@ -278,3 +278,31 @@ def test_related_rows_follow_updates_deletes_and_rollbacks(org: Organisation) ->
     assert contact not in [
         r["contactid"] for r in org.children("contact", "parentcustomerid", litware)
     ]
+
+
+def test_a_rolled_back_line_leaves_the_invoice_totals_as_they_were(org: Organisation) -> None:
+    invoice_id = _invoice(org)
+    _line(
+        org,
+        invoice_id,
+        isproductoverridden=True,
+        productdescription="a",
+        quantity=1,
+        priceperunit=Decimal(10),
+    )
+    before = dict(org.get("invoice", invoice_id))
+    with pytest.raises(errors.ObjectDoesNotExist), org.transaction():
+        _line(
+            org,
+            invoice_id,
+            isproductoverridden=True,
+            productdescription="b",
+            quantity=1,
+            priceperunit=Decimal(5),
+        )
+        org.get("account", "00000000-0000-0000-0000-000000000001")
+    after = org.get("invoice", invoice_id)
+    assert (after["totalamount"], after["versionnumber"]) == (
+        before["totalamount"],
+        before["versionnumber"],
+    )

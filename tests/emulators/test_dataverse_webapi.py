@@ -212,7 +212,14 @@ def test_not_found_and_bad_requests(dv: DataverseClient) -> None:
         "accounts(accountnumber='x')",
         "EntityDefinitions(LogicalName='nope')",
         "accounts/$count/extra",
+        "accounts?$filter=" + "(" * 3000 + "name eq 'x'" + ")" * 3000,
+        "accounts?$filter=" + "not " * 3000 + "name eq 'x'",
+        "accounts?$expand="
+        + "primarycontactid($expand=" * 1000
+        + "parentcustomerid_account"
+        + ")" * 1000,
     ],
+    ids=lambda path: path[:48],
 )
 def test_malformed_queries_are_4xx_never_500(dv: DataverseClient, path: str) -> None:
     response = dv.get(path)
@@ -591,3 +598,12 @@ def test_parameter_aliases_in_filter(dv: DataverseClient) -> None:
         params={"$select": "name", "$filter": "address1_city eq @city", "@city": "'Dallas'"},
     )
     assert _names(found) == ["Litware, Inc. (sample)"]
+
+
+def test_urls_longer_than_dataverse_allows_are_refused(dv: DataverseClient) -> None:
+    names = " or ".join(f"name eq 'Company {n:05d}'" for n in range(1500))  # ~36,000 characters
+    response = dv.get("accounts", params={"$select": "name", "$filter": names})
+    assert response.status_code == 414
+    assert "32,768" in response.json()["error"]["message"]
+    short = " or ".join(f"name eq 'Company {n:05d}'" for n in range(500))
+    assert dv.get("accounts", params={"$select": "name", "$filter": short}).status_code == 200

@@ -227,3 +227,26 @@ def test_http_header_auth_and_rolled_back_changes_send_nothing(
     assert response.status_code == 400
     dataverse_app.org.webhooks.drain()
     assert len(receiver.calls) == 1
+
+
+def test_recalculated_totals_are_an_update_of_the_invoice(
+    dv: DataverseClient, dataverse_app: DataverseHarness, receiver: Receiver
+) -> None:
+    invoice = _invoice(dv)
+    _register(dv, f"{receiver.url}/hooks/totals", "Update", filtering="totalamount")
+    dv.create(
+        "invoicedetails",
+        {
+            "invoiceid@odata.bind": f"/invoices({invoice})",
+            "isproductoverridden": True,
+            "productdescription": "Consulting",
+            "quantity": 2,
+            "priceperunit": 50,
+        },
+    )
+    dataverse_app.org.webhooks.drain()
+    [call] = receiver.calls
+    attributes = {
+        a["key"]: a["value"] for a in call["json"]["InputParameters"][0]["value"]["Attributes"]
+    }
+    assert attributes["totalamount"]["Value"] == 100.0

@@ -18,7 +18,7 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from d365xero.emulators.dataverse.errors import BatchError, DataverseError
-from d365xero.emulators.dataverse.webapi import API, ApiRequest, ApiResponse, WebApi
+from d365xero.emulators.dataverse.webapi import API, MAX_BATCH_URL, ApiRequest, ApiResponse, WebApi
 
 MAX_REQUESTS = 1000
 CRLF = b"\r\n"
@@ -82,13 +82,15 @@ def _request(chunk: bytes, outer: dict[str, str]) -> Part:
     if not headers.get("content-type", "").lower().startswith("application/http"):
         raise BatchError("Each batch part must have 'Content-Type: application/http'.")
     line, _, rest = content.partition(CRLF)
-    words = line.decode("utf-8", "replace").split(" ")
-    if len(words) < 2:
-        raise BatchError(f"The request line '{line.decode('utf-8', 'replace')}' is malformed.")
+    text = line.decode("utf-8", "replace")
+    method, _, target = text.partition(" ")
+    url, _, version = target.rpartition(" ")
+    if not method or not url or not version.startswith("HTTP/"):
+        raise BatchError(f"The request line '{text}' is malformed.")
     inner, body = _headers_and_body(rest)
     if body.endswith(CRLF):
         body = body[:-2]
-    return Part(words[0].upper(), words[1], inner, body, headers.get("content-id"))
+    return Part(method.upper(), url, inner, body, headers.get("content-id"))
 
 
 def parse(body: bytes, boundary: str) -> list[Part | ChangeSet]:
@@ -193,9 +195,10 @@ class BatchRunner:
                 BatchError(f"The URL '{part.url}' is not in this organisation.")
             )
         headers = {"authorization": self.headers.get("authorization", ""), **part.headers}
-        return self.api.handle(
-            ApiRequest(part.method, path, split.query, headers, body, self.org_url, self.user_id)
+        request = ApiRequest(
+            part.method, path, split.query, headers, body, self.org_url, self.user_id
         )
+        return self.api.handle(request, max_url=MAX_BATCH_URL)
 
 
 def _substitute_url(url: str, ids: dict[str, str]) -> str:

@@ -190,3 +190,16 @@ class TooManyRequests(DataverseError):
 class BatchError(DataverseError):
     def __init__(self, message: str) -> None:
         super().__init__(400, "0x80048d19", message)
+
+
+class UrlTooLong(DataverseError):
+    """GET URLs are limited to 32,768 characters, 65,536 inside $batch (PAD:webapi/query/
+    overview.md); the status and wording of the refusal are this emulator's."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            414,
+            "0x80060888",
+            f"The request URL is longer than {limit:,} characters. Send long queries in a $batch "
+            "request.",
+        )

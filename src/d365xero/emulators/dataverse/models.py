@@ -295,10 +295,14 @@ class Organisation:
         self.tombstones.append((entity, record_id, self.version))
         self._notify(entity, "Delete", row, None)
 
-    def touch(self, entity: str, row: Row) -> None:
-        """A system-side change to a row (recalculated totals): new version, same listeners."""
+    def touch(self, entity: str, row: Row, change: Callable[[], None]) -> None:
+        """A system-side Update of a row (recalculated totals): `change` mutates it; the row gets
+        a new version and the listeners hear an Update."""
         self._remember(entity, row[self.entity(entity).primary_id])
+        before = copy.copy(row)
+        change()
         self._stamp(row)
+        self._notify(entity, "Update", before, row)
 
     # --- rules every table has -------------------------------------------------------------
 

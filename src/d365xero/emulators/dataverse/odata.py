@@ -35,6 +35,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+MAX_DEPTH = 100  # parentheses, `not`s and nested $expand (Python's own stack is the real bound)
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 STRING_FUNCTIONS = {"contains", "startswith", "endswith"}
 
@@ -58,9 +59,10 @@ class Cmp:
 
 @dataclass(frozen=True)
 class BoolOp:
+    """`a and b and c` as one node, so long `or` chains do not nest thousands deep."""
+
     op: str  # "and" | "or"
-    left: Any
-    right: Any
+    operands: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class _Parser:
         self.i = 0
         self.aliases = aliases
         self.vars: set[str] = set()
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -141,22 +144,28 @@ class _Parser:
         return node
 
     def or_expr(self) -> Any:
-        node = self.and_expr()
+        operands = [self.and_expr()]
         while self.is_word("or"):
             self.take()
-            node = BoolOp("or", node, self.and_expr())
-        return node
+            operands.append(self.and_expr())
+        return operands[0] if len(operands) == 1 else BoolOp("or", tuple(operands))
 
     def and_expr(self) -> Any:
-        node = self.not_expr()
+        operands = [self.not_expr()]
         while self.is_word("and"):
             self.take()
-            node = BoolOp("and", node, self.not_expr())
-        return node
+            operands.append(self.not_expr())
+        return operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"The expression '{self.text[:100]}...' is nested too deeply.")
 
     def not_expr(self) -> Any:
         if self.is_word("not"):
             self.take()
+            self.nested()
             return Not(self.not_expr())
         return self.comparison()
 
@@ -171,6 +180,7 @@ class _Parser:
     def primary(self) -> Any:
         kind, value = self.take()
         if value == "(":
+            self.nested()
             node = self.or_expr()
             self.expect(")")
             return node
@@ -356,9 +366,11 @@ class Expand:
     has_options: set[str] = field(default_factory=set)
 
 
-def parse_expand(text: str | None) -> list[Expand]:
+def parse_expand(text: str | None, depth: int = 0) -> list[Expand]:
     if not text:
         return []
+    if depth > MAX_DEPTH:
+        raise QuerySyntaxError("The $expand option is nested too deeply.")
     out = []
     for item in split_top(text, ","):
         m = re.fullmatch(r"([\w.]+)\s*(?:\((.*)\))?", item, re.DOTALL)
@@ -377,7 +389,7 @@ def parse_expand(text: str | None) -> list[Expand]:
             elif key == "$top":
                 exp.top = parse_top(value)
             elif key == "$expand":
-                exp.expand = parse_expand(value)
+                exp.expand = parse_expand(value, depth + 1)
             else:
                 # PAD:webapi/query/join-tables.md: $skip, $count, $search, $levels unsupported.
                 raise QuerySyntaxError(f"The query option '{key}' is not supported in $expand.")
@@ -452,9 +464,12 @@ class Evaluator:
         scope = scope or {}
         if isinstance(node, Prop):
             self._check_path(node.path, entity, scope)
-        elif isinstance(node, Cmp | BoolOp):
+        elif isinstance(node, Cmp):
             self.check(node.left, entity, scope)
             self.check(node.right, entity, scope)
+        elif isinstance(node, BoolOp):
+            for operand in node.operands:
+                self.check(operand, entity, scope)
         elif isinstance(node, Not):
             self.check(node.operand, entity, scope)
         elif isinstance(node, Func):
@@ -502,10 +517,8 @@ class Evaluator:
                 self.eval(node.right, entity, row, scope),
             )
         if isinstance(node, BoolOp):
-            left = bool(self.eval(node.left, entity, row, scope))
-            if node.op == "and":
-                return left and bool(self.eval(node.right, entity, row, scope))
-            return left or bool(self.eval(node.right, entity, row, scope))
+            values = (bool(self.eval(o, entity, row, scope)) for o in node.operands)
+            return all(values) if node.op == "and" else any(values)
         if isinstance(node, Not):
             return not self.eval(node.operand, entity, row, scope)
         if isinstance(node, Func):

@@ -79,10 +79,7 @@ def after_write(org: Organisation, entity: str, row: Row) -> None:
             line["invoicestatecode"] = row["statecode"]
     elif entity == "invoicedetail":
         _price_line(org, row)
-        invoice = org.find("invoice", row["invoiceid"].id)
-        if invoice is not None:
-            recalculate_invoice(org, invoice)
-            org.touch("invoice", invoice)
+        _recalculate_parent(org, row)
     elif entity in ("contact", "systemuser"):
         _full_name(row)
 
@@ -94,10 +91,14 @@ def before_delete(org: Organisation, entity: str, row: Row) -> None:
 
 def after_delete(org: Organisation, entity: str, row: Row) -> None:
     if entity == "invoicedetail":
-        invoice = org.find("invoice", row["invoiceid"].id)
-        if invoice is not None:
-            recalculate_invoice(org, invoice)
-            org.touch("invoice", invoice)
+        _recalculate_parent(org, row)
+
+
+def _recalculate_parent(org: Organisation, line: Row) -> None:
+    """The pricing engine updates the invoice when a line changes (an Update of the invoice)."""
+    invoice = org.find("invoice", line["invoiceid"].id)
+    if invoice is not None:
+        org.touch("invoice", invoice, lambda: recalculate_invoice(org, invoice))
 
 
 # --- invoice ---------------------------------------------------------------------------------

@@ -40,11 +40,8 @@ def json_value(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, Decimal):
-        return (
-            int(value)
-            if value == value.to_integral_value() and value.as_tuple().exponent == 0
-            else float(value)
-        )
+        # JSON numbers, as Dataverse writes Edm.Decimal (money keeps 2 places internally).
+        return float(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
@@ -172,19 +169,16 @@ def _expanded(
     _, rows = org.related(entity.logical_name, row, exp.nav)
     if exp.filter is not None:
         rows = [r for r in rows if Evaluator(org).matches(exp.filter, target.logical_name, r)]
-    rows = order_rows(rows, exp.orderby, lambda r, p: _path_value(org, target.logical_name, r, p))
+    rows = order_rows(rows, exp.orderby, lambda r, p: path_value(org, target.logical_name, r, p))
     if exp.top is not None:
         rows = rows[: exp.top]
     return [represent(org, target, r, exp.select, exp.expand, annotations) for r in rows]
 
 
-def _path_value(org: Organisation, entity: str, row: Row, path: tuple[str, ...]) -> Any:
+def path_value(org: Organisation, entity: str, row: Row, path: tuple[str, ...]) -> Any:
     for nav in path[:-1]:
         hop = org.follow(entity, row, nav)
         if hop is None:
             return None
         entity, row = hop
     return org.value(entity, row, path[-1])
-
-
-path_value = _path_value

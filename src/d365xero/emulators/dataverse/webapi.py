@@ -24,6 +24,7 @@ from d365xero.emulators.dataverse.errors import (
     PropertyNotFound,
     QuerySyntaxError,
     ResourceNotFound,
+    UrlTooLong,
 )
 from d365xero.emulators.dataverse.metadata import Entity
 from d365xero.emulators.dataverse.models import (
@@ -37,6 +38,7 @@ from d365xero.emulators.dataverse.models import (
 from d365xero.emulators.dataverse.odata import (
     GUID_RE,
     Evaluator,
+    Prop,
     order_rows,
     parse_expand,
     parse_filter,
@@ -48,6 +50,7 @@ from d365xero.emulators.dataverse.payload import Payload, coerce, load_json, rea
 
 API = "/api/data/v9.2"
 MAX_PAGE = 5000
+MAX_URL, MAX_BATCH_URL = 32_768, 65_536
 QUERY_OPTIONS = {
     "$select",
     "$filter",
@@ -129,8 +132,10 @@ class WebApi:
     def __init__(self, org: Organisation) -> None:
         self.org = org
 
-    def handle(self, req: ApiRequest) -> ApiResponse:
+    def handle(self, req: ApiRequest, max_url: int = MAX_URL) -> ApiResponse:
         try:
+            if len(req.base) + len(req.path) + len(req.query) + 1 > max_url:
+                raise UrlTooLong(max_url)
             with self.org.lock:
                 return self._route(req)
         except DataverseError as err:
@@ -284,7 +289,7 @@ class WebApi:
             rows = [r for r in rows if ev.matches(tree, entity.logical_name, r)]
         orderby = parse_orderby(params.get("$orderby"))
         for path, _ in orderby:
-            Evaluator(self.org).check(_path_node(path), entity.logical_name)
+            Evaluator(self.org).check(Prop(path), entity.logical_name)
         return order_rows(
             rows, orderby, lambda r, p: shape.path_value(self.org, entity.logical_name, r, p)
         )
@@ -565,12 +570,6 @@ def _literal(raw: str) -> Any:
         return int(raw)
     except ValueError:
         return raw
-
-
-def _path_node(path: tuple[str, ...]) -> Any:
-    from d365xero.emulators.dataverse.odata import Prop
-
-    return Prop(path)
 
 
 def _page_size(value: str | None) -> int | None:
