@@ -18,7 +18,7 @@ def main(connection_id: str, step: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     runtime = open_runtime(get_settings())
-    run_pass(runtime.settings, runtime.sessions, runtime.box, connection_id, checkpoint)
+    run_pass(runtime, connection_id, checkpoint)
     sys.exit(3)  # the step was never reached
 
 

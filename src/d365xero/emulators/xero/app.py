@@ -12,9 +12,11 @@ from starlette.responses import PlainTextResponse, Response
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
 from d365xero.emulators.xero.faults import FaultMiddleware, fault_routes, quiet_server_logs
+from d365xero.emulators.xero.hooks import hook_routes
 from d365xero.emulators.xero.models import XeroBackend
 from d365xero.emulators.xero.oauth_routes import oauth_routes
-from d365xero.emulators.xero.routes import NOT_FOUND_TEXT, routes
+from d365xero.emulators.xero.plumbing import NOT_FOUND_TEXT
+from d365xero.emulators.xero.routes import routes
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -44,7 +46,11 @@ def create_app(
     plan = backend.faults
     quiet_server_logs()
     app = Starlette(
-        routes=control_routes(backend) + fault_routes(plan) + oauth_routes() + routes(),
+        routes=control_routes(backend)
+        + fault_routes(plan)
+        + hook_routes()
+        + oauth_routes()
+        + routes(),
         middleware=[
             Middleware(CallCountingMiddleware, log=backend.calls),
             Middleware(FaultMiddleware, plan=plan),

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from d365xero.emulators.xero.errors import OAuthError, XeroError
 from d365xero.emulators.xero.identity import User
 from d365xero.emulators.xero.models import XeroBackend
-from d365xero.emulators.xero.routes import NOT_FOUND_TEXT, error_response
+from d365xero.emulators.xero.plumbing import NOT_FOUND_TEXT, error_response
 
 OAUTH_PARAMS = (
     "response_type",
