@@ -167,11 +167,15 @@ def accounting(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except XeroError as exc:
             return error_response(exc)
         try:
+            # Read the body first (Starlette caches it), then run the handler under the
+            # backend's lock, so readers and writers on other threads never interleave.
+            await request.body()
             key = request.headers.get("idempotency-key")
-            if key is not None and request.method in ("PUT", "POST", "PATCH"):
-                response = await _idempotent(call, key, handler)
-            else:
-                response = await handler(call)
+            with backend.lock:
+                if key is not None and request.method in ("PUT", "POST", "PATCH"):
+                    response = await _idempotent(call, key, handler)
+                else:
+                    response = await handler(call)
         except XeroError as exc:
             response = error_response(exc)
         finally:
