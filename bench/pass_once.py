@@ -55,7 +55,7 @@ def main() -> None:
         cpu, wall = _cpu(), time.monotonic()
         if profiler:
             profiler.enable()
-        result = run_pass(runtime.settings, runtime.sessions, runtime.box, connection_id)
+        result = run_pass(runtime, connection_id)
         if profiler:
             profiler.disable()
         passes.append(

@@ -200,9 +200,7 @@ def sync(
     if dry_run:
         try:
             for connection_id in connection_ids(runtime, connection):
-                result = dry_run_pass(
-                    runtime.settings, runtime.sessions, runtime.box, connection_id
-                )
+                result = dry_run_pass(runtime, connection_id)
                 typer.echo(describe_dry_run(result))
         except D365XeroError as exc:
             raise _fail(exc) from exc

@@ -71,9 +71,9 @@ def test_contacts_items_and_the_seed_invoice(client: XeroClient) -> None:
         [ContactDraft("A. Datum Corporation (sample)", email="a@datum.example")], "k-c1"
     )
     contact_id = created["A. Datum Corporation (sample)"]
-    assert client.contacts_by_name(["a. datum corporation (SAMPLE)", "Nobody"]) == {
-        "a. datum corporation (SAMPLE)": contact_id
-    }
+    found = client.contacts_by_name(["a. datum corporation (SAMPLE)", "Nobody"])
+    assert found.active == {"a. datum corporation (SAMPLE)": contact_id}
+    assert found.archived == frozenset()
     assert "CRM-ENT" in client.create_items(
         [ItemDraft("CRM-ENT", "CRM Online: Enterprise")], "k-i1"
     )

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from starlette.applications import Starlette
 
 from d365xero.config import Settings
@@ -20,6 +19,7 @@ from d365xero.dataverse.auth import DataverseTokens
 from d365xero.dataverse.client import DataverseClient
 from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.core.tls import LocalCA
+from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from d365xero.jobs.passes import PassResult, run_pass
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.jobs.setup import NewConnection, add_connection
@@ -39,9 +39,7 @@ class Stack:
     dataverse: DataverseClient  # for the test to read and write Dynamics as a user would
 
     def run_pass(self) -> PassResult:
-        return run_pass(
-            self.runtime.settings, self.runtime.sessions, self.runtime.box, self.connection.id
-        )
+        return run_pass(self.runtime, self.connection.id)
 
     def xero_get(self, path: str, **params: Any) -> Any:
         response = self.xero.client().get(

@@ -18,7 +18,7 @@ def test_a_dry_run_shows_everything_and_changes_nothing(stack: Stack) -> None:
     xero_before = stack.xero_get("Invoices")["Invoices"]
     stack.xero.emulator.calls.clear()
     runtime = stack.runtime
-    result = dry_run_pass(runtime.settings, runtime.sessions, runtime.box, stack.connection.id)
+    result = dry_run_pass(runtime, stack.connection.id)
 
     assert result.report.count("created") == 3
     assert result.report.count("failed") == 1

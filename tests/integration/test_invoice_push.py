@@ -107,8 +107,21 @@ def test_passes_again_never_duplicate(stack: Stack) -> None:
     assert second.report.count("created") == 0
     assert second.report.count("failed") == 0
     assert len(stack.xero_get("Invoices")["Invoices"]) == before
-    assert first.xero_calls <= 8, first.xero_calls  # organisation, items, contacts, invoices...
+    # organisation, currencies, tax rates, accounts, tracking, items; then a contact look-up,
+    # the contacts and items to create, and the invoices: 10 calls for a cold start.
+    assert first.xero_calls <= 10, first.xero_calls
     assert second.xero_calls == 0  # nothing ready: Xero is not asked anything
+
+
+def test_in_a_running_connector_new_invoices_cost_one_xero_call_per_batch(stack: Stack) -> None:
+    row_id = stack.connection.dataverse_connection_row_id or ""
+    create_sample_invoices(stack.dataverse, row_id, stack.today())
+    stack.run_pass()
+    create_sample_invoices(stack.dataverse, row_id, stack.today())
+    later = stack.run_pass()
+    assert later.report.count("created") == 3
+    # Customers are linked now and the items exist: one PUT /Invoices for the batch.
+    assert later.xero_calls == 1, later.xero_calls
 
 
 def test_retry_after_fixing_sends_a_failed_invoice(stack: Stack) -> None:
@@ -134,3 +147,27 @@ def test_retry_after_fixing_sends_a_failed_invoice(stack: Stack) -> None:
     ]
     assert _detail(stack, missing)["dxc_exportstatus"] == YES  # type: ignore[index]
     assert len(_history(stack, missing)) == 2
+
+
+def test_an_invoice_xero_would_refuse_is_not_sent_and_says_why(stack: Stack) -> None:
+    row_id = stack.connection.dataverse_connection_row_id or ""
+    create_sample_invoices(stack.dataverse, row_id, stack.today())
+    bogus = stack.dataverse.create(
+        "dxc_taxtypes", {"dxc_name": "Old rate", "dxc_taxtypecode": "BOGUS", "dxc_status": "ACTIVE"}
+    )
+    invoice_id = _invoice_id(stack, "Consulting")
+    [line] = stack.rows("invoicedetails", f"_invoiceid_value eq {invoice_id}", "invoicedetailid")
+    stack.dataverse.update(
+        "invoicedetails",
+        line["invoicedetailid"],
+        {"dxc_TaxTypeId@odata.bind": f"/dxc_taxtypes({bogus})"},
+    )
+    before = len(stack.xero_get("Invoices")["Invoices"])
+    result = stack.run_pass()
+    assert result.report.count("created") == 2
+    assert len(stack.xero_get("Invoices")["Invoices"]) == before + 2
+    detail = _detail(stack, invoice_id)
+    assert detail is not None and detail["dxc_exportstatus"] == FAILED
+    [history] = _history(stack, invoice_id)
+    assert "BOGUS" in history["dxc_details"]
+    assert "Export status to No" in history["dxc_details"]

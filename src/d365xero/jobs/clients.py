@@ -15,6 +15,7 @@ from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
 from d365xero.store.models import Connection
 from d365xero.trust import ca_bundle_file, ssl_context
+from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.client import XeroClient
 from d365xero.xero.endpoints import XeroEndpoints
 from d365xero.xero.tokens import ClientCredentialsTokens
@@ -51,7 +52,10 @@ def _require(value: str | None, what: str) -> str:
 
 
 def build_clients(
-    settings: Settings, connection: Connection, secrets: dict[str, Any]
+    settings: Settings,
+    connection: Connection,
+    secrets: dict[str, Any],
+    cache: ReferenceCache | None = None,
 ) -> ConnectionClients:
     http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
     endpoints = XeroEndpoints(connection.xero_url)
@@ -66,6 +70,7 @@ def build_clients(
         tenant_id=connection.xero_tenant_id or "",
         tokens=xero_tokens,
         ca_bundle=ca_bundle_file(settings.ca_bundle),
+        cache=cache,
     )
     org_url = _require(connection.dataverse_url, "Dynamics URL")
     dataverse_tokens = DataverseTokens(

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.config import Settings
 from d365xero.errors import AuthorisationLost, D365XeroError
 from d365xero.jobs.clients import ConnectionClients, build_clients
 from d365xero.jobs.ledger import StoreLedger
+from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, runs
 from d365xero.store.models import ConnectionStatus, RunStatus
-from d365xero.store.secrets import SecretBox
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush, PushReport
 
@@ -41,12 +40,9 @@ def _now() -> datetime:
 
 
 def run_pass(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    box: SecretBox,
-    connection_id: str,
-    checkpoint: Callable[[str], None] = lambda step: None,
+    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None] = lambda step: None
 ) -> PassResult:
+    settings, sessions, box = runtime.settings, runtime.sessions, runtime.box
     with sessions.begin() as session:
         connection = connections.get_connection(session, connection_id)
         if connection is None:
@@ -55,7 +51,7 @@ def run_pass(
         if connection.status == ConnectionStatus.paused.value:
             return PassResult(name, RunStatus.failed, PushReport(), message="paused")
         secrets = connections.read_secrets(box, connection)
-        clients = build_clients(settings, connection, secrets)
+        clients = build_clients(settings, connection, secrets, runtime.xero_cache)
         run_id = runs.start_run(session, connection_id).id
     report = PushReport()
     status, message = RunStatus.succeeded, ""
@@ -109,16 +105,16 @@ class DryRunResult:
     intentions: Intentions
 
 
-def dry_run_pass(
-    settings: Settings, sessions: sessionmaker[Session], box: SecretBox, connection_id: str
-) -> DryRunResult:
+def dry_run_pass(runtime: Runtime, connection_id: str) -> DryRunResult:
     """The pass a real one would make, reading Xero and Dynamics and writing to neither."""
+    sessions = runtime.sessions
     with sessions() as session:
         connection = connections.get_connection(session, connection_id)
         if connection is None:
             raise D365XeroError(f"no connection {connection_id}")
         name = connection.name
-        clients = build_clients(settings, connection, connections.read_secrets(box, connection))
+        secrets = connections.read_secrets(runtime.box, connection)
+        clients = build_clients(runtime.settings, connection, secrets, runtime.xero_cache)
     intentions = Intentions()
     with clients:
         push = InvoicePush(

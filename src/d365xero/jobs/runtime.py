@@ -3,7 +3,7 @@ secret box. Built on demand from settings, never at import time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +12,7 @@ from d365xero.config import Settings
 from d365xero.store.db import create_engine, session_factory
 from d365xero.store.migrate import upgrade
 from d365xero.store.secrets import SecretBox, secret_box
+from d365xero.xero.cache import ReferenceCache
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     box: SecretBox
+    xero_cache: ReferenceCache = field(default_factory=ReferenceCache)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -45,7 +45,7 @@ def run_passes(
 ) -> None:
     while True:
         for connection_id in connection_ids(runtime, connection_name):
-            result = run_pass(runtime.settings, runtime.sessions, runtime.box, connection_id)
+            result = run_pass(runtime, connection_id)
             echo(summary(result))
             if on_result:
                 on_result(result)

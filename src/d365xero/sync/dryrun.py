@@ -15,6 +15,7 @@ from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
 from d365xero.sync.ports import (
     AppliedWrite,
+    ContactLookup,
     DynamicsPort,
     Organisation,
     PendingWrite,
@@ -45,11 +46,17 @@ class DryRunXero:
     def organisation(self) -> Organisation:
         return self._xero.organisation()
 
-    def reference_data(self) -> ReferenceData:
-        return self._xero.reference_data()
+    def reference_data(self, with_themes: bool = True) -> ReferenceData:
+        return self._xero.reference_data(with_themes)
 
-    def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
+    def forget_cached(self) -> None:
+        self._xero.forget_cached()
+
+    def contacts_by_name(self, names: Sequence[str]) -> ContactLookup:
         return self._xero.contacts_by_name(names)
+
+    def used_invoice_numbers(self, numbers: Sequence[str]) -> frozenset[str]:
+        return self._xero.used_invoice_numbers(numbers)
 
     def create_contacts(self, drafts: Sequence[ContactDraft], key: str) -> dict[str, str]:
         self._intentions.contacts += [d.name for d in drafts]

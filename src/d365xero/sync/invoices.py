@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,9 +25,17 @@ from d365xero.domain.history import (
     created_message,
     invoice_url,
 )
-from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
+from d365xero.domain.mapping import ACCREC, ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.readiness import Verdict, assess
-from d365xero.domain.records import ConnectorSettings, ExportStatus, Invoice
+from d365xero.domain.records import ConnectorSettings, Customer, ExportStatus, Invoice
+from d365xero.domain.validation import (
+    XeroCatalog,
+    build_catalog,
+    contact_problems,
+    item_problems,
+    missing_contact_problem,
+    preflight,
+)
 from d365xero.errors import RemoteRejected, TransientError
 from d365xero.sync.ports import (
     DynamicsPort,
@@ -78,9 +86,15 @@ class _PassState:
 
     organisation: Organisation
     settings: ConnectorSettings
-    item_codes: frozenset[str]
+    catalog: XeroCatalog
     contacts: dict[str, str] = field(default_factory=dict)  # name -> ContactID
+    archived: set[str] = field(default_factory=set)  # lower-case names of archived contacts
     pending: dict[str, PendingWrite] = field(default_factory=dict)  # invoice id -> write
+    refreshed: bool = False  # the cached reference data was dropped and read again
+
+    @property
+    def item_codes(self) -> frozenset[str]:
+        return self.catalog.item_codes
 
 
 def _today(settings: ConnectorSettings, now: datetime) -> datetime:
@@ -132,11 +146,14 @@ class InvoicePush:
             for write in self.ledger.pending("invoice")
             for source_id in write.source_ids
         }
-        return _PassState(
-            organisation=self.xero.organisation(),
-            settings=settings,
-            item_codes=self.xero.item_codes(),
-            pending=pending,
+        organisation, catalog = self._catalog()
+        return _PassState(organisation, settings, catalog, pending=pending)
+
+    def _catalog(self) -> tuple[Organisation, XeroCatalog]:
+        organisation = self.xero.organisation()
+        reference = self.xero.reference_data(with_themes=False)
+        return organisation, build_catalog(
+            organisation, reference, item_codes=self.xero.item_codes()
         )
 
     def _push_page(
@@ -160,27 +177,26 @@ class InvoicePush:
         if not started:
             started.append(self._start_pass(settings))
         state = started[0]
-        contact_ids = self._resolve_contacts(ready, state, now)
+        contact_ids, contact_failures = self._resolve_contacts(ready, state)
         self._ensure_items(ready, state)
-        drafts: list[tuple[Invoice, InvoiceDraft]] = []
+        candidates: list[tuple[Invoice, InvoiceDraft]] = []
         known: dict[str, str] = {}
         for invoice in ready:
             assert invoice.customer is not None
             contact_id = contact_ids.get(invoice.customer.id)
             if contact_id is None:
-                changes += self._failure(invoice, self._missing_contact(invoice), now, report)
+                message = contact_failures.get(invoice.customer.id, "")
+                changes += self._failure(invoice, message, now, report)
                 continue
             draft = mapping.invoice_draft(invoice, state.settings, contact_id, state.item_codes)
-            if draft.currency and draft.currency not in state.organisation.currencies:
-                changes += self._failure(invoice, self._currency_off(draft.currency), now, report)
-                continue
             existing = self._already_in_xero(invoice, draft, state)
             if existing:
                 known[invoice.id] = existing
             else:
-                drafts.append((invoice, draft))
+                candidates.append((invoice, draft))
             if invoice.customer.xero_contact_id != contact_id:
                 changes.append(CustomerLink(invoice.customer.kind, invoice.customer.id, contact_id))
+        drafts = self._preflight(candidates, state, now, report, changes)
         results = self._create(drafts, now, report, changes)
         if known:
             found = self.xero.invoices_by_id(list(known.values()))
@@ -191,6 +207,39 @@ class InvoicePush:
             if invoice.id in results:
                 changes += self._written_back(invoice, results[invoice.id], state, now, report)
         return changes
+
+    def _preflight(
+        self,
+        candidates: list[tuple[Invoice, InvoiceDraft]],
+        state: _PassState,
+        now: datetime,
+        report: PushReport,
+        changes: list[WriteBack],
+    ) -> list[tuple[Invoice, InvoiceDraft]]:
+        """The drafts Xero will take; the rest fail here, each with every reason, unsent."""
+        numbers = sorted(
+            {d.invoice_number for _, d in candidates if d.invoice_number and d.type == ACCREC}
+        )
+        used = self.xero.used_invoice_numbers(numbers)
+        catalog = state.catalog.with_invoice_numbers(used)
+        doubtful = {i.id for i, d in candidates if preflight(i, d, catalog)}
+        if doubtful and not state.refreshed:
+            # The cached reference data may be older than a fix the user just made in Xero.
+            self.xero.forget_cached()
+            state.organisation, fresh = self._catalog()
+            state.catalog = replace(
+                fresh, archived_contact_names=state.catalog.archived_contact_names
+            )
+            state.refreshed = True
+            catalog = state.catalog.with_invoice_numbers(used)
+        passed = []
+        for invoice, draft in candidates:
+            problems = preflight(invoice, draft, catalog) if invoice.id in doubtful else ()
+            if problems:
+                changes += self._failure(invoice, " ".join(problems), now, report)
+            else:
+                passed.append((invoice, draft))
+        return passed
 
     def _already_in_xero(
         self, invoice: Invoice, draft: InvoiceDraft, state: _PassState
@@ -210,41 +259,63 @@ class InvoicePush:
         return found
 
     def _resolve_contacts(
-        self, ready: Sequence[Invoice], state: _PassState, now: datetime
-    ) -> dict[str, str]:
-        """Dynamics customer id -> Xero ContactID, for every customer Xero has or we create."""
+        self, ready: Sequence[Invoice], state: _PassState
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Dynamics customer id -> Xero ContactID for every customer Xero has or we create, and
+        customer id -> why not, for the others."""
         result: dict[str, str] = {}
-        unlinked: dict[str, ContactDraft] = {}
+        failures: dict[str, str] = {}
+        unlinked: dict[str, tuple[Customer, ContactDraft]] = {}
         for invoice in ready:
             customer = invoice.customer
             assert customer is not None
             if customer.xero_contact_id:
                 result[customer.id] = customer.xero_contact_id
             else:
-                unlinked[customer.id] = mapping.contact_draft(customer)
-        names = sorted({d.name for d in unlinked.values()} - state.contacts.keys())
+                unlinked[customer.id] = (customer, mapping.contact_draft(customer))
+        asked = {d.name for _, d in unlinked.values() if d.name}
+        names = sorted(asked - state.contacts.keys() - state.archived)
         if names:
-            state.contacts.update(self.xero.contacts_by_name(names))
+            found = self.xero.contacts_by_name(names)
+            state.contacts.update(found.active)
+            state.archived |= found.archived
+        catalog = replace(state.catalog, archived_contact_names=frozenset(state.archived))
         missing: dict[str, tuple[str, ContactDraft]] = {}
-        for customer_id, draft in unlinked.items():
-            if draft.name not in state.contacts:
-                missing.setdefault(draft.name, (customer_id, draft))
-        if missing and state.settings.create_contacts:
-            drafts = [draft for _, draft in missing.values()]
-            key = self.ledger.begin(
-                "contact", {cid: repr(draft).encode() for cid, draft in missing.values()}
-            )
-            self.checkpoint("contacts-begun")
-            created = self.xero.create_contacts(drafts, key)
-            self.checkpoint("contacts-sent")
-            self.ledger.applied(
-                key, {cid: created.get(draft.name) for cid, draft in missing.values()}
-            )
-            state.contacts.update(created)
-        for customer_id, draft in unlinked.items():
-            if draft.name in state.contacts:
+        for customer_id, (customer, draft) in unlinked.items():
+            problems = contact_problems(customer, catalog)
+            if draft.name in state.contacts and not problems:
                 result[customer_id] = state.contacts[draft.name]
-        return result
+            elif problems:
+                failures[customer_id] = " ".join(problems)
+            elif not state.settings.create_contacts:
+                failures[customer_id] = missing_contact_problem(customer)
+            else:
+                missing.setdefault(draft.name, (customer_id, draft))
+        if missing:
+            self._create_contacts(missing, state)
+        for customer_id, (_, draft) in unlinked.items():
+            if customer_id not in result and customer_id not in failures:
+                if draft.name in state.contacts:
+                    result[customer_id] = state.contacts[draft.name]
+                else:
+                    failures[customer_id] = (
+                        f'Xero did not create the contact "{draft.name}"; '
+                        "see the connector's log, then set Export status to No to retry."
+                    )
+        return result, failures
+
+    def _create_contacts(
+        self, missing: dict[str, tuple[str, ContactDraft]], state: _PassState
+    ) -> None:
+        drafts = [draft for _, draft in missing.values()]
+        key = self.ledger.begin(
+            "contact", {cid: repr(draft).encode() for cid, draft in missing.values()}
+        )
+        self.checkpoint("contacts-begun")
+        created = self.xero.create_contacts(drafts, key)
+        self.checkpoint("contacts-sent")
+        self.ledger.applied(key, {cid: created.get(draft.name) for cid, draft in missing.values()})
+        state.contacts.update(created)
 
     def _ensure_items(self, ready: Sequence[Invoice], state: _PassState) -> None:
         if not state.settings.create_products:
@@ -253,7 +324,8 @@ class InvoicePush:
         for invoice in ready:
             for line in invoice.lines:
                 item = mapping.item_draft(line)
-                if item and item.code not in state.item_codes:
+                # An item Xero would refuse is not created: its line goes without an item code.
+                if item and item.code not in state.item_codes and not item_problems(item):
                     wanted.setdefault(item.code, item)
         if not wanted:
             return
@@ -263,7 +335,7 @@ class InvoicePush:
         created = self.xero.create_items(drafts, key)
         self.checkpoint("items-sent")
         self.ledger.applied(key, {code: code for code in created})
-        state.item_codes = state.item_codes | created
+        state.catalog = replace(state.catalog, item_codes=state.catalog.item_codes | created)
 
     def _create(
         self,
@@ -354,20 +426,3 @@ class InvoicePush:
             ),
             HistoryEntry(invoice.id, now, SyncAction.CREATE, SyncStatus.FAILED, message),
         ]
-
-    @staticmethod
-    def _currency_off(currency: str) -> str:
-        return (
-            f"The invoice's currency {currency} is not enabled in the Xero organisation: add it "
-            "in Xero (Settings > Currencies) or change the invoice's currency, then set Export "
-            "status to No to retry."
-        )
-
-    @staticmethod
-    def _missing_contact(invoice: Invoice) -> str:
-        name = invoice.customer.name if invoice.customer else ""
-        return (
-            f"The customer '{name}' does not exist in Xero and 'Create new contacts in Xero' is "
-            "No: create the contact in Xero (same name), or set the setting to Yes, then set "
-            "Export status to No to retry."
-        )

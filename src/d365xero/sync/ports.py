@@ -27,6 +27,12 @@ class XeroInvoiceResult:
 
 
 @dataclass(frozen=True)
+class ContactLookup:
+    active: dict[str, str]  # name as asked -> ContactID
+    archived: frozenset[str] = frozenset()  # names (lower case) only archived contacts have
+
+
+@dataclass(frozen=True)
 class Organisation:
     name: str
     short_code: str | None
@@ -97,10 +103,21 @@ class DynamicsPort(Protocol):
 class XeroPort(Protocol):
     def organisation(self) -> Organisation: ...
 
-    def reference_data(self) -> ReferenceData: ...
+    def reference_data(self, with_themes: bool = True) -> ReferenceData:
+        """Tax rates, accounts and tracking categories (and branding themes, unless not
+        needed: a pass does not use them)."""
+        ...
 
-    def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
-        """ContactID of each name that exists in Xero (names compared as Xero does)."""
+    def forget_cached(self) -> None:
+        """Drop what the client keeps of Xero's reference data: it may have changed."""
+        ...
+
+    def contacts_by_name(self, names: Sequence[str]) -> ContactLookup:
+        """Which of these names are contacts in Xero (compared as Xero does, ignoring case)."""
+        ...
+
+    def used_invoice_numbers(self, numbers: Sequence[str]) -> frozenset[str]:
+        """Which of these sales invoice numbers Xero already has."""
         ...
 
     def create_contacts(self, drafts: Sequence[ContactDraft], key: str) -> dict[str, str]: ...

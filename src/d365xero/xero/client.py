@@ -30,12 +30,14 @@ from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
 from d365xero.sync.ports import (
     Account,
     BrandingTheme,
+    ContactLookup,
     Organisation,
     ReferenceData,
     TaxRate,
     TrackingCategory,
     XeroInvoiceResult,
 )
+from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.endpoints import XeroEndpoints
 from d365xero.xero.tokens import AccessToken
 
@@ -73,9 +75,11 @@ class XeroClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: tuple[float, float] = (10.0, 120.0),
+        cache: ReferenceCache | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.calls = 0
+        self._cache = cache or ReferenceCache(ttl=0)
         self._tokens = tokens
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -108,7 +112,13 @@ class XeroClient:
 
     # -- the XeroPort --------------------------------------------------------------------
 
+    def forget_cached(self) -> None:
+        self._cache.forget(self.tenant_id)
+
     def organisation(self) -> Organisation:
+        return self._cache.get(self.tenant_id, "organisation", self._organisation)
+
+    def _organisation(self) -> Organisation:
         orgs = self._call(self.api.get_organisations).organisations
         currencies = self._call(self.api.get_currencies).currencies or []
         org = orgs[0]
@@ -127,21 +137,43 @@ class XeroClient:
             Tenant(str(c.tenant_id), c.tenant_name or "", c.tenant_type or "") for c in connections
         ]
 
-    def reference_data(self) -> ReferenceData:
-        return _reference_data(self.api, self._call)
+    def reference_data(self, with_themes: bool = True) -> ReferenceData:
+        if with_themes:  # the Synchronisation Center's import: always fresh
+            return _reference_data(self.api, self._call, with_themes=True)
+        return self._cache.get(
+            self.tenant_id,
+            "reference",
+            lambda: _reference_data(self.api, self._call, with_themes=False),
+        )
 
-    def contacts_by_name(self, names: Sequence[str]) -> dict[str, str]:
+    def contacts_by_name(self, names: Sequence[str]) -> ContactLookup:
         wanted = {n.lower(): n for n in names}
-        found: dict[str, str] = {}
+        active: dict[str, str] = {}
+        archived: set[str] = set()
         for start in range(0, len(names), NAMES_PER_LOOKUP):
             chunk = names[start : start + NAMES_PER_LOOKUP]
             where = " OR ".join(f'Name=="{_quote(n)}"' for n in chunk)
-            contacts = self._call(self.api.get_contacts, where=where).contacts or []
-            for contact in contacts:
-                original = wanted.get((contact.name or "").lower())
-                if original:
-                    found[original] = contact.contact_id
-        return found
+            found = self._call(self.api.get_contacts, where=where, include_archived=True)
+            for contact in found.contacts or []:
+                name = (contact.name or "").lower()
+                if name not in wanted:
+                    continue
+                if _enum_value(contact.contact_status) == "ARCHIVED":
+                    archived.add(name)
+                else:
+                    active[wanted[name]] = contact.contact_id
+        archived -= {n.lower() for n in active}
+        return ContactLookup(active, frozenset(archived))
+
+    def used_invoice_numbers(self, numbers: Sequence[str]) -> frozenset[str]:
+        if not numbers:
+            return frozenset()
+        found = self._call(self.api.get_invoices, invoice_numbers=list(numbers), page=1)
+        return frozenset(
+            i.invoice_number
+            for i in found.invoices or []
+            if i.invoice_number and i.type == "ACCREC" and i.status != "DELETED"
+        )
 
     def create_contacts(self, drafts: Sequence[ContactDraft], key: str) -> dict[str, str]:
         body = xm.Contacts(contacts=[_contact(d) for d in drafts])
@@ -155,6 +187,9 @@ class XeroClient:
         }
 
     def item_codes(self) -> frozenset[str]:
+        return self._cache.get(self.tenant_id, "items", self._item_codes)
+
+    def _item_codes(self) -> frozenset[str]:
         items = self._call(self.api.get_items).items or []
         return frozenset(i.code for i in items if i.code)
 
@@ -163,9 +198,11 @@ class XeroClient:
         result = self._call(
             self.api.create_items, items=body, summarize_errors=False, idempotency_key=key
         )
-        return frozenset(
+        created = frozenset(
             i.code for i in result.items or [] if i.item_id and not i.validation_errors
         )
+        self._cache.put(self.tenant_id, "items", self.item_codes() | created)
+        return created
 
     def create_invoices(self, drafts: Sequence[InvoiceDraft], key: str) -> list[XeroInvoiceResult]:
         amounts = [ln.unit_amount for d in drafts for ln in d.lines if ln.unit_amount is not None]
@@ -385,10 +422,10 @@ def _optional_enum(value: Any) -> str | None:
     return text or None
 
 
-def _reference_data(api: Any, call: Callable[..., Any]) -> ReferenceData:
+def _reference_data(api: Any, call: Callable[..., Any], *, with_themes: bool) -> ReferenceData:
     rates = call(api.get_tax_rates).tax_rates or []
     accounts = call(api.get_accounts).accounts or []
-    themes = call(api.get_branding_themes).branding_themes or []
+    themes = (call(api.get_branding_themes).branding_themes or []) if with_themes else []
     # Archived categories are left out by Xero unless includeArchived is asked for.
     categories = call(api.get_tracking_categories).tracking_categories or []
     return ReferenceData(

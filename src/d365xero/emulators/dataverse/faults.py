@@ -18,12 +18,12 @@ import json
 from starlette.types import Send
 
 from d365xero.emulators.xero import faults as xero_faults
-from d365xero.emulators.xero.faultplan import Fault
+from d365xero.emulators.xero.faultplan import Fault, FaultPlan
 
 # The plan, its /_emulator/faults routes and the quiet server logs are the Xero emulator's.
-FaultPlan = xero_faults.FaultPlan
 fault_routes = xero_faults.fault_routes
 quiet_server_logs = xero_faults.quiet_server_logs
+__all__ = ["BODIES", "FaultMiddleware", "FaultPlan", "fault_routes", "quiet_server_logs"]
 
 BODIES = {
     "429": {

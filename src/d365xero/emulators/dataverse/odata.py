@@ -257,14 +257,17 @@ class _Parser:
             self.expect("=")
             if self.peek() and self.peek()[1] == "[":  # type: ignore[index]
                 self.take()
-                values = []
+                items = []
                 while self.peek() and self.peek()[1] != "]":  # type: ignore[index]
                     if self.peek()[1] == ",":  # type: ignore[index]
                         self.take()
                         continue
-                    values.append(self.primary())
+                    item = self.primary()
+                    if not isinstance(item, Lit):
+                        raise QuerySyntaxError(f"'{name}' takes literal values only.")
+                    items.append(item.value)
                 self.expect("]")
-                args[key] = tuple(v.value for v in values)
+                args[key] = tuple(items)
             else:
                 args[key] = self.primary()
             if self.peek() and self.peek()[1] == ",":  # type: ignore[index]
@@ -272,8 +275,8 @@ class _Parser:
                 continue
             break
         self.expect(")")
-        prop = args.get("PropertyName")
-        values = args.get("PropertyValues")
+        prop: Any = args.get("PropertyName")
+        values: Any = args.get("PropertyValues")
         if not isinstance(prop, Lit) or not isinstance(values, tuple):
             raise QuerySyntaxError(f"'{name}' needs PropertyName and PropertyValues.")
         node = In(Prop(tuple(str(prop.value).split("/"))), values)
@@ -409,7 +412,7 @@ class Resolver(Protocol):
         self, entity: str, row: dict[str, Any], nav: str
     ) -> tuple[str, dict[str, Any]] | None: ...
 
-    def children(
+    def related(
         self, entity: str, row: dict[str, Any], nav: str
     ) -> tuple[str, list[dict[str, Any]]]: ...
 
@@ -564,7 +567,7 @@ class Evaluator:
                 return False
             entity, row = hop
         child, rows = self.r.related(entity, row, node.nav[-1])
-        if node.body is None:
+        if node.body is None or node.var is None:
             return bool(rows)
         test = (self.eval(node.body, child, r, {**scope, node.var: (child, r)}) for r in rows)
         return any(test) if node.kind == "any" else all(test)

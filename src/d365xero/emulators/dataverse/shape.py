@@ -66,9 +66,9 @@ def formatted(org: Organisation, attr: Attr, row: Row, value: Any) -> str | None
     if attr.type is T.DECIMAL:
         return f"{value:,.{attr.precision or 2}f}"
     if attr.type is T.DATETIME:
-        return value.strftime("%-m/%-d/%Y %-I:%M %p")
+        return str(value.strftime("%-m/%-d/%Y %-I:%M %p"))
     if attr.type is T.DATEONLY:
-        return value.strftime("%-m/%-d/%Y")
+        return str(value.strftime("%-m/%-d/%Y"))
     return None
 
 

@@ -107,7 +107,12 @@ class Webhooks:
     def drain(self, timeout: float = 10.0) -> None:
         """Waits until every queued asynchronous delivery has been tried (for tests)."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self.queue.join(), done.set()), daemon=True).start()
+
+        def wait() -> None:
+            self.queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
         if not done.wait(timeout):
             raise TimeoutError("webhook deliveries still pending")
 
