@@ -212,6 +212,7 @@ def test_not_found_and_bad_requests(dv: DataverseClient) -> None:
         "accounts(accountnumber='x')",
         "EntityDefinitions(LogicalName='nope')",
         "accounts/$count/extra",
+        "accounts?$filter=Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=[name])",
         "accounts?$filter=" + "(" * 3000 + "name eq 'x'" + ")" * 3000,
         "accounts?$filter=" + "not " * 3000 + "name eq 'x'",
         "accounts?$expand="
