@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from tests.emulators.conftest import DataverseClient
 from tests.support.dataverse_fixtures import DataverseHarness
 
 from d365xero.emulators.core.server import ServerThread
+from d365xero.emulators.core.tls import LocalCA
+from d365xero.emulators.dataverse.app import create_app
 from d365xero.emulators.dataverse.sample import sample_id
 from d365xero.emulators.dataverse.webhooks import filter_id, message_id
 
@@ -250,3 +253,25 @@ def test_recalculated_totals_are_an_update_of_the_invoice(
         a["key"]: a["value"] for a in call["json"]["InputParameters"][0]["value"]["Attributes"]
     }
     assert attributes["totalamount"]["Value"] == 100.0
+
+
+def test_https_endpoints_are_trusted_through_the_ca_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = LocalCA.load_or_create(tmp_path)
+    monkeypatch.setenv("D365XERO_CA_BUNDLE", str(ca.cert_path))
+    seen: list[str] = []
+
+    async def hook(request: Request) -> Response:
+        seen.append((await request.json())["MessageName"])
+        return Response(status_code=204)
+
+    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    harness = DataverseHarness(create_app())
+    dv = DataverseClient(harness.client(), harness.headers())
+    with ServerThread(receiver, tls=ca.issue("receiver")) as server:
+        _register(dv, f"{server.url}/hook", "Create", entity="account")
+        dv.create("accounts", {"name": "Over TLS"})
+        harness.org.webhooks.drain()
+    harness.close()
+    assert seen == ["Create"]

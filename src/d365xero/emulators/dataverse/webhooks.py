@@ -19,7 +19,9 @@ pre/post entity images; any port is accepted (Dataverse allows 80 and 443 only).
 from __future__ import annotations
 
 import json
+import os
 import queue
+import ssl
 import threading
 import uuid
 import xml.etree.ElementTree as ET
@@ -101,7 +103,12 @@ class Webhooks:
         self.org = org
         self.queue: queue.Queue[Delivery] = queue.Queue()
         self._worker: threading.Thread | None = None
-        self.verify: str | bool = True
+        # Endpoints served with the local CA (the demo's portal) are trusted through the same
+        # variable the connector reads.
+        bundle = os.environ.get("D365XERO_CA_BUNDLE")
+        self.verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=bundle) if bundle else True
+        )
         org.listeners.append(self.on_change)
 
     def drain(self, timeout: float = 10.0) -> None:
