@@ -84,7 +84,10 @@ class XeroClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._timeout = timeout
-        config = Configuration(oauth2_token=OAuth2Token())
+        # Configuration() returns a copy of the first one ever made and ignores its arguments
+        # (the SDK's TypeWithDefault metaclass): set what this client needs on its own copy.
+        config = Configuration()
+        config.oauth2_token = OAuth2Token()
         if ca_bundle:
             config.ssl_ca_cert = ca_bundle
         api_client = ApiClient(
