@@ -131,3 +131,16 @@ def test_wrong_credentials_mean_reconnect(xero_server: XeroHarness) -> None:
         client = XeroClient(endpoints=endpoints, tenant_id=TENANT_ID, tokens=tokens)
         with pytest.raises(AuthorisationLost, match="credentials"):
             client.organisation()
+
+
+def test_another_sdk_user_in_the_process_does_not_break_it(xero_server: XeroHarness) -> None:
+    # xero-python's Configuration copies the first instance ever made, ignoring later arguments.
+    from xero_python.api_client import Configuration
+
+    Configuration.set_default(Configuration())
+    Configuration().oauth2_token = None
+    with httpx.Client() as http:
+        endpoints = XeroEndpoints(xero_server.url)
+        tokens = ClientCredentialsTokens(http, endpoints.token_url, CLIENT_ID, CLIENT_SECRET)
+        client = XeroClient(endpoints=endpoints, tenant_id=TENANT_ID, tokens=tokens)
+        assert client.tenants()[0].tenant_id == TENANT_ID
