@@ -313,5 +313,11 @@ def test_sdk_status_payment_and_credit_note_tour(sdk: tuple[ApiClient, XeroHarne
         TENANT_ID, approved.invoices[0].invoice_id, Invoices(invoices=[Invoice(status="VOIDED")])
     ).invoices
     assert voided.status == "VOIDED"
+    [noted] = xero.update_invoice(
+        TENANT_ID,
+        draft.invoice_id,
+        Invoices(invoices=[Invoice(reference="Paid in part, credited in part")]),
+    ).invoices
+    assert noted.reference == "Paid in part, credited in part"
     balances = xero.get_contact(TENANT_ID, contact.contact_id).contacts[0].balances
     assert balances.accounts_receivable.outstanding == Decimal("200.00")

@@ -203,3 +203,41 @@ def test_contact_balances(xero_app: XeroHarness) -> None:
     receivable = contact["Balances"]["AccountsReceivable"]
     assert (receivable["Outstanding"], receivable["Overdue"]) == (220, 120)
     assert contact["Balances"]["AccountsPayable"] == {"Outstanding": 0, "Overdue": 0}
+
+
+def test_paid_documents_take_header_edits_only(xero_app: XeroHarness) -> None:
+    client, headers = xero_app.client(), xero_app.headers()
+    invoice = _invoice(client, headers)
+    _pay(client, headers, invoice["InvoiceID"], 120)
+    url = f"{API}/Invoices/{invoice['InvoiceID']}"
+    header = client.post(
+        url, headers=headers, json={"Invoices": [{"Reference": "PO-9", "DueDate": "2027-01-31"}]}
+    )
+    assert header.status_code == 200, header.text
+    [updated] = header.json()["Invoices"]
+    assert (updated["Status"], updated["Reference"]) == ("PAID", "PO-9")
+    lines = client.post(
+        url,
+        headers=headers,
+        json={
+            "Invoices": [
+                {
+                    "LineItems": [
+                        {
+                            "Description": "more",
+                            "Quantity": 1,
+                            "UnitAmount": 1,
+                            "AccountCode": "200",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    assert lines.status_code == 400
+    assert lines.json()["Elements"][0]["ValidationErrors"] == [
+        {
+            "Message": "This document cannot be edited as it has a payment or credit note "
+            "allocated to it."
+        }
+    ]

@@ -47,6 +47,27 @@ TRANSITIONS = {
     "DELETED": set(),
 }
 NOT_MODIFIABLE = "Invoice not of valid status for modification"
+# Read-only flags xero-python sends on every write (reference/xero.md §8); they change nothing.
+SDK_FLAGS = ("HasAttachments", "HasErrors", "HasValidationErrors")
+# What may still change on a document with a payment or credit applied: header fields only
+# (reference/xero.md §3.3, summarising Xero's Invoices page; line descriptions, accounts and
+# tracking are editable in Xero too, but not emulated).
+LIMITED_EDITS = {
+    "InvoiceID",
+    "InvoiceNumber",
+    "CreditNoteID",
+    "CreditNoteNumber",
+    "Type",
+    "Status",
+    "Reference",
+    "DueDate",
+    "BrandingThemeID",
+    "Url",
+    "SentToContact",
+    "ExpectedPaymentDate",
+    "PlannedPaymentDate",
+    *SDK_FLAGS,
+}
 # Xero's wording, github.com/waynerobinson/xeroizer/pull/211.
 HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."
 
@@ -363,15 +384,18 @@ class InvoiceBook:
         current = existing["Status"]
         if status == "PAID" and current != "PAID":
             return [f"{kind.label} status cannot be set to PAID; it is paid by applying payments."]
+        settled = existing["_paid"] or existing["_credited"]
+        if settled and status == current and current in ("AUTHORISED", "PAID"):
+            # With a payment or credit applied only a few header fields may change.
+            return [] if set(data) <= LIMITED_EDITS else [HAS_PAYMENTS]
+        if settled and status == "VOIDED":
+            return [HAS_PAYMENTS]
         if status not in TRANSITIONS[current] and not (status == current and _only_status(data)):
             if status == "DELETED":
                 return [f"Only DRAFT or SUBMITTED {kind.label.lower()}s can be deleted."]
             if status == "VOIDED" and current in ("DRAFT", "SUBMITTED"):
                 return [f"Only AUTHORISED {kind.label.lower()}s can be voided."]
             return [NOT_MODIFIABLE.replace("Invoice", kind.label)]
-        paid = existing["_paid"] or existing["_credited"]
-        if current == "AUTHORISED" and paid and (status == "VOIDED" or _edits_lines(data)):
-            return [HAS_PAYMENTS]
         if data.get("Type") and data["Type"] != existing["Type"]:
             return ["The Type of an invoice cannot be changed."]
         return []
@@ -582,11 +606,8 @@ def _only_status(data: dict[str, Any]) -> bool:
         "CreditNoteNumber",
         "Status",
         "Type",
+        *SDK_FLAGS,
     }
-
-
-def _edits_lines(data: dict[str, Any]) -> bool:
-    return any(key in data for key in ("LineItems", "LineAmountTypes", "CurrencyCode", "Contact"))
 
 
 def due_by_terms(day: int, invoice_date: date) -> date:
