@@ -193,3 +193,11 @@ def test_disconnect_one_organisation(xero_app: XeroHarness) -> None:
     assert len(client.get("/Connections", headers=bearer).json()) == 1
     again = client.delete(f"/Connections/{connections[0]['id']}", headers=bearer)
     assert again.status_code == 404
+
+
+def test_discovery_document_points_at_the_emulator(xero_app: XeroHarness) -> None:
+    document = xero_app.client().get("/.well-known/openid-configuration").json()
+    assert document["authorization_endpoint"] == "http://testserver/identity/connect/authorize"
+    assert document["token_endpoint"] == "http://testserver/connect/token"
+    assert document["code_challenge_methods_supported"] == ["S256"]
+    assert "accounting.invoices" in document["scopes_supported"]

@@ -254,8 +254,32 @@ async def delete_connection(request: Request) -> Response:
     return Response(NOT_FOUND_TEXT, status_code=404, media_type="text/plain")
 
 
+async def openid_configuration(request: Request) -> Response:
+    """The discovery document (identity.xero.com/.well-known/openid-configuration), pointing
+    at this emulator's endpoints, for OAuth libraries that read it."""
+    backend: XeroBackend = request.app.state.emulator
+    origin = _issuer(request)
+    scopes = sorted(backend.identity.app.scopes | {"openid", "profile", "email", "offline_access"})
+    return JSONResponse(
+        {
+            "issuer": origin,
+            "authorization_endpoint": f"{origin}/identity/connect/authorize",
+            "token_endpoint": f"{origin}/connect/token",
+            "revocation_endpoint": f"{origin}/connect/revocation",
+            "scopes_supported": scopes,
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "id_token_signing_alg_values_supported": ["HS256"],
+            "subject_types_supported": ["public"],
+        }
+    )
+
+
 def oauth_routes() -> list[Route]:
     return [
+        Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/identity/connect/authorize", authorize, methods=["GET", "POST"]),
         Route("/connect/token", token_endpoint, methods=["POST"]),
         Route("/connect/revocation", revocation, methods=["POST"]),
