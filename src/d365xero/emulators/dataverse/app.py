@@ -8,9 +8,10 @@ from starlette.middleware import Middleware
 
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
+from d365xero.emulators.dataverse.entra import Entra
 from d365xero.emulators.dataverse.faults import FaultMiddleware, fault_routes, quiet_server_logs
 from d365xero.emulators.dataverse.limits import ServiceProtectionMiddleware, protection_routes
-from d365xero.emulators.dataverse.models import Organisation
+from d365xero.emulators.dataverse.models import ORG_NAME, Organisation
 from d365xero.emulators.dataverse.routes import all_routes
 from d365xero.emulators.dataverse.solution_import import import_routes
 
@@ -22,11 +23,20 @@ def create_app(
     tenant: str = "demo-tenant",
     with_solution: bool = True,
     service_protection: bool = False,
+    organisation_name: str = ORG_NAME,
+    directory: Entra | None = None,
 ) -> Starlette:
     """`service_protection` turns on Dataverse's per-user request limits (off by default; also
-    switchable at /_emulator/service-protection). Faults are injected at /_emulator/faults."""
+    switchable at /_emulator/service-protection). Faults are injected at /_emulator/faults.
+    Several organisations of one tenant: create each with the same `directory`
+    (`app.state.emulator.entra` of the first) and its own `organisation_name`."""
     org = Organisation(
-        client_id=client_id, client_secret=client_secret, tenant=tenant, with_solution=with_solution
+        client_id=client_id,
+        client_secret=client_secret,
+        tenant=tenant,
+        with_solution=with_solution,
+        name=organisation_name,
+        directory=directory,
     )
     org.protection.limits.enabled = service_protection
     quiet_server_logs()

@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from d365xero.emulators.dataverse.entra import EntraError, check_authorize, issue_code
+from d365xero.emulators.dataverse.entra import (
+    Entra,
+    EntraError,
+    check_authorize,
+    issue_code,
+    resource_of,
+)
 from d365xero.emulators.dataverse.models import ORG_NAME, Organisation
 
 PASSED = (
@@ -57,11 +63,22 @@ _PAGE = """<!doctype html>
 """
 
 
-def _page(params: dict[str, str], org_url: str, error: str = "", username: str = "") -> str:
+def _organisations(entra: Entra, org_url: str) -> dict[str, str]:
+    return {org_url: entra.organisations.get(org_url, ORG_NAME), **entra.organisations}
+
+
+def _page(
+    entra: Entra, params: dict[str, str], org_url: str, error: str = "", username: str = ""
+) -> str:
     hidden = "".join(
         f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in params.items()
     )
-    option = f'<option value="{escape(org_url)}">{ORG_NAME} ({escape(org_url)})</option>'
+    asked = resource_of(entra, params.get("scope", ""), org_url)
+    option = "".join(
+        f'<option value="{escape(url)}"{" selected" if url == asked else ""}>'
+        f"{escape(name)} ({escape(url)})</option>"
+        for url, name in _organisations(entra, org_url).items()
+    )
     return _PAGE.format(
         app=escape(params.get("client_id", "")),
         error=f'<p role="alert">{escape(error)}</p>' if error else "",
@@ -107,6 +124,7 @@ def consent_routes(org: Organisation) -> list[Route]:
     entra = org.entra
 
     async def authorize(request: Request) -> Response:
+        entra.register_organisation(_origin(request), org.name)
         tenant = request.path_params["tenant"]
         if request.method == "GET":
             params = dict(request.query_params)
@@ -120,7 +138,7 @@ def consent_routes(org: Organisation) -> list[Route]:
         except EntraError as err:
             return _error_page(err)
         if request.method == "GET":
-            return HTMLResponse(_page(params, _origin(request)))
+            return HTMLResponse(_page(entra, params, _origin(request)))
         if form["consent"] != "accept":
             return _redirect(
                 params,
@@ -134,12 +152,13 @@ def consent_routes(org: Organisation) -> list[Route]:
             message = (
                 "AADSTS50126: Error validating credentials due to invalid username or password."
             )
-            return HTMLResponse(_page(params, _origin(request), message, form["username"]))
-        if form["organisation"].rstrip("/") != _origin(request):
+            return HTMLResponse(_page(entra, params, _origin(request), message, form["username"]))
+        organisation = form["organisation"].rstrip("/")
+        if organisation not in _organisations(entra, _origin(request)):
             return HTMLResponse(
-                _page(params, _origin(request), "Pick an organisation.", user.username)
+                _page(entra, params, _origin(request), "Pick an organisation.", user.username)
             )
-        code = issue_code(entra, params, user, _origin(request))
+        code = issue_code(entra, params, user, _origin(request), organisation)
         return _redirect(params, {"code": code, "session_state": str(uuid.uuid4())})
 
     return [Route("/{tenant}/oauth2/v2.0/authorize", authorize, methods=["GET", "POST"])]

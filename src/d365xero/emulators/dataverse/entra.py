@@ -102,6 +102,9 @@ class Entra:
         self.apps = {client_id: App(client_id, client_secret)}
         self.default_client_id = client_id
         self.users: dict[str, User] = {}
+        # The tenant's Dynamics organisations (URL -> unique name): every emulator that shares
+        # this directory registers the URL it is reached at.
+        self.organisations: dict[str, str] = {}
         self.redirect_uris: set[str] = set()  # empty: any loopback (localhost) URI
         self._codes: dict[str, Grant] = {}
         self._refresh: dict[str, Grant] = {}
@@ -112,6 +115,14 @@ class Entra:
         self._key = secrets.token_bytes(32)
         self._codes.clear()
         self._refresh.clear()
+
+    def register_organisation(self, url: str, name: str) -> None:
+        self.organisations.setdefault(url.rstrip("/"), name)
+
+    def resource_known(self, resource: str, org_url: str) -> bool:
+        """Any organisation of the tenant is a valid resource, wherever the token is asked."""
+        known = {u.lower() for u in self.organisations} | {org_url.rstrip("/").lower()}
+        return resource.rstrip("/").lower() in known
 
     def add_user(self, username: str, password: str, name: str, oid: str) -> User:
         user = User(username, password, name, oid)
@@ -223,7 +234,7 @@ class Entra:
                 "(application ID URI).",
             )
         resource = scope[: -len("/.default")].rstrip("/")
-        if resource.lower() != org_url.lower().rstrip("/"):
+        if not self.resource_known(resource, org_url):
             raise EntraError(
                 400,
                 "invalid_resource",
@@ -316,7 +327,7 @@ def check_authorize(entra: Entra, tenant: str, params: dict[str, str], org_url: 
         )
     if params.get("code_challenge_method", "S256") not in ("S256", "plain"):
         raise _error(400, "invalid_request", 50002, "Invalid code_challenge_method.")
-    resource_of(params.get("scope", ""), org_url)
+    resource_of(entra, params.get("scope", ""), org_url)
     return app
 
 
@@ -329,11 +340,13 @@ def _redirect_allowed(entra: Entra, uri: str) -> bool:
     return parts.scheme in ("http", "https") and parts.hostname in ("localhost", "127.0.0.1")
 
 
-def resource_of(scope: str, org_url: str) -> str:
-    """The organisation a delegated scope names (`<org>/user_impersonation` or `<org>/.default`)."""
+def resource_of(entra: Entra, scope: str, org_url: str) -> str:
+    """The organisation a delegated scope names (`<org>/user_impersonation` or `<org>/.default`),
+    which must be one of the tenant's."""
     for item in scope.split():
-        if item.lower().startswith(org_url.lower().rstrip("/") + "/"):
-            return org_url.rstrip("/")
+        resource = item.rpartition("/")[0]
+        if "://" in resource and entra.resource_known(resource, org_url):
+            return resource.rstrip("/")
     raise _error(
         400,
         "invalid_scope",
@@ -343,13 +356,22 @@ def resource_of(scope: str, org_url: str) -> str:
     )
 
 
-def issue_code(entra: Entra, params: dict[str, str], user: User, org_url: str) -> str:
+def issue_code(
+    entra: Entra, params: dict[str, str], user: User, org_url: str, organisation: str
+) -> str:
+    """A code for `organisation`, the one the user picked on the consent page (by default the
+    one the scope names): its delegated scope is re-aimed at that organisation."""
     code = secrets.token_urlsafe(32)
+    asked = resource_of(entra, params.get("scope", ""), org_url)
+    scope = " ".join(
+        organisation + item[len(asked) :] if item.startswith(asked) else item
+        for item in params.get("scope", "").split()
+    )
     entra._codes[code] = Grant(
         client_id=params["client_id"],
         user=user,
-        resource=resource_of(params.get("scope", ""), org_url),
-        scope=params.get("scope", ""),
+        resource=organisation,
+        scope=scope,
         redirect_uri=params["redirect_uri"],
         challenge=params.get("code_challenge"),
         method=params.get("code_challenge_method", "plain"),

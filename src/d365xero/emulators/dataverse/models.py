@@ -34,7 +34,6 @@ from d365xero.emulators.dataverse.systemtables import build_metadata
 from d365xero.emulators.dataverse.webhooks import Webhooks
 
 ORG_NAME = "d365xerodemo"
-ORGANIZATION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "d365xero-emulator:organization"))
 BUSINESS_UNIT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "d365xero-emulator:businessunit"))
 ADMIN_USER_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "d365xero-emulator:admin"))
 
@@ -63,11 +62,18 @@ class Organisation:
         client_secret: str = "demo-secret",
         tenant: str = "demo-tenant",
         with_solution: bool = True,
+        name: str = ORG_NAME,
+        directory: Entra | None = None,
     ) -> None:
+        """`directory`: an Entra tenant shared with other organisations (several environments
+        of one tenant); by default the organisation has a tenant of its own."""
         self.clock = Clock()
         self.calls = CallLog()
         self.with_solution = with_solution
-        self.entra = Entra(
+        self.name = name
+        self.organization_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"d365xero-emulator:{name}"))
+        self._owns_directory = directory is None
+        self.entra = directory or Entra(
             self.clock, tenant=tenant, client_id=client_id, client_secret=client_secret
         )
         self.lock = threading.RLock()
@@ -100,7 +106,8 @@ class Organisation:
             self.tombstones = []
             self._invoice_number = 1000
             self.base_currency = None
-            self.entra.reset()
+            if self._owns_directory:
+                self.entra.reset()
             self.faults.clear()
             self.protection.reset()
             sample.load_reference_data(self)

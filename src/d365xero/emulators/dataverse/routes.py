@@ -48,6 +48,7 @@ def entra_routes(org: Organisation) -> list[BaseRoute]:
         return JSONResponse({"keys": []})
 
     async def token(request: Request) -> Response:
+        org.entra.register_organisation(origin(request), org.name)
         raw = (await request.body()).decode("utf-8", "replace")
         form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
         client_id, secret = form.get("client_id"), form.get("client_secret")
@@ -115,6 +116,7 @@ def _unauthorized(org: Organisation, request: Request, invalid: bool) -> Respons
 
 def _authorize(org: Organisation, request: Request) -> Response | str:
     """The caller's user id, or the 401 Dataverse gives a request without a valid token."""
+    org.entra.register_organisation(origin(request), org.name)
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return _unauthorized(org, request, invalid=False)

@@ -29,7 +29,6 @@ from d365xero.emulators.dataverse.errors import (
 from d365xero.emulators.dataverse.metadata import Entity
 from d365xero.emulators.dataverse.models import (
     BUSINESS_UNIT_ID,
-    ORGANIZATION_ID,
     Organisation,
     Ref,
     Row,
@@ -275,7 +274,7 @@ class WebApi:
                 "@odata.context": f"{req.base}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
                 "BusinessUnitId": BUSINESS_UNIT_ID,
                 "UserId": req.user_id or self.org.user_id,
-                "OrganizationId": ORGANIZATION_ID,
+                "OrganizationId": self.org.organization_id,
             },
         )
 

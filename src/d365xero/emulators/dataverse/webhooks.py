@@ -210,7 +210,7 @@ class Webhooks:
         after: Row | None,
         changed: set[str],
     ) -> dict[str, Any]:
-        from d365xero.emulators.dataverse.models import BUSINESS_UNIT_ID, ORG_NAME, ORGANIZATION_ID
+        from d365xero.emulators.dataverse.models import BUSINESS_UNIT_ID
 
         meta = self.org.entity(entity)
         row = after or before or {}
@@ -255,8 +255,8 @@ class Webhooks:
             "Mode": mode,
             "OperationCreatedOn": f"/Date({int(now.timestamp() * 1000)})/",
             "OperationId": str(uuid.uuid4()),
-            "OrganizationId": ORGANIZATION_ID,
-            "OrganizationName": ORG_NAME,
+            "OrganizationId": self.org.organization_id,
+            "OrganizationName": self.org.name,
             "OutputParameters": output,
             "OwningExtension": {
                 "Id": step["sdkmessageprocessingstepid"],
