@@ -31,6 +31,9 @@ class Shape:
     warm: bool = True
 
 
+CHUNK = 1000  # Dataverse's limit of operations in one $batch request
+
+
 def _row_id(kind: str, n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"d365xero-bench:{kind}:{n}"))
 
@@ -84,8 +87,9 @@ class XeroSetup:
         return list(response.json()[collection])
 
 
-def load_backlog(stack: Stack, shape: Shape, chunk: int = 1000) -> None:
-    """Customers, products and `shape.invoices` ready invoices of 2 or 3 lines each."""
+def prepare(stack: Stack, shape: Shape) -> dict[str, str]:
+    """Customers and products (and, warm, their Xero contacts and items); the row ids an
+    invoice binds to, for load_invoices."""
     with httpx.Client(verify=ssl_context(stack.ca), timeout=600) as http:
         dv = dataverse_client(stack, http)
         contact_ids: dict[str, str] = {}
@@ -104,9 +108,16 @@ def load_backlog(stack: Stack, shape: Shape, chunk: int = 1000) -> None:
         refs = _references(dv)
         dv_check(dv.batch([[op] for op in _customers(shape, contact_ids)]))
         dv_check(dv.batch([[op] for op in _products(shape, refs)]))
-        invoices = [_invoice(n, shape, refs) for n in range(shape.invoices)]
-        for start in range(0, len(invoices), chunk):
-            dv_check(dv.batch([[op] for op in invoices[start : start + chunk]]))
+        return refs
+
+
+def load_invoices(stack: Stack, shape: Shape, refs: dict[str, str], first: int, count: int) -> None:
+    """Invoices number `first` to `first + count - 1`, up to 1,000 to a $batch request."""
+    with httpx.Client(verify=ssl_context(stack.ca), timeout=600) as http:
+        dv = dataverse_client(stack, http)
+        for start in range(first, first + count, CHUNK):
+            end = min(start + CHUNK, first + count)
+            dv_check(dv.batch([[_invoice(n, shape, refs)] for n in range(start, end)]))
 
 
 def dv_check(results: list[Any]) -> None:
