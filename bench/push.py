@@ -71,6 +71,7 @@ class Run:
     maxrss_mib: float  # the connector process's peak resident set, from wait4
     wall_s: float
     tracemalloc_peak_mib: float | None
+    emulator_cpu_s: tuple[float, float]  # Xero's and Dataverse's, while the connector ran
     detail: dict[str, Any]
 
     @property
@@ -86,15 +87,17 @@ class Run:
             f"| {self.dataverse.api} | {self.dataverse.api / self.per_50:.2f} "
             f"| {self.xero.token} / {self.dataverse.token} "
             f"| {1000 * self.cpu_s / max(self.created, 1):.2f} | {self.process_cpu_s:.1f} "
-            f"| {self.maxrss_mib:.0f} | {traced} | {self.wall_s:.1f} |"
+            f"| {self.maxrss_mib:.0f} | {traced} | {self.wall_s:.1f} "
+            f"| {self.emulator_cpu_s[0]:.1f} / {self.emulator_cpu_s[1]:.1f} |"
         )
 
 
 HEADER = (
     "| Backlog | Contacts, items | Pass | Created | Passes | Xero calls | Xero per 50 "
     "| Dataverse calls | Dataverse per 50 | Token calls X / D | CPU ms per invoice "
-    "| Process CPU s | Max RSS MiB | tracemalloc peak MiB | Passes wall s |\n"
-    "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+    "| Process CPU s | Max RSS MiB | tracemalloc peak MiB | Passes wall s "
+    "| Emulators' CPU s X / D |\n"
+    "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"
 )
 
 
@@ -138,10 +141,15 @@ def measure(invoices: int, args: argparse.Namespace, workdir: Path) -> Run:
         load_s = time.monotonic() - started
         stack.xero.clear_calls()
         stack.dataverse.clear_calls()
+        emulator_cpu = stack.xero.cpu_seconds(), stack.dataverse.cpu_seconds()
         if child is None:
             child = subprocess.Popen(_command(result, invoices, args), env=env, cwd=REPO)
         result.with_suffix(".go").touch()
         process_cpu, maxrss_kib = _wait4(child, args.timeout)
+        emulator_cpu = (
+            stack.xero.cpu_seconds() - emulator_cpu[0],
+            stack.dataverse.cpu_seconds() - emulator_cpu[1],
+        )
         xero = split_calls(stack.xero.calls(), "/api.xro")
         dataverse = split_calls(stack.dataverse.calls(), "/api/data")
     out = json.loads(result.read_text())
@@ -160,6 +168,7 @@ def measure(invoices: int, args: argparse.Namespace, workdir: Path) -> Run:
         maxrss_mib=maxrss_kib / 1024,
         wall_s=out["wall_s"],
         tracemalloc_peak_mib=peak / 2**20 if peak is not None else None,
+        emulator_cpu_s=emulator_cpu,
         detail=out,
     )
 

@@ -45,6 +45,14 @@ class Emulator:
             response.raise_for_status()
             return response.json() if response.content else None
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the emulator process so far (Linux /proc), 0.0 elsewhere."""
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        if not stat.exists():
+            return 0.0
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def calls(self) -> dict[str, int]:
         return dict(self.control("GET", "calls"))
 
