@@ -421,6 +421,10 @@ def test_expand_single_and_collection_with_nested_options(dv: DataverseClient) -
     assert [d["productdescription"] for d in body["invoice_details"]] == ["q5"]
     bad = dv.get(f"invoices({invoice})", params={"$expand": "customerid_account($top=1)"})
     assert bad.status_code == 400 and "Only $select and $filter" in _error(bad)[1]
+    nested = "invoice_details($orderby=quantity;$expand=productid($select=name))"
+    assert dv.get(f"invoices({invoice})", params={"$expand": nested}).status_code == 400
+    connector = "invoice_details($select=quantity;$expand=productid($select=productnumber,name))"
+    assert dv.get(f"invoices({invoice})", params={"$expand": connector}).status_code == 200
 
 
 def test_paging_with_maxpagesize_and_next_link(dv: DataverseClient) -> None:

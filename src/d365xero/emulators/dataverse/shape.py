@@ -112,7 +112,7 @@ def check_expand(
             raise PropertyNotFound(exp.nav, entity.logical_name)
         target = org.entity(kind[0])
         single = kind[1] == "single"
-        if (single or nested) and exp.has_options & {"$orderby", "$top"}:
+        if (single or nested or exp.expand) and exp.has_options & {"$orderby", "$top"}:
             # PAD:webapi/query/join-tables.md
             raise QuerySyntaxError(
                 "Only $select and $filter clause can be provided while doing $expand on "
