@@ -63,6 +63,17 @@ _DETAILS_NAV = next(
     for lookup in schema.lookups()
     if lookup.referencing == "dxc_xerodetail" and lookup.column.schema_name == "dxc_InvoiceId"
 )
+_EXPAND = ",".join(
+    [
+        f"customerid_account($select={_ACCOUNT})",
+        f"customerid_contact($select={_CONTACT})",
+        "transactioncurrencyid($select=isocurrencycode)",
+        "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
+        f"{_DETAILS_NAV}($select={_DETAIL})",
+        f"invoice_details($select={_LINE};$expand=productid($select=productnumber,name),"
+        "dxc_TaxTypeId($select=dxc_taxtypecode),dxc_AccountCodeId($select=dxc_code))",
+    ]
+)
 
 
 def _option(options: tuple[schema.Option, ...], value: Any) -> str | None:
@@ -116,22 +127,21 @@ class DynamicsGateway:
         No: Dataverse filters them (a lambda over the Xero details), so exported invoices cost
         nothing however many there are."""
         no = schema.option_value(schema.EXPORT_STATUS, "No")
+        return self._invoice_pages(f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no})", page_size)
+
+    def edited_invoice_pages(self, since: datetime, page_size: int) -> Iterator[list[Invoice]]:
+        yes = schema.option_value(schema.EXPORT_STATUS, "Yes")
+        return self._invoice_pages(
+            f"modifiedon gt {_iso(since)} and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})",
+            page_size,
+        )
+
+    def _invoice_pages(self, condition: str, page_size: int) -> Iterator[list[Invoice]]:
         params = {
             "$select": _INVOICE,
             "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} "
-            f"and statecode eq {ACTIVE} and {_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no})",
-            "$expand": ",".join(
-                [
-                    f"customerid_account($select={_ACCOUNT})",
-                    f"customerid_contact($select={_CONTACT})",
-                    "transactioncurrencyid($select=isocurrencycode)",
-                    "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
-                    f"{_DETAILS_NAV}($select={_DETAIL})",
-                    f"invoice_details($select={_LINE};$expand=productid($select=productnumber,"
-                    "name),dxc_TaxTypeId($select=dxc_taxtypecode),"
-                    "dxc_AccountCodeId($select=dxc_code))",
-                ]
-            ),
+            f"and statecode eq {ACTIVE} and {condition}",
+            "$expand": _EXPAND,
             "$orderby": "createdon asc",
         }
         for rows in self.client.pages("invoices", params, page_size):

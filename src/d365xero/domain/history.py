@@ -75,6 +75,10 @@ def created_message(xero_invoice_id: str) -> str:
     return f"Invoice has been created in Xero - {xero_invoice_id}"
 
 
+def updated_message(xero_invoice_id: str) -> str:
+    return f"Invoice has been updated in Xero - {xero_invoice_id}"
+
+
 def invoice_url(short_code: str | None, xero_invoice_id: str, invoice_type: str) -> str:
     """Xero's deep link, which logs the user into the right organisation first."""
     page = "AccountsPayable" if invoice_type == "ACCPAY" else "AccountsReceivable"

@@ -180,9 +180,12 @@ def invoice_draft(
     )
 
 
-def fingerprint(draft: InvoiceDraft) -> bytes:
+def fingerprint(invoice: Invoice, settings: ConnectorSettings, contact_id: str | None) -> bytes:
     """What Xero holds of an invoice once sent, as bytes to hash: an edit in Dynamics that
-    changes it is worth sending again; one that does not (a field we do not map) is not. The
-    status is left out: it is Xero's to move once the invoice is there."""
+    changes it is worth sending again; one that does not (a field we do not map) is not. Made
+    from the Dynamics invoice alone (every product as its item code, whatever Xero's items are
+    today), and without the status, which is Xero's to move once the invoice is there."""
+    codes = frozenset(line.product_number for line in invoice.lines if line.product_number)
+    draft = invoice_draft(invoice, settings, contact_id, codes)
     fields = {k: v for k, v in vars(draft).items() if k not in ("status", "source_id")}
     return repr(sorted(fields.items())).encode()

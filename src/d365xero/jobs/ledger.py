@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.store import writes
+from d365xero.store import connections, writes
 from d365xero.store.models import XeroWrite
 from d365xero.sync.ports import AppliedWrite, PendingWrite
 
@@ -71,3 +72,14 @@ class StoreLedger:
 
     def _by_key(self, session: Session, key: str) -> list[XeroWrite]:
         return writes.writes_for_key(session, self._connection_id, key)
+
+    def edits_checked_until(self) -> datetime | None:
+        with self._sessions() as session:
+            connection = connections.get_connection(session, self._connection_id)
+            return connection.edits_checked_until if connection else None
+
+    def mark_edits_checked(self, until: datetime) -> None:
+        with self._sessions.begin() as session:
+            connection = connections.get_connection(session, self._connection_id)
+            if connection is not None:
+                connection.edits_checked_until = until

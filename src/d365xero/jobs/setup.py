@@ -4,6 +4,7 @@ credentials, checked against both services before anything is kept."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +63,7 @@ def add_connection(
             dataverse_connection_row_id=str(uuid.uuid4()),
             dataverse_authority=new.dataverse_authority or DEFAULT_AUTHORITY,
         )
+        connection.edits_checked_until = datetime.now(UTC)  # edits from now on go to Xero
         with build_clients(settings, connection, connections.read_secrets(box, connection)) as c:
             tenants = c.xero.tenants()
             tenant = _pick_tenant(tenants, new.xero_tenant_id)

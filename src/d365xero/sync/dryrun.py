@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from d365xero.domain.history import WriteBack
@@ -76,6 +77,19 @@ class DryRunXero:
             XeroInvoiceResult(ok=True, xero_invoice_id=NEW, number=d.invoice_number) for d in drafts
         ]
 
+    def update_invoices(
+        self, updates: Sequence[tuple[str, InvoiceDraft]], key: str
+    ) -> list[XeroInvoiceResult]:
+        for xero_id, draft in updates:
+            self._intentions.invoices[draft.source_id] = {
+                "InvoiceID": xero_id,
+                **self.invoice_payload(draft),
+            }
+        return [
+            XeroInvoiceResult(ok=True, xero_invoice_id=xero_id, number=d.invoice_number)
+            for xero_id, d in updates
+        ]
+
     def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]:
         return self._xero.invoices_by_id(ids)
 
@@ -99,6 +113,9 @@ class DryRunDynamics:
 
     def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
         return self._dynamics.ready_invoice_pages(page_size)
+
+    def edited_invoice_pages(self, since: datetime, page_size: int) -> Iterator[list[Invoice]]:
+        return self._dynamics.edited_invoice_pages(since, page_size)
 
     def write_back(self, changes: Sequence[WriteBack]) -> None:
         self._intentions.write_backs += changes
@@ -127,3 +144,9 @@ class DryRunLedger:
 
     def pending(self, kind: str) -> list[PendingWrite]:
         return self._ledger.pending(kind)
+
+    def edits_checked_until(self) -> datetime | None:
+        return self._ledger.edits_checked_until()
+
+    def mark_edits_checked(self, until: datetime) -> None:
+        return None

@@ -7,10 +7,11 @@ bulk, create the invoices in one Xero request, write everything back in one Data
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from d365xero.domain import mapping
@@ -24,6 +25,7 @@ from d365xero.domain.history import (
     XeroDetailChange,
     created_message,
     invoice_url,
+    updated_message,
 )
 from d365xero.domain.mapping import ACCREC, ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.readiness import Verdict, assess
@@ -47,13 +49,37 @@ from d365xero.sync.ports import (
 )
 
 PAGE_SIZE = 50
+EDIT_OVERLAP = timedelta(minutes=5)
+EDITABLE = ("DRAFT", "SUBMITTED")
+
+
+def _edit_refusal(current: XeroInvoiceResult | None) -> str:
+    """Why Xero will not take a change to this invoice now; empty when it will."""
+    if current is None:
+        return "the invoice is no longer in Xero (deleted there?)."
+    status = current.status or ""
+    if status in EDITABLE:
+        return ""
+    if status == "AUTHORISED" and not (current.amount_paid or current.amount_credited):
+        return ""  # Xero allows editing an approved invoice until money is applied to it
+    if status == "AUTHORISED":
+        # Xero: "This document cannot be edited as it has a payment or credit note allocated to
+        # it." (reference/xero.md 3.3)
+        return (
+            "it has a payment or credit note allocated in Xero, which then allows no edits. "
+            "Make the change in Xero, or remove the payment there first."
+        )
+    return (
+        f"it is {status.title()} in Xero, which allows no edits. Make the change in Xero if it "
+        "still matters (for example with a credit note)."
+    )
 
 
 @dataclass(frozen=True)
 class Outcome:
     invoice_id: str
     invoice_name: str
-    result: str  # "created" | "failed" | "waiting" | "deferred"
+    result: str  # "created" | "updated" | "failed" | "refused" | "waiting" | "deferred"
     xero_number: str | None = None
     message: str = ""
 
@@ -128,12 +154,23 @@ class InvoicePush:
     def run(self) -> PushReport:
         report = PushReport()
         state: list[_PassState] = []  # Xero is asked only once something is ready to go
+        started = self.now()
         for page in self.dynamics.ready_invoice_pages(self.page_size):
-            changes = self._push_page(page, state, report)
-            if changes:
-                self.dynamics.write_back(changes)
-                self.checkpoint("written-back")
+            self._write_back(self._push_page(page, state, report))
+        since = self.ledger.edits_checked_until()
+        if since is not None:
+            # Dynamics stamps modifiedon by its own clock: look back a little further, and let
+            # the fingerprints tell an edit worth sending from one already dealt with.
+            pages = self.dynamics.edited_invoice_pages(since - EDIT_OVERLAP, self.page_size)
+            for page in pages:
+                self._write_back(self._edit_page(page, state, report))
+        self.ledger.mark_edits_checked(started)
         return report
+
+    def _write_back(self, changes: list[WriteBack]) -> None:
+        if changes:
+            self.dynamics.write_back(changes)
+            self.checkpoint("written-back")
 
     def _settings(self) -> ConnectorSettings:
         if self._cached_settings is None:
@@ -207,6 +244,89 @@ class InvoicePush:
             if invoice.id in results:
                 changes += self._written_back(invoice, results[invoice.id], state, now, report)
         return changes
+
+    def _edit_page(
+        self, page: Sequence[Invoice], started: list[_PassState], report: PushReport
+    ) -> list[WriteBack]:
+        """Exported invoices edited in Dynamics: sent again where Xero allows the change."""
+        now = self.now()
+        changed = [
+            (invoice, draft, digest)
+            for invoice, draft, digest in self._edit_drafts(page)
+            if not self._already_dealt_with(invoice.id, digest)
+        ]
+        if not changed:
+            return []
+        if not started:
+            started.append(self._start_pass(self._settings()))
+        state = started[0]
+        current = self.xero.invoices_by_id(
+            [i.xero.xero_invoice_id for i, _, _ in changed if i.xero and i.xero.xero_invoice_id]
+        )
+        changes: list[WriteBack] = []
+        updates: list[tuple[Invoice, InvoiceDraft, bytes, str]] = []
+        for invoice, stale, digest in changed:
+            draft = mapping.invoice_draft(
+                invoice, state.settings, stale.contact_id, state.item_codes
+            )
+            xero_id = invoice.xero.xero_invoice_id if invoice.xero else None
+            why_not = _edit_refusal(current.get(xero_id or ""))
+            if not why_not:
+                problems = preflight(invoice, draft, state.catalog)
+                why_not = " ".join(problems)
+            if why_not:
+                changes += self._refused_edit(invoice, digest, xero_id or "", why_not, now, report)
+            else:
+                updates.append((invoice, draft, digest, xero_id or ""))
+        if updates:
+            key = self.ledger.begin("invoice", {i.id: fp for i, _, fp, _ in updates})
+            results = self.xero.update_invoices([(x, d) for _, d, _, x in updates], key)
+            self.ledger.applied(
+                key, {i.id: r.xero_invoice_id for (i, *_), r in zip(updates, results, strict=True)}
+            )
+            for (invoice, *_), result in zip(updates, results, strict=True):
+                changes += self._written_back(
+                    invoice, result, state, now, report, SyncAction.UPDATE
+                )
+        return changes
+
+    def _edit_drafts(self, page: Sequence[Invoice]) -> list[tuple[Invoice, InvoiceDraft, bytes]]:
+        settings = self._settings()
+        found = []
+        for invoice in page:
+            customer = invoice.customer
+            if not (invoice.xero and invoice.xero.xero_invoice_id and customer):
+                continue
+            if not customer.xero_contact_id:
+                continue  # linked when it was exported: a customer changed since goes with Xero's
+            contact_id = customer.xero_contact_id
+            draft = mapping.invoice_draft(invoice, settings, contact_id)
+            found.append((invoice, draft, mapping.fingerprint(invoice, settings, contact_id)))
+        return found
+
+    def _already_dealt_with(self, invoice_id: str, digest: bytes) -> bool:
+        fingerprint = hashlib.sha256(digest).hexdigest()
+        for kind in ("invoice", "refused-edit"):
+            last = self.ledger.last_applied(kind, invoice_id)
+            if last and last.fingerprint == fingerprint:
+                return True
+        return False
+
+    def _refused_edit(
+        self,
+        invoice: Invoice,
+        digest: bytes,
+        xero_id: str,
+        why_not: str,
+        now: datetime,
+        report: PushReport,
+    ) -> list[WriteBack]:
+        """Say once why this edit cannot reach Xero (the ledger remembers it was said)."""
+        key = self.ledger.begin("refused-edit", {invoice.id: digest})
+        self.ledger.applied(key, {invoice.id: xero_id or "none"})
+        message = f"The invoice was changed in Dynamics but is not updated in Xero: {why_not}"
+        report.add(Outcome(invoice.id, invoice.name, "refused", message=message))
+        return [HistoryEntry(invoice.id, now, SyncAction.UPDATE, SyncStatus.FAILED, message)]
 
     def _preflight(
         self,
@@ -348,7 +468,11 @@ class InvoicePush:
             return {}
         ids = [invoice.id for invoice, _ in drafts]
         key = self.ledger.begin(
-            "invoice", {invoice.id: mapping.fingerprint(draft) for invoice, draft in drafts}
+            "invoice",
+            {
+                invoice.id: mapping.fingerprint(invoice, self._settings(), draft.contact_id)
+                for invoice, draft in drafts
+            },
         )
         self.checkpoint("invoices-begun")
         try:
@@ -377,13 +501,19 @@ class InvoicePush:
         state: _PassState,
         now: datetime,
         report: PushReport,
+        action: SyncAction = SyncAction.CREATE,
     ) -> list[WriteBack]:
         if not result.ok or not result.xero_invoice_id:
             message = "Xero refused the invoice: " + " ".join(result.errors or ("no reason given",))
+            if action is SyncAction.UPDATE:
+                history = HistoryEntry(invoice.id, now, action, SyncStatus.FAILED, message)
+                report.add(Outcome(invoice.id, invoice.name, "refused", message=message))
+                return [history]
             return self._failure(invoice, message, now, report)
         kind = mapping.xero_type(invoice)
         url = invoice_url(state.organisation.short_code, result.xero_invoice_id, kind)
-        report.add(Outcome(invoice.id, invoice.name, "created", result.number))
+        done = "created" if action is SyncAction.CREATE else "updated"
+        report.add(Outcome(invoice.id, invoice.name, done, result.number))
         changes: list[WriteBack] = [
             XeroDetailChange(
                 invoice_id=invoice.id,
@@ -399,9 +529,11 @@ class InvoicePush:
             HistoryEntry(
                 invoice.id,
                 now,
-                SyncAction.CREATE,
+                action,
                 SyncStatus.SUCCESSFUL,
-                created_message(result.xero_invoice_id),
+                created_message(result.xero_invoice_id)
+                if action is SyncAction.CREATE
+                else updated_message(result.xero_invoice_id),
             ),
         ]
         lines = sorted(invoice.lines, key=lambda ln: ln.sequence)

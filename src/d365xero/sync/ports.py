@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -24,6 +25,8 @@ class XeroInvoiceResult:
     line_taxes: tuple[Decimal, ...] = ()
     errors: tuple[str, ...] = ()
     url: str | None = None
+    amount_paid: Decimal = Decimal(0)
+    amount_credited: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ class DynamicsPort(Protocol):
         """Invoices of this connection that may need exporting, a page at a time."""
         ...
 
+    def edited_invoice_pages(self, since: datetime, page_size: int) -> Iterator[list[Invoice]]:
+        """Exported invoices of this connection modified in Dynamics after `since`."""
+        ...
+
     def write_back(self, changes: Sequence[WriteBack]) -> None: ...
 
     def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
@@ -129,6 +136,12 @@ class XeroPort(Protocol):
     def create_invoices(
         self, drafts: Sequence[InvoiceDraft], key: str
     ) -> list[XeroInvoiceResult]: ...
+
+    def update_invoices(
+        self, updates: Sequence[tuple[str, InvoiceDraft]], key: str
+    ) -> list[XeroInvoiceResult]:
+        """Send each draft as the new content of the Xero invoice whose id it is paired with."""
+        ...
 
     def invoices_by_id(self, ids: Sequence[str]) -> dict[str, XeroInvoiceResult]: ...
 
@@ -170,3 +183,9 @@ class WriteLedger(Protocol):
     def last_applied(self, kind: str, source_id: str) -> AppliedWrite | None: ...
 
     def pending(self, kind: str) -> list[PendingWrite]: ...
+
+    def edits_checked_until(self) -> datetime | None:
+        """Edits made in Dynamics before this moment have been dealt with."""
+        ...
+
+    def mark_edits_checked(self, until: datetime) -> None: ...

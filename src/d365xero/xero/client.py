@@ -219,6 +219,26 @@ class XeroClient:
         )
         return [_result(inv) for inv in result.invoices or []]
 
+    def update_invoices(
+        self, updates: Sequence[tuple[str, InvoiceDraft]], key: str
+    ) -> list[XeroInvoiceResult]:
+        invoices = []
+        amounts = []
+        for xero_id, draft in updates:
+            invoice = _invoice(draft)
+            invoice.invoice_id = xero_id
+            invoice.status = None  # Xero's to move once the invoice is there
+            invoices.append(invoice)
+            amounts += [ln.unit_amount for ln in draft.lines if ln.unit_amount is not None]
+        result = self._call(
+            self.api.update_or_create_invoices,
+            invoices=xm.Invoices(invoices=invoices),
+            summarize_errors=False,
+            unitdp=4 if needs_4dp(amounts) else 2,
+            idempotency_key=key,
+        )
+        return [_result(inv) for inv in result.invoices or []]
+
     def invoice_payload(self, draft: InvoiceDraft) -> dict[str, Any]:
         """The JSON this client would send for `draft`, as the SDK serialises it."""
         body: dict[str, Any] = serialize(_invoice(draft))
@@ -401,6 +421,8 @@ def _result(invoice: Any) -> XeroInvoiceResult:
         status=invoice.status,
         line_taxes=taxes,
         errors=errors,
+        amount_paid=Decimal(str(invoice.amount_paid or 0)),
+        amount_credited=Decimal(str(invoice.amount_credited or 0)),
     )
 
 
