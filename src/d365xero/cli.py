@@ -27,6 +27,12 @@ def emulate(
     seed: bool = typer.Option(False, "--seed", help="Load the sample data at start."),
     client_id: str = typer.Option("d365xero-demo", help="The registered app's client id."),
     client_secret: str = typer.Option("demo-secret", help="The registered app's client secret."),
+    rate_limits: bool = typer.Option(
+        True,
+        "--rate-limits/--no-rate-limits",
+        help="Enforce the service's documented limits (Xero: 60 calls a minute per tenant, 5,000 "
+        "a day; Dataverse: 6,000 requests per 5 minutes).",
+    ),
 ) -> None:
     """Run one emulator (Xero or Dataverse) until Ctrl-C."""
     from d365xero.config import get_settings
@@ -37,11 +43,15 @@ def emulate(
     if service is EmulatedService.xero:
         from d365xero.emulators.xero.app import create_app as create_xero
 
-        asgi = create_xero(client_id=client_id, client_secret=client_secret)
+        asgi = create_xero(
+            client_id=client_id, client_secret=client_secret, rate_limits=rate_limits
+        )
     else:
         from d365xero.emulators.dataverse.app import create_app as create_dataverse
 
-        asgi = create_dataverse(client_id=client_id, client_secret=client_secret)
+        asgi = create_dataverse(
+            client_id=client_id, client_secret=client_secret, service_protection=rate_limits
+        )
     if seed:
         asgi.state.emulator.seed()
     files = None
