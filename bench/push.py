@@ -2,7 +2,7 @@
 its peak memory, for backlogs of ready invoices.
 
 For each backlog size: both emulators start in their own processes (`d365xero emulate ... --tls
---seed`; Xero's rate limits and Dataverse's service protection are off by default there), a
+--seed --no-rate-limits`: Xero's rate limits and Dataverse's service protection off), a
 connection is made with `d365xero connection add`, the backlog is loaded in $batch requests,
 the emulators' call counts are cleared, then the connector runs sync passes in a process of its
 own (bench/pass_once.py) until the backlog is exported. Calls are counted by the emulators

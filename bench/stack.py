@@ -1,6 +1,6 @@
 """The stack a benchmark runs against, each part in its own process as a user runs it: both
-emulators (`d365xero emulate ... --tls --seed`) and the connector's store with one connection
-made by `d365xero connection add`."""
+emulators (`d365xero emulate ... --tls --seed --no-rate-limits`) and the connector's store with
+one connection made by `d365xero connection add`."""
 
 from __future__ import annotations
 
@@ -67,7 +67,16 @@ def start_emulator(service: str, data_dir: Path) -> Emulator:
     log = data_dir / f"{service}.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*D365XERO, "emulate", service, "--port", str(port), "--tls", "--seed"],
+            [
+                *D365XERO,
+                "emulate",
+                service,
+                "--port",
+                str(port),
+                "--tls",
+                "--seed",
+                "--no-rate-limits",
+            ],
             env=env(data_dir),
             stdout=out,
             stderr=subprocess.STDOUT,
