@@ -51,17 +51,22 @@ class DataverseClient:
         return self._request("GET", path, params=params, headers=headers).json()
 
     def pages(
-        self, entity_set: str, params: dict[str, str], page_size: int = MAX_PAGE
+        self,
+        entity_set: str,
+        params: dict[str, str],
+        page_size: int = MAX_PAGE,
+        prefer: str | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Rows a page at a time, following @odata.nextLink (which carries the query itself)."""
-        prefer = {"Prefer": f"odata.maxpagesize={page_size}"}
-        body = self._request("GET", entity_set, params=params, headers=prefer).json()
+        preferences = ",".join(p for p in (f"odata.maxpagesize={page_size}", prefer) if p)
+        prefer_header = {"Prefer": preferences}
+        body = self._request("GET", entity_set, params=params, headers=prefer_header).json()
         while True:
             yield body.get("value", [])
             next_link = body.get("@odata.nextLink")
             if not next_link:
                 return
-            body = self._request("GET", next_link, headers=prefer).json()
+            body = self._request("GET", next_link, headers=prefer_header).json()
 
     def create(self, entity_set: str, row: dict[str, Any]) -> str:
         response = self._request("POST", entity_set, json=row)

@@ -15,6 +15,7 @@ from typing import Any
 
 from d365xero.dataverse.batch import Operation, OperationResult
 from d365xero.dataverse.client import DataverseClient
+from d365xero.domain.fieldmap import NO_EXTRA, SOURCES, ExtraColumns
 from d365xero.domain.history import (
     CustomerLink,
     HistoryEntry,
@@ -63,17 +64,46 @@ _DETAILS_NAV = next(
     for lookup in schema.lookups()
     if lookup.referencing == "dxc_xerodetail" and lookup.column.schema_name == "dxc_InvoiceId"
 )
-_EXPAND = ",".join(
-    [
-        f"customerid_account($select={_ACCOUNT})",
-        f"customerid_contact($select={_CONTACT})",
-        "transactioncurrencyid($select=isocurrencycode)",
-        "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
-        f"{_DETAILS_NAV}($select={_DETAIL})",
-        f"invoice_details($select={_LINE};$expand=productid($select=productnumber,name),"
-        "dxc_TaxTypeId($select=dxc_taxtypecode),dxc_AccountCodeId($select=dxc_code))",
-    ]
-)
+_FORMATTED = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
+_FORMATTED_KEY = "@OData.Community.Display.V1.FormattedValue"
+_AS_LABEL = {"Picklist", "State", "Status", "Boolean", "MultiSelectPicklist"}
+
+
+def _values(extra: ExtraColumns, source: str, row: dict[str, Any]) -> dict[str, str]:
+    """The mapped columns' values as text: a choice by its label, a date as a date."""
+    table = SOURCES[source][0]
+    found = {}
+    for column in extra.columns(source):
+        value = row.get(column)
+        if value is None or value == "":
+            continue
+        kind = extra.types.get(table, {}).get(column, "")
+        if kind in _AS_LABEL:
+            value = row.get(column + _FORMATTED_KEY, value)
+        elif kind == "DateTime":
+            value = str(value)[:10]
+        found[column] = str(value)
+    return found
+
+
+def _with(select: str, columns: tuple[str, ...]) -> str:
+    present = select.split(",")
+    return ",".join([*present, *(c for c in columns if c not in present)])
+
+
+def _expand(extra: ExtraColumns) -> str:
+    return ",".join(
+        [
+            f"customerid_account($select={_with(_ACCOUNT, extra.columns('account'))})",
+            f"customerid_contact($select={_with(_CONTACT, extra.columns('contact'))})",
+            "transactioncurrencyid($select=isocurrencycode)",
+            "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
+            f"{_DETAILS_NAV}($select={_DETAIL})",
+            f"invoice_details($select={_with(_LINE, extra.columns('line'))};"
+            "$expand=productid($select=productnumber,name),"
+            "dxc_TaxTypeId($select=dxc_taxtypecode),dxc_AccountCodeId($select=dxc_code))",
+        ]
+    )
 
 
 def _option(options: tuple[schema.Option, ...], value: Any) -> str | None:
@@ -120,34 +150,51 @@ class DynamicsGateway:
             ),
             create_credit_note=bool(row.get("dxc_createcreditnote", False)),
             timezone=row.get("dxc_timezone") or "Europe/London",
+            field_mappings=row.get("dxc_fieldmappings") or "",
         )
 
-    def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
+    def ready_invoice_pages(
+        self, page_size: int, extra: ExtraColumns = NO_EXTRA
+    ) -> Iterator[list[Invoice]]:
         """Active invoices of this connection with no Xero details, or whose export status is
         No: Dataverse filters them (a lambda over the Xero details), so exported invoices cost
         nothing however many there are."""
         no = schema.option_value(schema.EXPORT_STATUS, "No")
-        return self._invoice_pages(f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no})", page_size)
+        condition = f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no})"
+        return self._invoice_pages(condition, page_size, extra)
 
-    def edited_invoice_pages(self, since: datetime, page_size: int) -> Iterator[list[Invoice]]:
+    def edited_invoice_pages(
+        self, since: datetime, page_size: int, extra: ExtraColumns = NO_EXTRA
+    ) -> Iterator[list[Invoice]]:
         yes = schema.option_value(schema.EXPORT_STATUS, "Yes")
-        return self._invoice_pages(
-            f"modifiedon gt {_iso(since)} and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})",
-            page_size,
+        condition = (
+            f"modifiedon gt {_iso(since)} and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})"
         )
+        return self._invoice_pages(condition, page_size, extra)
 
-    def _invoice_pages(self, condition: str, page_size: int) -> Iterator[list[Invoice]]:
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column logical name -> Dataverse AttributeType, from the table's metadata."""
+        rows = self.client.get(
+            f"EntityDefinitions(LogicalName='{table}')/Attributes",
+            {"$select": "LogicalName,AttributeType"},
+        )["value"]
+        return {r["LogicalName"]: str(r.get("AttributeType")) for r in rows}
+
+    def _invoice_pages(
+        self, condition: str, page_size: int, extra: ExtraColumns
+    ) -> Iterator[list[Invoice]]:
         params = {
-            "$select": _INVOICE,
+            "$select": _with(_INVOICE, extra.columns("invoice")),
             "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} "
             f"and statecode eq {ACTIVE} and {condition}",
-            "$expand": _EXPAND,
+            "$expand": _expand(extra),
             "$orderby": "createdon asc",
         }
-        for rows in self.client.pages("invoices", params, page_size):
-            yield [self._invoice(r, _xero_link(r.get(_DETAILS_NAV) or [])) for r in rows]
+        prefer = _FORMATTED if extra.any() else None
+        for rows in self.client.pages("invoices", params, page_size, prefer=prefer):
+            yield [self._invoice(r, _xero_link(r.get(_DETAILS_NAV) or []), extra) for r in rows]
 
-    def _invoice(self, row: dict[str, Any], link: XeroLink | None) -> Invoice:
+    def _invoice(self, row: dict[str, Any], link: XeroLink | None, extra: ExtraColumns) -> Invoice:
         invoice_type = _option(schema.INVOICE_TYPE, row.get("dxc_invoicetype")) or "Sales"
         amounts = _option(schema.LINE_AMOUNT_TYPES, row.get("dxc_lineamounttypes")) or "Exclusive"
         currency = row.get("transactioncurrencyid") or {}
@@ -157,7 +204,7 @@ class DynamicsGateway:
             name=row.get("name") or "",
             number=row.get("invoicenumber"),
             description=row.get("description"),
-            customer=_customer(row),
+            customer=_customer(row, extra),
             has_price_list=bool(row.get("_pricelevelid_value")),
             currency=currency.get("isocurrencycode"),
             date_delivered=_day(row.get("datedelivered")),
@@ -165,9 +212,10 @@ class DynamicsGateway:
             invoice_type=InvoiceType(invoice_type),
             line_amount_types=LineAmountTypes(amounts),
             branding_theme_id=theme.get("dxc_xerobrandingthemeid"),
-            lines=tuple(_line(d) for d in row.get("invoice_details") or []),
+            lines=tuple(_line(d, extra) for d in row.get("invoice_details") or []),
             state=int(row.get("statecode") or 0),
             xero=link,
+            extra=_values(extra, "invoice", row),
             url=f"{self.client.org_url}/main.aspx?etn=invoice&pagetype=entityrecord"
             f"&id={row['invoiceid']}",
         )
@@ -268,7 +316,7 @@ def _xero_link(rows: list[dict[str, Any]]) -> XeroLink | None:
     )
 
 
-def _customer(row: dict[str, Any]) -> Customer | None:
+def _customer(row: dict[str, Any], extra: ExtraColumns) -> Customer | None:
     account, contact = row.get("customerid_account"), row.get("customerid_contact")
     if account:
         return Customer(
@@ -279,6 +327,7 @@ def _customer(row: dict[str, Any]) -> Customer | None:
             phone=account.get("telephone1"),
             address=_address(account),
             xero_contact_id=account.get("dxc_xerocontactid"),
+            extra=_values(extra, "account", account),
         )
     if contact:
         return Customer(
@@ -291,6 +340,7 @@ def _customer(row: dict[str, Any]) -> Customer | None:
             xero_contact_id=contact.get("dxc_xerocontactid"),
             first_name=contact.get("firstname"),
             last_name=contact.get("lastname"),
+            extra=_values(extra, "contact", contact),
         )
     return None
 
@@ -307,7 +357,7 @@ def _address(row: dict[str, Any]) -> Address | None:
     return address if any(vars(address).values()) else None
 
 
-def _line(row: dict[str, Any]) -> InvoiceLine:
+def _line(row: dict[str, Any], extra: ExtraColumns) -> InvoiceLine:
     product = row.get("productid") or {}
     tax = row.get("dxc_TaxTypeId") or {}
     account = row.get("dxc_AccountCodeId") or {}
@@ -329,6 +379,7 @@ def _line(row: dict[str, Any]) -> InvoiceLine:
         account_code=account.get("dxc_code"),
         tracking=tracking,
         sequence=int(row.get("sequencenumber") or row.get("lineitemnumber") or 0),
+        extra=_values(extra, "line", row),
     )
 
 

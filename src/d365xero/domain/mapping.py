@@ -6,9 +6,11 @@ The rules are DESIGN.md's "Mapping rules", made from the seed's user guide.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from d365xero.domain.fieldmap import NO_MAPPING, FieldMapping, FieldRule
 from d365xero.domain.money import unit_amount
 from d365xero.domain.records import (
     Address,
@@ -33,6 +35,8 @@ class ContactDraft:
     address: Address | None = None
     first_name: str | None = None
     last_name: str | None = None
+    account_number: str | None = None
+    tax_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,15 +87,23 @@ def xero_type(invoice: Invoice) -> str:
     return ACCPAY if invoice.invoice_type is InvoiceType.PURCHASE else ACCREC
 
 
-def contact_draft(customer: Customer) -> ContactDraft:
+def contact_draft(customer: Customer, fields: FieldMapping = NO_MAPPING) -> ContactDraft:
+    mapped = _mapped(fields.rules_for(customer.kind), customer.extra)
     return ContactDraft(
         name=customer.name.strip(),
-        email=customer.email,
+        email=mapped.get("Contact.EmailAddress", customer.email),
         phone=customer.phone,
         address=customer.address,
-        first_name=customer.first_name,
-        last_name=customer.last_name,
+        first_name=mapped.get("Contact.FirstName", customer.first_name),
+        last_name=mapped.get("Contact.LastName", customer.last_name),
+        account_number=mapped.get("Contact.AccountNumber"),
+        tax_number=mapped.get("Contact.TaxNumber"),
     )
+
+
+def _mapped(rules: tuple[FieldRule, ...], values: Mapping[str, str]) -> dict[str, str]:
+    """Xero field -> the mapped column's value, for the columns that have one."""
+    return {r.target: values[r.column] for r in rules if values.get(r.column)}
 
 
 def item_draft(line: InvoiceLine) -> ItemDraft | None:
@@ -124,8 +136,11 @@ def line_draft(
     invoice: Invoice,
     settings: ConnectorSettings,
     known_item_codes: frozenset[str],
+    fields: FieldMapping = NO_MAPPING,
 ) -> LineDraft:
-    description = line.description or line.product_name or ""
+    mapped = _mapped(fields.rules_for("line"), line.extra)
+    description = mapped.get("LineItem.Description") or line.description or line.product_name
+    description = description or ""
     if is_note_line(line):
         return LineDraft(description=description)
     default_account = (
@@ -136,6 +151,11 @@ def line_draft(
     item = item_draft(line)
     item_code = item.code if item and item.code in known_item_codes else None
     tracking = tuple(t for t in (parse_tracking(v) for v in line.tracking[:2]) if t)
+    tracking += tuple(
+        (rule.tracking_category, line.extra[rule.column])
+        for rule in fields.rules_for("line")
+        if rule.tracking_category and line.extra.get(rule.column)
+    )
     discount = line.discount_amount if line.discount_amount else None
     return LineDraft(
         description=description,
@@ -154,13 +174,15 @@ def invoice_draft(
     settings: ConnectorSettings,
     contact_id: str | None,
     known_item_codes: frozenset[str] = frozenset(),
+    fields: FieldMapping = NO_MAPPING,
 ) -> InvoiceDraft:
     assert invoice.customer is not None, "assess() fails invoices without a customer"
     kind = xero_type(invoice)
     lines = tuple(
-        line_draft(line, invoice, settings, known_item_codes)
+        line_draft(line, invoice, settings, known_item_codes, fields)
         for line in sorted(invoice.lines, key=lambda ln: ln.sequence)
     )
+    reference = _mapped(fields.rules_for("invoice"), invoice.extra).get("Reference")
     number = None if settings.use_xero_invoice_number else invoice.number
     return InvoiceDraft(
         source_id=invoice.id,
@@ -173,19 +195,24 @@ def invoice_draft(
         line_amount_types=invoice.line_amount_types,
         status=settings.default_status,
         invoice_number=number,
-        reference=(invoice.description or None) if kind == ACCREC else None,
+        reference=(reference or invoice.description or None) if kind == ACCREC else None,
         currency=invoice.currency,
         branding_theme_id=invoice.branding_theme_id,
         url=invoice.url,
     )
 
 
-def fingerprint(invoice: Invoice, settings: ConnectorSettings, contact_id: str | None) -> bytes:
+def fingerprint(
+    invoice: Invoice,
+    settings: ConnectorSettings,
+    contact_id: str | None,
+    fields: FieldMapping = NO_MAPPING,
+) -> bytes:
     """What Xero holds of an invoice once sent, as bytes to hash: an edit in Dynamics that
     changes it is worth sending again; one that does not (a field we do not map) is not. Made
     from the Dynamics invoice alone (every product as its item code, whatever Xero's items are
     today), and without the status, which is Xero's to move once the invoice is there."""
     codes = frozenset(line.product_number for line in invoice.lines if line.product_number)
-    draft = invoice_draft(invoice, settings, contact_id, codes)
-    fields = {k: v for k, v in vars(draft).items() if k not in ("status", "source_id")}
-    return repr(sorted(fields.items())).encode()
+    draft = invoice_draft(invoice, settings, contact_id, codes, fields)
+    sent = {k: v for k, v in vars(draft).items() if k not in ("status", "source_id")}
+    return repr(sorted(sent.items())).encode()

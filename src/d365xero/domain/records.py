@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -57,6 +58,7 @@ class Customer:
     xero_contact_id: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)  # mapped columns, as text
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class InvoiceLine:
     account_code: str | None = None  # a Xero account code, from the line's dxc_accountcodeid
     tracking: tuple[str, ...] = ()  # "Category: Option", at most two
     sequence: int = 0
+    extra: Mapping[str, str] = field(default_factory=dict)  # mapped columns, as text
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Invoice:
     state: int = 0
     xero: XeroLink | None = None
     url: str | None = None  # the invoice's link in Dynamics
+    extra: Mapping[str, str] = field(default_factory=dict)  # mapped columns, as text
 
 
 @dataclass(frozen=True)
@@ -121,4 +125,4 @@ class ConnectorSettings:
     default_purchase_account: str | None = None
     create_credit_note: bool = False
     timezone: str = "Europe/London"
-    field_mappings: dict[str, str] = field(default_factory=dict)
+    field_mappings: str = ""  # the customer's JSON (domain/fieldmap.py)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.errors import AuthorisationLost, D365XeroError
+from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError
 from d365xero.jobs.clients import ConnectionClients, build_clients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.runtime import Runtime
@@ -52,6 +52,8 @@ def run_pass(
             return PassResult(name, RunStatus.failed, PushReport(), message="paused")
         secrets = connections.read_secrets(box, connection)
         clients = build_clients(settings, connection, secrets, runtime.xero_cache)
+        previous = runs.recent_runs(session, connection_id, limit=1)
+        noted = bool(previous and previous[0].message)  # a message Dynamics users may still see
         run_id = runs.start_run(session, connection_id).id
     report = PushReport()
     status, message = RunStatus.succeeded, ""
@@ -63,9 +65,14 @@ def run_pass(
         except AuthorisationLost as exc:
             status, message = RunStatus.failed, str(exc)
             _pause(sessions, clients, connection_id, message)
+        except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
+            status, message = RunStatus.failed, str(exc)
+            _note_in_dynamics(clients, message)
         except D365XeroError as exc:
             status, message = RunStatus.failed, str(exc)
             log.warning("sync pass failed", connection=name, error=message)
+        if status is not RunStatus.failed and noted:
+            _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
         if status is RunStatus.succeeded and report.count("failed"):
             status = RunStatus.partial
         result = PassResult(
@@ -90,12 +97,17 @@ def _pause(
         connection = connections.get_connection(session, connection_id)
         if connection is not None:
             connections.pause_connection(connection, message)
-    try:  # tell Dynamics users too, where the connector can still reach Dynamics
+    _note_in_dynamics(clients, message)
+
+
+def _note_in_dynamics(clients: ConnectionClients, message: str | None) -> None:
+    """The connection's message on its dxc_connection row, where Dynamics users look."""
+    try:
         clients.dataverse.update(
             "dxc_connections", clients.dynamics.connection_row_id, {"dxc_message": message}
         )
     except D365XeroError:
-        log.info("could not record the pause in Dynamics", connection=connection_id)
+        log.info("could not record the connection's message in Dynamics", message=message)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from d365xero.domain.fieldmap import NO_EXTRA, ExtraColumns
 from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
@@ -111,11 +112,18 @@ class DryRunDynamics:
     def settings(self) -> ConnectorSettings:
         return self._dynamics.settings()
 
-    def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
-        return self._dynamics.ready_invoice_pages(page_size)
+    def ready_invoice_pages(
+        self, page_size: int, extra: ExtraColumns = NO_EXTRA
+    ) -> Iterator[list[Invoice]]:
+        return self._dynamics.ready_invoice_pages(page_size, extra)
 
-    def edited_invoice_pages(self, since: datetime, page_size: int) -> Iterator[list[Invoice]]:
-        return self._dynamics.edited_invoice_pages(since, page_size)
+    def edited_invoice_pages(
+        self, since: datetime, page_size: int, extra: ExtraColumns = NO_EXTRA
+    ) -> Iterator[list[Invoice]]:
+        return self._dynamics.edited_invoice_pages(since, page_size, extra)
+
+    def column_types(self, table: str) -> dict[str, str]:
+        return self._dynamics.column_types(table)
 
     def write_back(self, changes: Sequence[WriteBack]) -> None:
         self._intentions.write_backs += changes

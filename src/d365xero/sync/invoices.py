@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from d365xero.domain import mapping
+from d365xero.domain import fieldmap, mapping
+from d365xero.domain.fieldmap import ExtraColumns
 from d365xero.domain.history import (
     CustomerLink,
     HistoryEntry,
@@ -38,7 +39,7 @@ from d365xero.domain.validation import (
     missing_contact_problem,
     preflight,
 )
-from d365xero.errors import RemoteRejected, TransientError
+from d365xero.errors import ConfigurationError, RemoteRejected, TransientError
 from d365xero.sync.ports import (
     DynamicsPort,
     Organisation,
@@ -150,18 +151,20 @@ class InvoicePush:
         # process at each one.
         self.checkpoint = checkpoint
         self._cached_settings: ConnectorSettings | None = None
+        self._fields = fieldmap.NO_MAPPING
 
     def run(self) -> PushReport:
         report = PushReport()
         state: list[_PassState] = []  # Xero is asked only once something is ready to go
         started = self.now()
-        for page in self.dynamics.ready_invoice_pages(self.page_size):
+        extra = self._extra()
+        for page in self.dynamics.ready_invoice_pages(self.page_size, extra):
             self._write_back(self._push_page(page, state, report))
         since = self.ledger.edits_checked_until()
         if since is not None:
             # Dynamics stamps modifiedon by its own clock: look back a little further, and let
             # the fingerprints tell an edit worth sending from one already dealt with.
-            pages = self.dynamics.edited_invoice_pages(since - EDIT_OVERLAP, self.page_size)
+            pages = self.dynamics.edited_invoice_pages(since - EDIT_OVERLAP, self.page_size, extra)
             for page in pages:
                 self._write_back(self._edit_page(page, state, report))
         self.ledger.mark_edits_checked(started)
@@ -171,6 +174,17 @@ class InvoicePush:
         if changes:
             self.dynamics.write_back(changes)
             self.checkpoint("written-back")
+
+    def _extra(self) -> ExtraColumns:
+        """The customer's field mappings, checked against Dynamics before anything is read."""
+        try:
+            fields = fieldmap.parse(self._settings().field_mappings)
+            types = {table: self.dynamics.column_types(table) for table in fieldmap.tables(fields)}
+            fieldmap.check_columns(fields, types)
+        except fieldmap.MappingRefused as exc:
+            raise ConfigurationError(str(exc)) from exc
+        self._fields = fields
+        return ExtraColumns(fields, types)
 
     def _settings(self) -> ConnectorSettings:
         if self._cached_settings is None:
@@ -225,7 +239,9 @@ class InvoicePush:
                 message = contact_failures.get(invoice.customer.id, "")
                 changes += self._failure(invoice, message, now, report)
                 continue
-            draft = mapping.invoice_draft(invoice, state.settings, contact_id, state.item_codes)
+            draft = mapping.invoice_draft(
+                invoice, state.settings, contact_id, state.item_codes, self._fields
+            )
             existing = self._already_in_xero(invoice, draft, state)
             if existing:
                 known[invoice.id] = existing
@@ -267,7 +283,7 @@ class InvoicePush:
         updates: list[tuple[Invoice, InvoiceDraft, bytes, str]] = []
         for invoice, stale, digest in changed:
             draft = mapping.invoice_draft(
-                invoice, state.settings, stale.contact_id, state.item_codes
+                invoice, state.settings, stale.contact_id, state.item_codes, self._fields
             )
             xero_id = invoice.xero.xero_invoice_id if invoice.xero else None
             why_not = _edit_refusal(current.get(xero_id or ""))
@@ -300,8 +316,9 @@ class InvoicePush:
             if not customer.xero_contact_id:
                 continue  # linked when it was exported: a customer changed since goes with Xero's
             contact_id = customer.xero_contact_id
-            draft = mapping.invoice_draft(invoice, settings, contact_id)
-            found.append((invoice, draft, mapping.fingerprint(invoice, settings, contact_id)))
+            draft = mapping.invoice_draft(invoice, settings, contact_id, fields=self._fields)
+            digest = mapping.fingerprint(invoice, settings, contact_id, self._fields)
+            found.append((invoice, draft, digest))
         return found
 
     def _already_dealt_with(self, invoice_id: str, digest: bytes) -> bool:
@@ -392,7 +409,7 @@ class InvoicePush:
             if customer.xero_contact_id:
                 result[customer.id] = customer.xero_contact_id
             else:
-                unlinked[customer.id] = (customer, mapping.contact_draft(customer))
+                unlinked[customer.id] = (customer, mapping.contact_draft(customer, self._fields))
         asked = {d.name for _, d in unlinked.values() if d.name}
         names = sorted(asked - state.contacts.keys() - state.archived)
         if names:
@@ -470,7 +487,9 @@ class InvoicePush:
         key = self.ledger.begin(
             "invoice",
             {
-                invoice.id: mapping.fingerprint(invoice, self._settings(), draft.contact_id)
+                invoice.id: mapping.fingerprint(
+                    invoice, self._settings(), draft.contact_id, self._fields
+                )
                 for invoice, draft in drafts
             },
         )

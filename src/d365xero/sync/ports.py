@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from d365xero.domain.fieldmap import NO_EXTRA, ExtraColumns
 from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
@@ -92,11 +93,20 @@ class ReferenceData:
 class DynamicsPort(Protocol):
     def settings(self) -> ConnectorSettings: ...
 
-    def ready_invoice_pages(self, page_size: int) -> Iterator[list[Invoice]]:
-        """Invoices of this connection that may need exporting, a page at a time."""
+    def ready_invoice_pages(
+        self, page_size: int, extra: ExtraColumns = NO_EXTRA
+    ) -> Iterator[list[Invoice]]:
+        """Invoices of this connection that may need exporting, a page at a time, with the
+        further columns the field mappings read."""
         ...
 
-    def edited_invoice_pages(self, since: datetime, page_size: int) -> Iterator[list[Invoice]]:
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column logical name -> Dataverse AttributeType."""
+        ...
+
+    def edited_invoice_pages(
+        self, since: datetime, page_size: int, extra: ExtraColumns = NO_EXTRA
+    ) -> Iterator[list[Invoice]]:
         """Exported invoices of this connection modified in Dynamics after `since`."""
         ...
 

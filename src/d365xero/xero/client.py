@@ -343,6 +343,8 @@ def _contact(draft: ContactDraft) -> xm.Contact:
         email_address=draft.email,
         first_name=draft.first_name,
         last_name=draft.last_name,
+        account_number=draft.account_number,
+        tax_number=draft.tax_number,
     )
     if draft.phone:
         contact.phones = [xm.Phone(phone_type="DEFAULT", phone_number=draft.phone)]
