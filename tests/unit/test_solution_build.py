@@ -143,13 +143,14 @@ def test_change_tracking_is_on_where_the_connector_reads(parts: dict[str, ET.Ele
         assert entities[shell].get("unmodified") == "1"
 
 
-def test_role_has_exactly_the_privileges_the_seed_lists() -> None:
+def test_role_has_exactly_the_privileges_the_seed_lists_and_currency_read() -> None:
     privileges = dict(role_privileges())
     assert set(privileges.values()) == {"Global"}
     read_write = ("Create", "Read", "Write", "Append", "AppendTo")
     expected = {f"prv{r}{e}" for e in ("Invoice", "Account", "Contact") for r in read_write}
     expected |= {f"prv{r}{t.schema_name}" for t in schema.TABLES for r in read_write}
     expected |= {"prvReadProduct", "prvReadUser"}
+    expected |= {"prvReadTransactionCurrency"}  # the connector reads the invoice's currency
     assert set(privileges) == expected  # invoice products: governed by the invoice's
 
 

@@ -498,6 +498,7 @@ SYSTEM_TABLES: tuple[SystemTable, ...] = (
     SystemTable("contact", "Contact", "Contact", 2),
     SystemTable("product", "Product", "Product", 1024),
     SystemTable("systemuser", "SystemUser", "User", 8),
+    SystemTable("transactioncurrency", "TransactionCurrency", "Currency", 9105),
 )
 
 
@@ -522,7 +523,7 @@ class TableAccess:
 INTEGRATION_ROLE_NAME = "d365xero integration"
 INTEGRATION_ROLE_DESCRIPTION = (
     "For the application user d365xero signs in as: read-write on invoices, invoice products, "
-    "accounts, contacts and the d365xero tables; read on products and users."
+    "accounts, contacts and the d365xero tables; read on products, users and currencies."
 )
 
 # Exactly what the seed's installation guide asks of the connector's Dynamics user.
@@ -531,6 +532,8 @@ INTEGRATION_ROLE: tuple[TableAccess, ...] = (
     TableAccess("invoicedetail", Access.READ_WRITE),
     TableAccess("product", Access.READ),
     TableAccess("systemuser", Access.READ),
+    # Beyond the seed's list: the connector reads the invoice's currency to send its ISO code.
+    TableAccess("transactioncurrency", Access.READ),
     TableAccess("account", Access.READ_WRITE),
     TableAccess("contact", Access.READ_WRITE),
     *(TableAccess(t.logical_name, Access.READ_WRITE) for t in TABLES),

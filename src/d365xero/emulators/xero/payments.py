@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 # Xero's wording (reference/xero.md §4 Payment, §4 Allocate; secondary sources cited there).
 NOT_AUTHORISED = "Payments can only be made against Authorised documents"
+# Xero's API takes no payment above the amount due (an overpayment is a BankTransaction of type
+# RECEIVE-OVERPAYMENT instead): "it is not possible to post payment amount that are larger than
+# the amount owed via API" - Xero support, quoted in github.com/calcinai/xero-php/issues/534.
 TOO_MUCH = "Payment amount exceeds the amount outstanding on this document"
 ALLOCATION_TOO_MUCH = "Credit Note cannot be allocated as amount is greater than amount outstanding"
 ALREADY_PAID = "The invoice you are trying to allocate to has already been paid off"
