@@ -190,6 +190,25 @@ def connection_list() -> None:
     runtime.close()
 
 
+@connection_app.command("resume")
+def connection_resume(name: str = typer.Option(..., help="The connection's name.")) -> None:
+    """Sync a paused connection again (after reconnecting what paused it)."""
+    from d365xero.config import get_settings
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.store import connections
+
+    runtime = open_runtime(get_settings())
+    try:
+        with runtime.sessions.begin() as session:
+            found = connections.get_connection_by_name(session, name)
+            if found is None:
+                raise _fail(ValueError(f"no connection named {name!r}"))
+            connections.resume_connection(found)
+    finally:
+        runtime.close()
+    typer.echo(f"'{name}' resumed: the next pass syncs it.")
+
+
 @app.command()
 def sync(
     connection: str | None = typer.Option(None, help="Only this connection (by name)."),
