@@ -8,7 +8,7 @@ import httpx
 import pytest
 from tests.support.xero_fixtures import API, XeroHarness
 
-from d365xero.emulators.xero.faults import LostResponse
+from d365xero.emulators.core.faults import LostResponse
 
 INVOICE = {
     "Type": "ACCREC",

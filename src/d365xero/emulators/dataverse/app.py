@@ -8,8 +8,9 @@ from starlette.middleware import Middleware
 
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
+from d365xero.emulators.core.faults import fault_routes, quiet_server_logs
 from d365xero.emulators.dataverse.entra import Entra
-from d365xero.emulators.dataverse.faults import FaultMiddleware, fault_routes, quiet_server_logs
+from d365xero.emulators.dataverse.faults import FaultMiddleware
 from d365xero.emulators.dataverse.limits import ServiceProtectionMiddleware, protection_routes
 from d365xero.emulators.dataverse.models import ORG_NAME, Organisation
 from d365xero.emulators.dataverse.routes import all_routes

@@ -7,8 +7,8 @@ not part of Dataverse):
 Kinds: "429" (Dataverse's service-protection answer: JSON error 0x80072322 and Retry-After),
 "500" (0x80040216 "An unexpected error occurred."), "503", "slow" (`seconds` of delay), "lost"
 (the request is applied, then the connection drops before the response arrives). The plan
-(rate, seed, times), the routes and the slow/lost mechanics are the Xero emulator's, which
-are not Xero-specific.
+(rate, seed, times), the routes and the slow/lost mechanics are shared
+(emulators/core/faults.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,8 @@ import json
 
 from starlette.types import Send
 
-from d365xero.emulators.xero import faults as xero_faults
-from d365xero.emulators.xero.faultplan import Fault, FaultPlan
-
-# The plan, its /_emulator/faults routes and the quiet server logs are the Xero emulator's.
-fault_routes = xero_faults.fault_routes
-quiet_server_logs = xero_faults.quiet_server_logs
-__all__ = ["BODIES", "FaultMiddleware", "FaultPlan", "fault_routes", "quiet_server_logs"]
+from d365xero.emulators.core import faults
+from d365xero.emulators.core.faultplan import Fault
 
 BODIES = {
     "429": {
@@ -38,8 +33,8 @@ BODIES = {
 }
 
 
-class FaultMiddleware(xero_faults.FaultMiddleware):
-    """The Xero emulator's fault middleware (slow, lost) with Dataverse's error bodies."""
+class FaultMiddleware(faults.FaultMiddleware):
+    """The shared fault middleware (slow, lost) with Dataverse's error bodies."""
 
     async def _error(self, fault: Fault, send: Send) -> None:
         body = json.dumps(BODIES[fault.kind]).encode()

@@ -17,6 +17,7 @@ from typing import Any
 
 from d365xero.emulators.core.calls import CallLog
 from d365xero.emulators.core.clock import Clock
+from d365xero.emulators.core.faultplan import FaultPlan
 from d365xero.emulators.dataverse import sales
 from d365xero.emulators.dataverse.entra import Entra
 from d365xero.emulators.dataverse.errors import (
@@ -27,7 +28,6 @@ from d365xero.emulators.dataverse.errors import (
     PropertyNotFound,
     ValidationError,
 )
-from d365xero.emulators.dataverse.faults import FaultPlan
 from d365xero.emulators.dataverse.limits import ServiceProtection
 from d365xero.emulators.dataverse.metadata import CHOICE_TYPES, Attr, Entity, Metadata, T
 from d365xero.emulators.dataverse.systemtables import build_metadata

@@ -11,7 +11,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
-from d365xero.emulators.xero.faults import FaultMiddleware, fault_routes, quiet_server_logs
+from d365xero.emulators.core.faults import fault_routes, quiet_server_logs
+from d365xero.emulators.xero.faults import FaultMiddleware
 from d365xero.emulators.xero.hooks import hook_routes
 from d365xero.emulators.xero.models import XeroBackend
 from d365xero.emulators.xero.oauth_routes import oauth_routes

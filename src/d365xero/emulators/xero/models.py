@@ -14,10 +14,10 @@ from typing import Any
 
 from d365xero.emulators.core.calls import CallLog
 from d365xero.emulators.core.clock import Clock
+from d365xero.emulators.core.faultplan import FaultPlan
 from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.books import Books, Emit
 from d365xero.emulators.xero.errors import Forbidden, ValidationException
-from d365xero.emulators.xero.faultplan import FaultPlan
 from d365xero.emulators.xero.identity import (
     DEFAULT_APP_SCOPES,
     AccessToken,
