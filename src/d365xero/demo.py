@@ -29,6 +29,21 @@ CLIENT_ID, CLIENT_SECRET, TENANT = "d365xero-demo", "demo-secret", "demo-tenant"
 CONNECTION_NAME = "Demo Company (UK) - Dynamics"
 
 
+def demo_connection(xero_url: str, dataverse_url: str) -> NewConnection:
+    """The connection to the two emulators, with their demo app's credentials."""
+    return NewConnection(
+        name=CONNECTION_NAME,
+        xero_url=xero_url,
+        xero_client_id=CLIENT_ID,
+        xero_client_secret=CLIENT_SECRET,
+        dataverse_url=dataverse_url,
+        dataverse_tenant=TENANT,
+        dataverse_client_id=CLIENT_ID,
+        dataverse_client_secret=CLIENT_SECRET,
+        dataverse_authority=dataverse_url,
+    )
+
+
 def _one(client: DataverseClient, entity_set: str, filter_: str, select: str) -> dict[str, Any]:
     rows = client.get(entity_set, {"$filter": filter_, "$select": select, "$top": "1"})["value"]
     if not rows:
@@ -178,17 +193,7 @@ def run_demo(
             settings,
             runtime.sessions,
             runtime.box,
-            NewConnection(
-                name=CONNECTION_NAME,
-                xero_url=xero.url,
-                xero_client_id=CLIENT_ID,
-                xero_client_secret=CLIENT_SECRET,
-                dataverse_url=dataverse.url,
-                dataverse_tenant=TENANT,
-                dataverse_client_id=CLIENT_ID,
-                dataverse_client_secret=CLIENT_SECRET,
-                dataverse_authority=dataverse.url,
-            ),
+            demo_connection(xero.url, dataverse.url),
         )
         echo(f"Connection '{connection.name}' made; reference data: {counts}")
         with runtime.sessions() as session:

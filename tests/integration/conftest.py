@@ -17,12 +17,13 @@ from starlette.applications import Starlette
 from d365xero.config import Settings
 from d365xero.dataverse.auth import DataverseTokens
 from d365xero.dataverse.client import DataverseClient
+from d365xero.demo import demo_connection
 from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.core.tls import LocalCA
 from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from d365xero.jobs.passes import PassResult, run_pass
 from d365xero.jobs.runtime import Runtime, open_runtime
-from d365xero.jobs.setup import NewConnection, add_connection
+from d365xero.jobs.setup import add_connection
 from d365xero.store.models import Connection
 from d365xero.trust import ca_bundle_file, ssl_context
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness, build_harness
@@ -79,17 +80,7 @@ def stack(tmp_path: Path, database_url: str, xero_specs: None) -> Iterator[Stack
             settings,
             runtime.sessions,
             runtime.box,
-            NewConnection(
-                name="Demo Company (UK) - Dynamics",
-                xero_url=xero_server.url,
-                xero_client_id=CLIENT_ID,
-                xero_client_secret=CLIENT_SECRET,
-                dataverse_url=dataverse_server.url,
-                dataverse_tenant=TENANT,
-                dataverse_client_id=CLIENT_ID,
-                dataverse_client_secret=CLIENT_SECRET,
-                dataverse_authority=dataverse_server.url,
-            ),
+            demo_connection(xero_server.url, dataverse_server.url),
         )
         tokens = DataverseTokens(
             org_url=dataverse_server.url,
