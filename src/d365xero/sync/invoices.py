@@ -49,7 +49,8 @@ from d365xero.sync.ports import (
     XeroPort,
 )
 
-PAGE_SIZE = 50
+PAGE_SIZE = 200  # invoices read from Dynamics at a time (and written back in one $batch)
+XERO_BATCH = 50  # records in one Xero request: Xero's advice for batches
 EDIT_OVERLAP = timedelta(minutes=5)
 EDITABLE = ("DRAFT", "SUBMITTED")
 
@@ -294,16 +295,24 @@ class InvoicePush:
                 changes += self._refused_edit(invoice, digest, xero_id or "", why_not, now, report)
             else:
                 updates.append((invoice, draft, digest, xero_id or ""))
-        if updates:
-            key = self.ledger.begin("invoice", {i.id: fp for i, _, fp, _ in updates})
-            results = self.xero.update_invoices([(x, d) for _, d, _, x in updates], key)
-            self.ledger.applied(
-                key, {i.id: r.xero_invoice_id for (i, *_), r in zip(updates, results, strict=True)}
-            )
-            for (invoice, *_), result in zip(updates, results, strict=True):
-                changes += self._written_back(
-                    invoice, result, state, now, report, SyncAction.UPDATE
-                )
+        for start in range(0, len(updates), XERO_BATCH):
+            changes += self._update_batch(updates[start : start + XERO_BATCH], state, now, report)
+        return changes
+
+    def _update_batch(
+        self,
+        updates: list[tuple[Invoice, InvoiceDraft, bytes, str]],
+        state: _PassState,
+        now: datetime,
+        report: PushReport,
+    ) -> list[WriteBack]:
+        key = self.ledger.begin("invoice", {i.id: fp for i, _, fp, _ in updates})
+        results = self.xero.update_invoices([(x, d) for _, d, _, x in updates], key)
+        pairs = list(zip(updates, results, strict=True))
+        self.ledger.applied(key, {i.id: r.xero_invoice_id for (i, *_), r in pairs})
+        changes: list[WriteBack] = []
+        for (invoice, *_), result in pairs:
+            changes += self._written_back(invoice, result, state, now, report, SyncAction.UPDATE)
         return changes
 
     def _edit_drafts(self, page: Sequence[Invoice]) -> list[tuple[Invoice, InvoiceDraft, bytes]]:
@@ -444,6 +453,15 @@ class InvoicePush:
     def _create_contacts(
         self, missing: dict[str, tuple[str, ContactDraft]], state: _PassState
     ) -> None:
+        names = list(missing)
+        for start in range(0, len(names), XERO_BATCH):
+            self._create_contact_batch(
+                {n: missing[n] for n in names[start : start + XERO_BATCH]}, state
+            )
+
+    def _create_contact_batch(
+        self, missing: dict[str, tuple[str, ContactDraft]], state: _PassState
+    ) -> None:
         drafts = [draft for _, draft in missing.values()]
         key = self.ledger.begin(
             "contact", {cid: repr(draft).encode() for cid, draft in missing.values()}
@@ -464,8 +482,13 @@ class InvoicePush:
                 # An item Xero would refuse is not created: its line goes without an item code.
                 if item and item.code not in state.item_codes and not item_problems(item):
                     wanted.setdefault(item.code, item)
-        if not wanted:
-            return
+        codes = list(wanted)
+        for start in range(0, len(codes), XERO_BATCH):
+            self._create_item_batch(
+                {c: wanted[c] for c in codes[start : start + XERO_BATCH]}, state
+            )
+
+    def _create_item_batch(self, wanted: dict[str, ItemDraft], state: _PassState) -> None:
         drafts = list(wanted.values())
         key = self.ledger.begin("item", {code: repr(d).encode() for code, d in wanted.items()})
         self.checkpoint("items-begun")
@@ -481,8 +504,19 @@ class InvoicePush:
         report: PushReport,
         changes: list[WriteBack],
     ) -> dict[str, XeroInvoiceResult]:
-        if not drafts:
-            return {}
+        results: dict[str, XeroInvoiceResult] = {}
+        for start in range(0, len(drafts), XERO_BATCH):
+            batch = drafts[start : start + XERO_BATCH]
+            results.update(self._create_batch(batch, now, report, changes))
+        return results
+
+    def _create_batch(
+        self,
+        drafts: list[tuple[Invoice, InvoiceDraft]],
+        now: datetime,
+        report: PushReport,
+        changes: list[WriteBack],
+    ) -> dict[str, XeroInvoiceResult]:
         ids = [invoice.id for invoice, _ in drafts]
         key = self.ledger.begin(
             "invoice",
