@@ -9,8 +9,12 @@ own (bench/pass_once.py) until the backlog is exported. Calls are counted by the
 (GET /_emulator/calls); CPU and max RSS of the connector process come from os.wait4.
 
     .venv/bin/python -m bench.push --invoices 50 1000 5000
+    .venv/bin/python -m bench.push --invoices 50 1000 5000 --steady
     .venv/bin/python -m bench.push --invoices 50 1000 5000 --cold
-    .venv/bin/python -m bench.push --invoices 1000 5000 20000 --tracemalloc
+    .venv/bin/python -m bench.push --invoices 1000 5000 20000
+    .venv/bin/python -m bench.push --invoices 1000 5000 --tracemalloc
+
+docs/BENCHMARKS.md has the results and what they mean.
 """
 
 from __future__ import annotations
