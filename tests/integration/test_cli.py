@@ -110,8 +110,8 @@ def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_pat
     assert "test Enrico 1: would be created in Xero" in dry
     assert "Missing price list: would fail" in dry
     out = _run(["sync", "--once"], env)
-    assert "Demo: 3 created, 1 failed, 1 waiting" in out
-    assert "Demo: 0 created, 0 failed, 1 waiting" in _run(["sync", "--once"], env)
+    assert "Demo: 3 created, 0 updated, 1 failed" in out
+    assert "Demo: 0 created, 0 updated, 0 failed (0 Xero calls" in _run(["sync", "--once"], env)
 
 
 def test_a_bad_secret_is_a_clear_error(emulators: tuple[str, str, Path], tmp_path: Path) -> None:
@@ -136,5 +136,5 @@ def test_a_bad_secret_is_a_clear_error(emulators: tuple[str, str, Path], tmp_pat
 
 def test_demo_once_on_a_fresh_folder(tmp_path: Path) -> None:
     out = _run(["demo", "--once"], _env(tmp_path / "demo"))
-    assert "3 created, 1 failed, 1 waiting" in out
+    assert "3 created, 0 updated, 1 failed" in out
     assert re.search(r"First pass: \d+ Xero API calls and \d+ Dataverse API calls", out)

@@ -153,15 +153,18 @@ class DynamicsGateway:
             field_mappings=row.get("dxc_fieldmappings") or "",
         )
 
-    def ready_invoice_pages(
-        self, page_size: int, extra: ExtraColumns = NO_EXTRA
-    ) -> Iterator[list[Invoice]]:
-        """Active invoices of this connection with no Xero details, or whose export status is
-        No: Dataverse filters them (a lambda over the Xero details), so exported invoices cost
-        nothing however many there are."""
+    def ready_invoices(self, limit: int, extra: ExtraColumns, delivered_by: date) -> list[Invoice]:
+        """The first `limit` invoices of this connection ready to export: active, with no Xero
+        details or export status No (a lambda over the Xero details: exported invoices cost
+        nothing however many there are), delivered by `delivered_by` or with no date (which
+        fails them). The engine asks again after each batch, as exporting one takes it out of
+        this set: following a nextLink over a set that shrinks would skip invoices."""
         no = schema.option_value(schema.EXPORT_STATUS, "No")
-        condition = f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no})"
-        return self._invoice_pages(condition, page_size, extra)
+        condition = (
+            f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus eq {no}) and "
+            f"(datedelivered le {delivered_by.isoformat()} or datedelivered eq null)"
+        )
+        return next(self._invoice_pages(condition, limit, extra), [])
 
     def edited_invoice_pages(
         self, since: datetime, page_size: int, extra: ExtraColumns = NO_EXTRA
@@ -181,7 +184,7 @@ class DynamicsGateway:
         return {r["LogicalName"]: str(r.get("AttributeType")) for r in rows}
 
     def _invoice_pages(
-        self, condition: str, page_size: int, extra: ExtraColumns
+        self, condition: str, page_size: int, extra: ExtraColumns = NO_EXTRA
     ) -> Iterator[list[Invoice]]:
         params = {
             "$select": _with(_INVOICE, extra.columns("invoice")),
@@ -282,24 +285,29 @@ class DynamicsGateway:
             "dxc_brandingthemes": len(data.branding_themes),
         }
 
-    def write_back(self, changes: Sequence[WriteBack]) -> None:
-        """One $batch; one change set per invoice, so one invoice's failure spares the rest."""
+    def write_back(self, changes: Sequence[WriteBack]) -> list[str]:
+        """One $batch; one change set per invoice, so one invoice's failure spares the rest.
+        Returns Dynamics' reasons for the change sets it refused."""
         groups: dict[str, list[Operation]] = {}
         for change in changes:
             key, op = _operation(change)
             groups.setdefault(key, []).append(op)
-        self._raise_failures(self.client.batch(list(groups.values())))
+        results = self.client.batch(list(groups.values()))
+        return [f"Dynamics refused a write-back: {_error(r)}" for r in results if r.status >= 400]
 
     @staticmethod
     def _raise_failures(results: Sequence[OperationResult]) -> None:
         failed = [r for r in results if r.status >= 400]
         if failed:
-            message = (failed[0].body or {}).get("error", {}).get("message", failed[0].status)
             raise RemoteRejected(
-                f"Dynamics refused {len(failed)} of {len(results)} write-backs: {message}",
+                f"Dynamics refused {len(failed)} of {len(results)} writes: {_error(failed[0])}",
                 status=failed[0].status,
                 service="dataverse",
             )
+
+
+def _error(result: OperationResult) -> str:
+    return str((result.body or {}).get("error", {}).get("message", result.status))
 
 
 def _xero_link(rows: list[dict[str, Any]]) -> XeroLink | None:
@@ -415,7 +423,7 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
         }
         return change.invoice_id, Operation("PATCH", f"dxc_synchistories({uuid.uuid4()})", body)
     if isinstance(change, LineTax):
-        return change.line_id, Operation(
+        return change.invoice_id, Operation(
             "PATCH", f"invoicedetails({change.line_id})", {"tax": float(change.tax)}, _EXISTING
         )
     assert isinstance(change, CustomerLink)

@@ -55,6 +55,7 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class LineTax:
+    invoice_id: str
     line_id: str
     tax: Decimal
 

@@ -26,9 +26,14 @@ def connection_ids(runtime: Runtime, name: str | None = None) -> list[str]:
 
 def summary(result: PassResult) -> str:
     r = result.report
+    counts = (
+        f"{r.count('created')} created, {r.count('updated')} updated, {r.count('failed')} failed"
+    )
+    for extra in ("refused", "deferred", "unrecorded"):
+        if r.count(extra):
+            counts += f", {r.count(extra)} {extra}"
     text = (
-        f"{result.connection_name}: {r.count('created')} created, {r.count('failed')} failed, "
-        f"{r.count('waiting')} waiting ({result.xero_calls} Xero calls, "
+        f"{result.connection_name}: {counts} ({result.xero_calls} Xero calls, "
         f"{result.dataverse_calls} Dataverse calls)"
     )
     return text + (f" - {result.message}" if result.message else "")

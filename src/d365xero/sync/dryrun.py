@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from d365xero.domain.fieldmap import NO_EXTRA, ExtraColumns
@@ -112,10 +112,8 @@ class DryRunDynamics:
     def settings(self) -> ConnectorSettings:
         return self._dynamics.settings()
 
-    def ready_invoice_pages(
-        self, page_size: int, extra: ExtraColumns = NO_EXTRA
-    ) -> Iterator[list[Invoice]]:
-        return self._dynamics.ready_invoice_pages(page_size, extra)
+    def ready_invoices(self, limit: int, extra: ExtraColumns, delivered_by: date) -> list[Invoice]:
+        return self._dynamics.ready_invoices(limit, extra, delivered_by)
 
     def edited_invoice_pages(
         self, since: datetime, page_size: int, extra: ExtraColumns = NO_EXTRA
@@ -125,8 +123,9 @@ class DryRunDynamics:
     def column_types(self, table: str) -> dict[str, str]:
         return self._dynamics.column_types(table)
 
-    def write_back(self, changes: Sequence[WriteBack]) -> None:
+    def write_back(self, changes: Sequence[WriteBack]) -> list[str]:
         self._intentions.write_backs += changes
+        return []
 
     def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
         return {}

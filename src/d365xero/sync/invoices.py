@@ -81,7 +81,9 @@ def _edit_refusal(current: XeroInvoiceResult | None) -> str:
 class Outcome:
     invoice_id: str
     invoice_name: str
-    result: str  # "created" | "updated" | "failed" | "refused" | "waiting" | "deferred"
+    # created | updated | failed | refused (an edit Xero does not take) | waiting |
+    # deferred (Xero did not answer) | unrecorded (Dynamics refused the write-back)
+    result: str
     xero_number: str | None = None
     message: str = ""
 
@@ -159,21 +161,32 @@ class InvoicePush:
         state: list[_PassState] = []  # Xero is asked only once something is ready to go
         started = self.now()
         extra = self._extra()
-        for page in self.dynamics.ready_invoice_pages(self.page_size, extra):
-            self._write_back(self._push_page(page, state, report))
+        today = _today(self._settings(), started).date()
+        handled: set[str] = set()
+        while True:
+            page = self.dynamics.ready_invoices(self.page_size, extra, today)
+            fresh = [invoice for invoice in page if invoice.id not in handled]
+            if not fresh:
+                break  # nothing new: what is left stays ready for the next pass
+            handled.update(invoice.id for invoice in fresh)
+            self._write_back(self._push_page(fresh, state, report), report)
+            if report.count("deferred"):
+                break  # Xero is not answering: the next pass tries again
         since = self.ledger.edits_checked_until()
         if since is not None:
             # Dynamics stamps modifiedon by its own clock: look back a little further, and let
             # the fingerprints tell an edit worth sending from one already dealt with.
             pages = self.dynamics.edited_invoice_pages(since - EDIT_OVERLAP, self.page_size, extra)
             for page in pages:
-                self._write_back(self._edit_page(page, state, report))
+                self._write_back(self._edit_page(page, state, report), report)
         self.ledger.mark_edits_checked(started)
         return report
 
-    def _write_back(self, changes: list[WriteBack]) -> None:
+    def _write_back(self, changes: list[WriteBack], report: PushReport) -> None:
         if changes:
-            self.dynamics.write_back(changes)
+            for refusal in self.dynamics.write_back(changes):
+                # The invoice stays ready; the next pass writes it back (Xero is not asked twice).
+                report.add(Outcome("", "", "unrecorded", message=refusal))
             self.checkpoint("written-back")
 
     def _extra(self) -> ExtraColumns:
@@ -591,7 +604,7 @@ class InvoicePush:
         ]
         lines = sorted(invoice.lines, key=lambda ln: ln.sequence)
         for line, tax in zip(lines, result.line_taxes, strict=False):
-            changes.append(LineTax(line.id, tax))
+            changes.append(LineTax(invoice.id, line.id, tax))
         return changes
 
     def _failure(

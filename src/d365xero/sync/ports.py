@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -93,11 +93,10 @@ class ReferenceData:
 class DynamicsPort(Protocol):
     def settings(self) -> ConnectorSettings: ...
 
-    def ready_invoice_pages(
-        self, page_size: int, extra: ExtraColumns = NO_EXTRA
-    ) -> Iterator[list[Invoice]]:
-        """Invoices of this connection that may need exporting, a page at a time, with the
-        further columns the field mappings read."""
+    def ready_invoices(self, limit: int, extra: ExtraColumns, delivered_by: date) -> list[Invoice]:
+        """The first `limit` invoices of this connection ready to export (exported ones leave
+        the set, so the engine asks again rather than paging), with the further columns the
+        field mappings read."""
         ...
 
     def column_types(self, table: str) -> dict[str, str]:
@@ -110,7 +109,9 @@ class DynamicsPort(Protocol):
         """Exported invoices of this connection modified in Dynamics after `since`."""
         ...
 
-    def write_back(self, changes: Sequence[WriteBack]) -> None: ...
+    def write_back(self, changes: Sequence[WriteBack]) -> list[str]:
+        """Writes the changes; returns Dynamics' reasons for any it refused."""
+        ...
 
     def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
         """Upsert Xero's tax rates, accounts and branding themes; counts by table."""
