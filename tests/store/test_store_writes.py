@@ -15,7 +15,9 @@ from d365xero.store.models import Connection, XeroWrite
 from d365xero.store.secrets import SecretBox
 from d365xero.store.writes import (
     applied_write,
+    applied_writes,
     begin_write,
+    begin_writes,
     hash_request,
     mark_applied,
     mark_failed,
@@ -187,3 +189,27 @@ def test_database_refuses_an_unknown_state(session: Session, connection: Connect
     write.state = "maybe"
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_a_batch_is_begun_in_one_go_and_again_harmlessly(
+    session: Session, connection: Connection
+) -> None:
+    parts = {f"inv-{n}": hash_request({"n": n}) for n in range(60)}
+    first = begin_writes(session, connection.id, "invoice", "batch-60", parts)
+    again = begin_writes(session, connection.id, "invoice", "batch-60", parts)
+    assert [w.id for w in first] == [w.id for w in again]
+    assert len(writes_for_key(session, connection.id, "batch-60")) == 60
+    with pytest.raises(StoreError):
+        begin_writes(session, connection.id, "invoice", "batch-60", {"inv-1": HASH})
+
+
+def test_the_latest_applied_write_of_many_records_in_one_query(
+    session: Session, connection: Connection
+) -> None:
+    old = begin_write(session, connection.id, "invoice", "inv-1", "k-1", HASH)
+    mark_applied(session, old, "xero-old")
+    new = begin_write(session, connection.id, "invoice", "inv-1", "k-2", HASH)
+    mark_applied(session, new, "xero-new")
+    begin_write(session, connection.id, "invoice", "inv-2", "k-3", HASH)  # pending only
+    found = applied_writes(session, connection.id, "invoice", ["inv-1", "inv-2", "inv-3"])
+    assert {k: w.xero_id for k, w in found.items()} == {"inv-1": "xero-new"}

@@ -55,7 +55,7 @@ _LINE = (
 )
 _INVOICE = (
     "invoiceid,name,invoicenumber,description,datedelivered,duedate,statecode,"
-    "_pricelevelid_value,_customerid_value,dxc_invoicetype,dxc_lineamounttypes"
+    "_pricelevelid_value,_customerid_value,dxc_invoicetype,dxc_lineamounttypes,modifiedon"
 )
 _DETAIL = "dxc_xerodetailid,dxc_exportstatus,dxc_xeroinvoiceid,dxc_xeroinvoicenumber,dxc_xerostatus"
 # The invoice's collection of Xero details: the relationship behind dxc_xerodetail.dxc_InvoiceId.
@@ -112,6 +112,10 @@ def _option(options: tuple[schema.Option, ...], value: Any) -> str | None:
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def _money(value: Any) -> Decimal:
@@ -171,7 +175,7 @@ class DynamicsGateway:
     ) -> Iterator[list[Invoice]]:
         yes = schema.option_value(schema.EXPORT_STATUS, "Yes")
         condition = (
-            f"modifiedon gt {_iso(since)} and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})"
+            f"modifiedon ge {_iso(since)} and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})"
         )
         return self._invoice_pages(condition, page_size, extra)
 
@@ -219,6 +223,7 @@ class DynamicsGateway:
             state=int(row.get("statecode") or 0),
             xero=link,
             extra=_values(extra, "invoice", row),
+            modified_on=_moment(row.get("modifiedon")),
             url=f"{self.client.org_url}/main.aspx?etn=invoice&pagetype=entityrecord"
             f"&id={row['invoiceid']}",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -110,6 +110,7 @@ class Invoice:
     state: int = 0
     xero: XeroLink | None = None
     url: str | None = None  # the invoice's link in Dynamics
+    modified_on: datetime | None = None  # by Dynamics' clock
     extra: Mapping[str, str] = field(default_factory=dict)  # mapped columns, as text
 
 

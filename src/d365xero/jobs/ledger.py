@@ -25,10 +25,9 @@ class StoreLedger:
 
     def begin(self, kind: str, parts: Mapping[str, bytes]) -> str:
         key = f"d365xero-{kind}-{uuid.uuid4().hex}"
+        hashes = {source_id: writes.hash_request(part) for source_id, part in parts.items()}
         with self._sessions.begin() as session:
-            for source_id, part in parts.items():
-                digest = writes.hash_request(part)
-                writes.begin_write(session, self._connection_id, kind, source_id, key, digest)
+            writes.begin_writes(session, self._connection_id, kind, key, hashes)
         return key
 
     def applied(self, key: str, xero_ids: dict[str, str | None]) -> None:
@@ -47,12 +46,14 @@ class StoreLedger:
                 if write.source_id in wanted:
                     writes.mark_failed(session, write, detail[:2000])
 
-    def last_applied(self, kind: str, source_id: str) -> AppliedWrite | None:
+    def last_applied(self, kind: str, source_ids: Sequence[str]) -> dict[str, AppliedWrite]:
         with self._sessions() as session:
-            write = writes.applied_write(session, self._connection_id, kind, source_id)
-            if write is None or write.xero_id is None:
-                return None
-            return AppliedWrite(write.xero_id, write.request_hash)
+            found = writes.applied_writes(session, self._connection_id, kind, list(source_ids))
+            return {
+                source_id: AppliedWrite(write.xero_id, write.request_hash)
+                for source_id, write in found.items()
+                if write.xero_id
+            }
 
     def pending(self, kind: str) -> list[PendingWrite]:
         with self._sessions() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,43 +38,56 @@ def begin_write(
     idempotency_key: str,
     request_hash: str,
 ) -> XeroWrite:
-    """A pending record for a write about to be sent (flushed; the caller commits before sending).
+    """A pending record for one write about to be sent (see begin_writes)."""
+    [write] = begin_writes(session, connection_id, kind, idempotency_key, {source_id: request_hash})
+    return write
 
-    One request, and so one key, may stand for several records (a batch of invoices): each
-    gets a row with the same key and the hash of its own part of the request, which later tells
-    whether the record changed since it was sent. Beginning the same write again (same key,
-    record and hash) returns the existing row, whatever its state, so a retry after a crash is
-    harmless; the same key for another connection or kind, or for the same record with another
-    body, is a StoreError, as Xero would reject it too.
+
+def begin_writes(
+    session: Session,
+    connection_id: str,
+    kind: str,
+    idempotency_key: str,
+    hashes: Mapping[str, str],
+) -> list[XeroWrite]:
+    """Pending records for a request about to be sent (flushed; the caller commits before
+    sending), one per record it stands for (a batch of invoices), each with the hash of its own
+    part of the request, which later tells whether the record changed since it was sent.
+
+    Beginning the same write again (same key, record and hash) returns the existing row, whatever
+    its state, so a retry after a crash is harmless; the same key for another connection or
+    kind, or for the same record with another body, is a StoreError, as Xero would reject it too.
     """
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         raise ValueError(f"an idempotency key has 1 to {MAX_KEY_LENGTH} characters")
-    if len(request_hash) != 64:
+    if any(len(h) != 64 for h in hashes.values()):
         raise ValueError("request_hash must be a sha256 hex digest")
     query = sa.select(XeroWrite).where(XeroWrite.idempotency_key == idempotency_key)
-    existing = None
+    existing: dict[str, XeroWrite] = {}
     for row in session.scalars(query):
         same = (row.connection_id, row.kind) == (connection_id, kind)
-        if not same or (row.source_id == source_id and row.request_hash != request_hash):
+        if not same or hashes.get(row.source_id, row.request_hash) != row.request_hash:
             raise StoreError(f"idempotency key {idempotency_key!r} is used by another write")
-        if row.source_id == source_id:
-            existing = row
-    if existing is not None:
-        return existing
+        existing[row.source_id] = row
     now = utcnow()
-    write = XeroWrite(
-        connection_id=connection_id,
-        kind=kind,
-        source_id=source_id,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        state=WriteState.pending.value,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(write)
+    writes = []
+    for source_id, request_hash in hashes.items():
+        write = existing.get(source_id)
+        if write is None:
+            write = XeroWrite(
+                connection_id=connection_id,
+                kind=kind,
+                source_id=source_id,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                state=WriteState.pending.value,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(write)
+        writes.append(write)
     session.flush()
-    return write
+    return writes
 
 
 def mark_applied(session: Session, write: XeroWrite, xero_id: str) -> None:
@@ -105,6 +119,27 @@ def pending_writes(session: Session, connection_id: str) -> list[XeroWrite]:
         .order_by(XeroWrite.id)
     )
     return list(session.scalars(query))
+
+
+def applied_writes(
+    session: Session, connection_id: str, kind: str, source_ids: Sequence[str]
+) -> dict[str, XeroWrite]:
+    """The latest applied write of this kind for each of these Dynamics records that has one."""
+    found: dict[str, XeroWrite] = {}
+    for start in range(0, len(source_ids), 500):  # bounded IN lists
+        query = (
+            sa.select(XeroWrite)
+            .where(
+                XeroWrite.connection_id == connection_id,
+                XeroWrite.kind == kind,
+                XeroWrite.source_id.in_(source_ids[start : start + 500]),
+                XeroWrite.state == WriteState.applied.value,
+            )
+            .order_by(XeroWrite.id)
+        )
+        for write in session.scalars(query):
+            found[write.source_id] = write  # ascending ids: the latest wins
+    return found
 
 
 def applied_write(

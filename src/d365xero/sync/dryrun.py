@@ -146,8 +146,8 @@ class DryRunLedger:
     def failed(self, key: str, source_ids: Sequence[str], detail: str) -> None:
         return None
 
-    def last_applied(self, kind: str, source_id: str) -> AppliedWrite | None:
-        return self._ledger.last_applied(kind, source_id)
+    def last_applied(self, kind: str, source_ids: Sequence[str]) -> dict[str, AppliedWrite]:
+        return self._ledger.last_applied(kind, source_ids)
 
     def pending(self, kind: str) -> list[PendingWrite]:
         return self._ledger.pending(kind)

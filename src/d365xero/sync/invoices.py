@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from d365xero.domain import fieldmap, mapping
@@ -41,6 +41,7 @@ from d365xero.domain.validation import (
 )
 from d365xero.errors import ConfigurationError, RemoteRejected, TransientError
 from d365xero.sync.ports import (
+    AppliedWrite,
     DynamicsPort,
     Organisation,
     PendingWrite,
@@ -51,8 +52,13 @@ from d365xero.sync.ports import (
 
 PAGE_SIZE = 200  # invoices read from Dynamics at a time (and written back in one $batch)
 XERO_BATCH = 50  # records in one Xero request: Xero's advice for batches
-EDIT_OVERLAP = timedelta(minutes=5)
 EDITABLE = ("DRAFT", "SUBMITTED")
+
+
+def _dealt_with(seen: list[dict[str, AppliedWrite]], invoice_id: str, digest: bytes) -> bool:
+    """This content was sent to Xero, or its refusal said, already."""
+    fingerprint = hashlib.sha256(digest).hexdigest()
+    return any(w[invoice_id].fingerprint == fingerprint for w in seen if invoice_id in w)
 
 
 def _edit_refusal(current: XeroInvoiceResult | None) -> str:
@@ -173,13 +179,18 @@ class InvoicePush:
             if report.count("deferred"):
                 break  # Xero is not answering: the next pass tries again
         since = self.ledger.edits_checked_until()
-        if since is not None:
-            # Dynamics stamps modifiedon by its own clock: look back a little further, and let
-            # the fingerprints tell an edit worth sending from one already dealt with.
-            pages = self.dynamics.edited_invoice_pages(since - EDIT_OVERLAP, self.page_size, extra)
-            for page in pages:
-                self._write_back(self._edit_page(page, state, report), report)
-        self.ledger.mark_edits_checked(started)
+        if since is None:
+            self.ledger.mark_edits_checked(started)
+            return report
+        # The watermark is Dynamics' own modifiedon, so no clock skew between us and Dynamics
+        # can hide an edit; `ge` re-reads the few rows at the mark, and their fingerprints tell
+        # that nothing changed. Our own write-backs move modifiedon too: each exported invoice
+        # is read once more, the pass after it was exported.
+        latest = since
+        for page in self.dynamics.edited_invoice_pages(since, self.page_size, extra):
+            latest = max([latest, *(i.modified_on for i in page if i.modified_on)])
+            self._write_back(self._edit_page(page, state, report), report)
+        self.ledger.mark_edits_checked(latest)
         return report
 
     def _write_back(self, changes: list[WriteBack], report: PushReport) -> None:
@@ -243,6 +254,7 @@ class InvoicePush:
             started.append(self._start_pass(settings))
         state = started[0]
         contact_ids, contact_failures = self._resolve_contacts(ready, state)
+        applied = self.ledger.last_applied("invoice", [invoice.id for invoice in ready])
         self._ensure_items(ready, state)
         candidates: list[tuple[Invoice, InvoiceDraft]] = []
         known: dict[str, str] = {}
@@ -256,7 +268,7 @@ class InvoicePush:
             draft = mapping.invoice_draft(
                 invoice, state.settings, contact_id, state.item_codes, self._fields
             )
-            existing = self._already_in_xero(invoice, draft, state)
+            existing = self._already_in_xero(invoice, draft, state, applied)
             if existing:
                 known[invoice.id] = existing
             else:
@@ -280,10 +292,13 @@ class InvoicePush:
     ) -> list[WriteBack]:
         """Exported invoices edited in Dynamics: sent again where Xero allows the change."""
         now = self.now()
+        drafts = self._edit_drafts(page)
+        ids = [invoice.id for invoice, _, _ in drafts]
+        seen = [self.ledger.last_applied(kind, ids) for kind in ("invoice", "refused-edit")]
         changed = [
             (invoice, draft, digest)
-            for invoice, draft, digest in self._edit_drafts(page)
-            if not self._already_dealt_with(invoice.id, digest)
+            for invoice, draft, digest in drafts
+            if not _dealt_with(seen, invoice.id, digest)
         ]
         if not changed:
             return []
@@ -343,14 +358,6 @@ class InvoicePush:
             found.append((invoice, draft, digest))
         return found
 
-    def _already_dealt_with(self, invoice_id: str, digest: bytes) -> bool:
-        fingerprint = hashlib.sha256(digest).hexdigest()
-        for kind in ("invoice", "refused-edit"):
-            last = self.ledger.last_applied(kind, invoice_id)
-            if last and last.fingerprint == fingerprint:
-                return True
-        return False
-
     def _refused_edit(
         self,
         invoice: Invoice,
@@ -401,12 +408,15 @@ class InvoicePush:
         return passed
 
     def _already_in_xero(
-        self, invoice: Invoice, draft: InvoiceDraft, state: _PassState
+        self,
+        invoice: Invoice,
+        draft: InvoiceDraft,
+        state: _PassState,
+        applied: dict[str, AppliedWrite],
     ) -> str | None:
         """A Xero invoice an earlier pass created but could not write back or confirm."""
-        applied = self.ledger.last_applied("invoice", invoice.id)
-        if applied:
-            return applied.xero_id
+        if invoice.id in applied:
+            return applied[invoice.id].xero_id
         write = state.pending.pop(invoice.id, None)
         if write is None:
             return None
