@@ -171,3 +171,14 @@ def test_an_invoice_xero_would_refuse_is_not_sent_and_says_why(stack: Stack) -> 
     [history] = _history(stack, invoice_id)
     assert "BOGUS" in history["dxc_details"]
     assert "Export status to No" in history["dxc_details"]
+
+
+def test_a_running_connector_keeps_its_tokens_between_passes(stack: Stack) -> None:
+    stack.run_pass()
+    stack.xero.emulator.calls.clear()
+    stack.dataverse_app.state.emulator.calls.clear()
+    stack.run_pass()
+    xero = stack.xero.emulator.calls.snapshot()
+    dataverse = stack.dataverse_app.state.emulator.calls.snapshot()
+    assert not [k for k in xero if "token" in k], xero
+    assert not [k for k in dataverse if "token" in k or "openid" in k], dataverse

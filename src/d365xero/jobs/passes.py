@@ -42,7 +42,7 @@ def _now() -> datetime:
 def run_pass(
     runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None] = lambda step: None
 ) -> PassResult:
-    settings, sessions, box = runtime.settings, runtime.sessions, runtime.box
+    sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
         connection = connections.get_connection(session, connection_id)
         if connection is None:
@@ -51,33 +51,39 @@ def run_pass(
         if connection.status == ConnectionStatus.paused.value:
             return PassResult(name, RunStatus.failed, PushReport(), message="paused")
         secrets = connections.read_secrets(box, connection)
-        clients = build_clients(settings, connection, secrets, runtime.xero_cache)
+        clients = runtime.clients_for(connection, secrets)
         previous = runs.recent_runs(session, connection_id, limit=1)
         noted = bool(previous and previous[0].message)  # a message Dynamics users may still see
         run_id = runs.start_run(session, connection_id).id
     report = PushReport()
     status, message = RunStatus.succeeded, ""
-    with clients:
-        try:
-            ledger = StoreLedger(sessions, connection_id)
-            push = InvoicePush(clients.dynamics, clients.xero, ledger, _now, checkpoint=checkpoint)
-            report = push.run()
-        except AuthorisationLost as exc:
-            status, message = RunStatus.failed, str(exc)
-            _pause(sessions, clients, connection_id, message)
-        except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
-            status, message = RunStatus.failed, str(exc)
-            _note_in_dynamics(clients, message)
-        except D365XeroError as exc:
-            status, message = RunStatus.failed, str(exc)
-            log.warning("sync pass failed", connection=name, error=message)
-        if status is not RunStatus.failed and noted:
-            _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
-        if status is RunStatus.succeeded and report.count("failed"):
-            status = RunStatus.partial
-        result = PassResult(
-            name, status, report, clients.xero.calls, clients.dataverse.calls, message
-        )
+    calls = (clients.xero.calls, clients.dataverse.calls)
+    try:
+        ledger = StoreLedger(sessions, connection_id)
+        push = InvoicePush(clients.dynamics, clients.xero, ledger, _now, checkpoint=checkpoint)
+        report = push.run()
+    except AuthorisationLost as exc:
+        status, message = RunStatus.failed, str(exc)
+        _pause(sessions, clients, connection_id, message)
+        runtime.forget_clients(connection_id)  # fresh tokens once someone reconnects
+    except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
+        status, message = RunStatus.failed, str(exc)
+        _note_in_dynamics(clients, message)
+    except D365XeroError as exc:
+        status, message = RunStatus.failed, str(exc)
+        log.warning("sync pass failed", connection=name, error=message)
+    if status is not RunStatus.failed and noted:
+        _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
+    if status is RunStatus.succeeded and report.count("failed"):
+        status = RunStatus.partial
+    result = PassResult(
+        name,
+        status,
+        report,
+        clients.xero.calls - calls[0],
+        clients.dataverse.calls - calls[1],
+        message,
+    )
     with sessions.begin() as session:
         run = runs.get_run(session, run_id)
         assert run is not None

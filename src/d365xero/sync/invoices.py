@@ -178,6 +178,8 @@ class InvoicePush:
             self._write_back(self._push_page(fresh, state, report), report)
             if report.count("deferred"):
                 break  # Xero is not answering: the next pass tries again
+            if len(page) < self.page_size:
+                break  # that was all of it
         since = self.ledger.edits_checked_until()
         if since is None:
             self.ledger.mark_edits_checked(started)
