@@ -182,3 +182,42 @@ def test_a_running_connector_keeps_its_tokens_between_passes(stack: Stack) -> No
     dataverse = stack.dataverse_app.state.emulator.calls.snapshot()
     assert not [k for k in xero if "token" in k], xero
     assert not [k for k in dataverse if "token" in k or "openid" in k], dataverse
+
+
+def test_dynamics_numbers_go_to_xero_and_a_taken_one_is_refused_before_sending(
+    stack: Stack,
+) -> None:
+    [setting] = stack.rows("dxc_settings", "dxc_name ne null", "dxc_settingid")
+    stack.dataverse.update(
+        "dxc_settings", setting["dxc_settingid"], {"dxc_usexeroinvoicenumber": False}
+    )
+    create_sample_invoices(
+        stack.dataverse, stack.connection.dataverse_connection_row_id or "", stack.today()
+    )
+    taken = _invoice_id(stack, "Consulting")
+    [row] = stack.rows("invoices", f"invoiceid eq {taken}", "invoicenumber")
+    # Someone typed the same number into Xero by hand first.
+    client, headers = stack.xero.client(), stack.xero.headers()
+    [contact] = client.get("/api.xro/2.0/Contacts", headers=headers).json()["Contacts"][:1]
+    made = client.put(
+        "/api.xro/2.0/Invoices",
+        json={
+            "Invoices": [
+                {
+                    "Type": "ACCREC",
+                    "Contact": {"ContactID": contact["ContactID"]},
+                    "InvoiceNumber": row["invoicenumber"],
+                    "LineItems": [{"Description": "By hand"}],
+                }
+            ]
+        },
+        headers=headers,
+    )
+    assert made.status_code == 200, made.text
+    result = stack.run_pass()
+    assert result.report.count("created") == 2
+    [history] = _history(stack, taken)
+    assert row["invoicenumber"] in history["dxc_details"]
+    enrico = _detail(stack, _invoice_id(stack, "test Enrico 1"))
+    [number] = stack.rows("invoices", "name eq 'test Enrico 1'", "invoicenumber")
+    assert enrico is not None and enrico["dxc_xeroinvoicenumber"] == number["invoicenumber"]
