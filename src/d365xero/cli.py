@@ -190,6 +190,25 @@ def connection_list() -> None:
     runtime.close()
 
 
+@connection_app.command("remove")
+def connection_remove(name: str = typer.Option(..., help="The connection's name.")) -> None:
+    """Forget a connection and its credentials (its records in Dynamics and Xero stay)."""
+    from d365xero.config import get_settings
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.store import connections
+
+    runtime = open_runtime(get_settings())
+    try:
+        with runtime.sessions.begin() as session:
+            found = connections.get_connection_by_name(session, name)
+            if found is None:
+                raise _fail(ValueError(f"no connection named {name!r}"))
+            connections.delete_connection(session, found)
+    finally:
+        runtime.close()
+    typer.echo(f"'{name}' removed.")
+
+
 @connection_app.command("resume")
 def connection_resume(name: str = typer.Option(..., help="The connection's name.")) -> None:
     """Sync a paused connection again (after reconnecting what paused it)."""

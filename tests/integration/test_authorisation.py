@@ -54,3 +54,7 @@ def test_resume_from_the_command_line(stack: Stack) -> None:
         assert stored is not None and stored.status == ConnectionStatus.active.value
     missing = runner.invoke(app, ["connection", "resume", "--name", "nope"], env=env)
     assert missing.exit_code == 1
+    removed = runner.invoke(app, ["connection", "remove", "--name", stack.connection.name], env=env)
+    assert removed.exit_code == 0, removed.output
+    with stack.runtime.sessions() as session:
+        assert connections.get_connection(session, stack.connection.id) is None
