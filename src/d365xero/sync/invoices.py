@@ -134,10 +134,14 @@ class _PassState:
 
 
 def _today(settings: ConnectorSettings, now: datetime) -> datetime:
+    """Now in the connection's time zone, which decides whether Date Delivered has come."""
     try:
         zone = ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f'The time zone "{settings.timezone}" in the connector settings is not a time zone '
+            "name: use one such as Europe/London or Australia/Sydney."
+        ) from exc
     return now.astimezone(zone)
 
 

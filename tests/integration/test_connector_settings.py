@@ -1,5 +1,6 @@
-"""The customer's field mappings (dxc_setting.dxc_fieldmappings) copy further Dynamics columns
-into Xero; a bad mapping stops the pass with a message on the connection, touching no invoice."""
+"""The connector settings record: field mappings (dxc_fieldmappings) copy further Dynamics
+columns into Xero; a bad mapping or time zone stops the pass with a message on the connection,
+touching no invoice."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ def test_a_bad_mapping_stops_the_pass_and_says_so_on_the_connection(stack: Stack
     again = stack.run_pass()
     assert again.report.count("created") == 3
     assert not _connection_message(stack)
+
+
+def test_an_unknown_time_zone_stops_the_pass_with_its_name(stack: Stack) -> None:
+    [setting] = stack.rows("dxc_settings", "dxc_name ne null", "dxc_settingid")
+    stack.dataverse.update("dxc_settings", setting["dxc_settingid"], {"dxc_timezone": "Mars/Base"})
+    create_sample_invoices(
+        stack.dataverse, stack.connection.dataverse_connection_row_id or "", stack.today()
+    )
+    result = stack.run_pass()
+    assert result.report.count("created") == 0
+    assert '"Mars/Base"' in result.message
+    assert '"Mars/Base"' in (_connection_message(stack) or "")
