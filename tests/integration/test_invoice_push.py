@@ -221,3 +221,20 @@ def test_dynamics_numbers_go_to_xero_and_a_taken_one_is_refused_before_sending(
     enrico = _detail(stack, _invoice_id(stack, "test Enrico 1"))
     [number] = stack.rows("invoices", "name eq 'test Enrico 1'", "invoicenumber")
     assert enrico is not None and enrico["dxc_xeroinvoicenumber"] == number["invoicenumber"]
+
+
+def test_a_new_process_uses_the_reference_data_kept_in_the_store(stack: Stack) -> None:
+    from d365xero.jobs.passes import run_pass
+    from d365xero.jobs.runtime import open_runtime
+
+    row_id = stack.connection.dataverse_connection_row_id or ""
+    create_sample_invoices(stack.dataverse, row_id, stack.today())
+    stack.run_pass()
+    create_sample_invoices(stack.dataverse, row_id, stack.today())
+    later = open_runtime(stack.runtime.settings)  # as `d365xero sync --once` from cron
+    try:
+        result = run_pass(later, stack.connection.id)
+    finally:
+        later.close()
+    assert result.report.count("created") == 3
+    assert result.xero_calls == 1, result.xero_calls

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.config import Settings
 from d365xero.jobs.clients import ConnectionClients, build_clients
+from d365xero.jobs.refstore import StoreCacheBacking
 from d365xero.store.db import create_engine, session_factory
 from d365xero.store.migrate import upgrade
 from d365xero.store.models import Connection
@@ -56,4 +57,6 @@ def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     if migrate:
         upgrade(url)
     engine = create_engine(url)
-    return Runtime(settings, engine, session_factory(engine), secret_box(settings))
+    sessions = session_factory(engine)
+    cache = ReferenceCache(backing=StoreCacheBacking(sessions))
+    return Runtime(settings, engine, sessions, secret_box(settings), cache)

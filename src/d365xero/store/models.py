@@ -203,3 +203,16 @@ class XeroWrite(Base):
     detail: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class XeroReference(Base):
+    """Xero reference data cached between processes (organisation, tax rates, accounts,
+    tracking categories, item codes), per tenant, as JSON text with its expiry."""
+
+    __tablename__ = "xero_reference"
+    _repr_fields = ("tenant_id", "kind", "expires_at")
+
+    tenant_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(sa.Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -129,9 +129,18 @@ def upgrade() -> None:
         ["connection_id", "kind", "source_id", "state"],
         unique=False,
     )
+    op.create_table(
+        "xero_reference",
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "kind", name=op.f("pk_xero_reference")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("xero_reference")
     op.drop_index("ix_xero_writes_connection_id_kind_source_id_state", table_name="xero_writes")
     op.drop_table("xero_writes")
     op.drop_index("ix_sync_runs_connection_id_started_at", table_name="sync_runs")
