@@ -146,18 +146,7 @@ def applied_write(
     session: Session, connection_id: str, kind: str, source_id: str
 ) -> XeroWrite | None:
     """The latest applied write of this kind for this Dynamics record, if any."""
-    query = (
-        sa.select(XeroWrite)
-        .where(
-            XeroWrite.connection_id == connection_id,
-            XeroWrite.kind == kind,
-            XeroWrite.source_id == source_id,
-            XeroWrite.state == WriteState.applied.value,
-        )
-        .order_by(XeroWrite.id.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()
+    return applied_writes(session, connection_id, kind, [source_id]).get(source_id)
 
 
 def writes_for_key(session: Session, connection_id: str, idempotency_key: str) -> list[XeroWrite]:
