@@ -261,6 +261,8 @@ def sync(
         )
     except KeyboardInterrupt:
         typer.echo("stopped")
+    except D365XeroError as exc:
+        raise _fail(exc) from exc
     finally:
         runtime.close()
 

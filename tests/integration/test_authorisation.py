@@ -58,3 +58,9 @@ def test_resume_from_the_command_line(stack: Stack) -> None:
     assert removed.exit_code == 0, removed.output
     with stack.runtime.sessions() as session:
         assert connections.get_connection(session, stack.connection.id) is None
+    unknown = runner.invoke(app, ["sync", "--once", "--connection", "nope"], env=env)
+    assert unknown.exit_code == 1
+    assert "no connection named 'nope'" in unknown.output
+    empty = runner.invoke(app, ["sync", "--once"], env=env)
+    assert empty.exit_code == 0
+    assert "No active connection" in empty.output

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable
 
-from d365xero.errors import ConfigurationError
+from d365xero.errors import ConfigurationError, D365XeroError
 from d365xero.jobs.passes import DryRunResult, PassResult, run_pass
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections
@@ -48,9 +48,18 @@ def run_passes(
     echo: Callable[[str], object] = print,
     on_result: Callable[[PassResult], object] | None = None,
 ) -> None:
+    told = False
     while True:
-        for connection_id in connection_ids(runtime, connection_name):
-            result = run_pass(runtime, connection_id)
+        ids = connection_ids(runtime, connection_name)
+        if not ids and not told:
+            echo("No active connection: add one with `d365xero connection add`.")
+            told = True
+        for connection_id in ids:
+            try:
+                result = run_pass(runtime, connection_id)
+            except D365XeroError as exc:  # this connection cannot run; the others still do
+                echo(f"error: {exc}")
+                continue
             echo(summary(result))
             if on_result:
                 on_result(result)
