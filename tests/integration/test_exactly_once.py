@@ -110,3 +110,26 @@ def test_a_lost_reply_from_dataverse_is_harmless(stack: Stack) -> None:
     _assert_exactly_once(stack)
     faults = stack.dataverse.http.get(f"{stack.dataverse.org_url}/_emulator/faults").json()
     assert [f["hits"] for f in faults["faults"]] == [1], faults
+
+
+def test_an_unexpected_error_fails_the_run_loudly_and_the_next_pass_recovers(
+    stack: Stack,
+) -> None:
+    from d365xero.jobs.passes import run_pass
+    from d365xero.store import runs
+    from d365xero.store.models import RunStatus
+
+    _prepare(stack)
+
+    def bug(step: str) -> None:
+        if step == "invoices-sent":
+            raise RuntimeError("a bug after Xero took the invoices")
+
+    failed = run_pass(stack.runtime, stack.connection.id, bug)
+    assert failed.status is RunStatus.failed
+    assert "Unexpected error (RuntimeError): a bug after Xero took the invoices" in failed.message
+    with stack.runtime.sessions() as session:
+        [last, *_] = runs.recent_runs(session, stack.connection.id)
+        assert last.status == RunStatus.failed.value and last.finished_at is not None
+    stack.run_pass()
+    _assert_exactly_once(stack)

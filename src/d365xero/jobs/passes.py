@@ -72,6 +72,10 @@ def run_pass(
     except D365XeroError as exc:
         status, message = RunStatus.failed, str(exc)
         log.warning("sync pass failed", connection=name, error=message)
+    except Exception as exc:  # a bug: recorded on the run and logged in full, never swallowed
+        log.exception("sync pass failed unexpectedly", connection=name)
+        status = RunStatus.failed
+        message = f"Unexpected error ({type(exc).__name__}): {exc}. See the connector's log."
     if status is not RunStatus.failed and noted:
         _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
     if status is RunStatus.succeeded and report.count("failed"):
