@@ -20,7 +20,8 @@ from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, runs
 from d365xero.store.models import ConnectionStatus, RunStatus
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
-from d365xero.sync.invoices import InvoicePush, PushReport
+from d365xero.sync.invoices import InvoicePush
+from d365xero.sync.report import PushReport
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,6 @@ bulk, create the invoices in one Xero request, write everything back in one Data
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,6 +30,7 @@ from d365xero.domain.history import (
 from d365xero.domain.mapping import ACCREC, ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.readiness import Verdict, assess
 from d365xero.domain.records import ConnectorSettings, Customer, ExportStatus, Invoice
+from d365xero.domain.status import edit_refusal
 from d365xero.domain.validation import (
     XeroCatalog,
     build_catalog,
@@ -49,10 +49,10 @@ from d365xero.sync.ports import (
     XeroInvoiceResult,
     XeroPort,
 )
+from d365xero.sync.report import Outcome, PushReport
 
 PAGE_SIZE = 200  # invoices read from Dynamics at a time (and written back in one $batch)
 XERO_BATCH = 50  # records in one Xero request: Xero's advice for batches
-EDITABLE = ("DRAFT", "SUBMITTED")
 
 
 def _dealt_with(seen: list[dict[str, AppliedWrite]], invoice_id: str, digest: bytes) -> bool:
@@ -65,55 +65,7 @@ def _edit_refusal(current: XeroInvoiceResult | None) -> str:
     """Why Xero will not take a change to this invoice now; empty when it will."""
     if current is None:
         return "the invoice is no longer in Xero (deleted there?)."
-    status = current.status or ""
-    if status in EDITABLE:
-        return ""
-    if status == "AUTHORISED" and not (current.amount_paid or current.amount_credited):
-        return ""  # Xero allows editing an approved invoice until money is applied to it
-    if status == "AUTHORISED":
-        # Xero: "This document cannot be edited as it has a payment or credit note allocated to
-        # it." (reference/xero.md 3.3)
-        return (
-            "it has a payment or credit note allocated in Xero, which then allows no edits. "
-            "Make the change in Xero, or remove the payment there first."
-        )
-    return (
-        f"it is {status.title()} in Xero, which allows no edits. Make the change in Xero if it "
-        "still matters (for example with a credit note)."
-    )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    invoice_id: str
-    invoice_name: str
-    # created | updated | failed | refused (an edit Xero does not take) | waiting |
-    # deferred (Xero did not answer) | unrecorded (Dynamics refused the write-back)
-    result: str
-    xero_number: str | None = None
-    message: str = ""
-
-
-KEPT_OUTCOMES = 1000  # a backlog of any size must not grow the report
-
-
-@dataclass
-class PushReport:
-    """Counts of every result, and the latest outcomes (bounded) for a person to read."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    latest: deque[Outcome] = field(default_factory=lambda: deque(maxlen=KEPT_OUTCOMES))
-
-    def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.result] += 1
-        self.latest.append(outcome)
-
-    def count(self, result: str) -> int:
-        return self.counts[result]
-
-    @property
-    def outcomes(self) -> list[Outcome]:
-        return list(self.latest)
+    return edit_refusal(current.status or "", current.amount_paid, current.amount_credited)
 
 
 @dataclass
