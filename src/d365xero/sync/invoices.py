@@ -8,9 +8,10 @@ bulk, create the invoices in one Xero request, write everything back in one Data
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from d365xero.domain import fieldmap, mapping
@@ -51,8 +52,15 @@ from d365xero.sync.ports import (
 )
 from d365xero.sync.report import Outcome, PushReport
 
+T = TypeVar("T")
 PAGE_SIZE = 200  # invoices read from Dynamics at a time (and written back in one $batch)
 XERO_BATCH = 50  # records in one Xero request: Xero's advice for batches
+
+
+def _in_batches(items: list[T]) -> Iterator[list[T]]:
+    """Xero-sized slices of a request's records."""
+    for start in range(0, len(items), XERO_BATCH):
+        yield items[start : start + XERO_BATCH]
 
 
 def _dealt_with(seen: list[dict[str, AppliedWrite]], invoice_id: str, digest: bytes) -> bool:
@@ -116,11 +124,12 @@ class InvoicePush:
         # process at each one.
         self.checkpoint = checkpoint
         self._cached_settings: ConnectorSettings | None = None
+        self._state: _PassState | None = None  # Xero is asked only once something is to go
         self._fields = fieldmap.NO_MAPPING
 
     def run(self) -> PushReport:
         report = PushReport()
-        state: list[_PassState] = []  # Xero is asked only once something is ready to go
+        self._state = None
         started = self.now()
         extra = self._extra()
         today = _today(self._settings(), started).date()
@@ -131,7 +140,7 @@ class InvoicePush:
             if not fresh:
                 break  # nothing new: what is left stays ready for the next pass
             handled.update(invoice.id for invoice in fresh)
-            self._write_back(self._push_page(fresh, state, report), report)
+            self._write_back(self._push_page(fresh, report), report)
             if report.count("deferred"):
                 break  # Xero is not answering: the next pass tries again
             if len(page) < self.page_size:
@@ -147,7 +156,7 @@ class InvoicePush:
         latest = since
         for page in self.dynamics.edited_invoice_pages(since, self.page_size, extra):
             latest = max([latest, *(i.modified_on for i in page if i.modified_on)])
-            self._write_back(self._edit_page(page, state, report), report)
+            self._write_back(self._edit_page(page, report), report)
         self.ledger.mark_edits_checked(latest)
         return report
 
@@ -174,14 +183,17 @@ class InvoicePush:
             self._cached_settings = self.dynamics.settings()
         return self._cached_settings
 
-    def _start_pass(self, settings: ConnectorSettings) -> _PassState:
-        pending = {
-            source_id: write
-            for write in self.ledger.pending("invoice")
-            for source_id in write.source_ids
-        }
-        organisation, catalog = self._catalog()
-        return _PassState(organisation, settings, catalog, pending=pending)
+    def _pass_state(self) -> _PassState:
+        """What the pass learns from Xero and the ledger, once, when it first needs it."""
+        if self._state is None:
+            pending = {
+                source_id: write
+                for write in self.ledger.pending("invoice")
+                for source_id in write.source_ids
+            }
+            organisation, catalog = self._catalog()
+            self._state = _PassState(organisation, self._settings(), catalog, pending=pending)
+        return self._state
 
     def _catalog(self) -> tuple[Organisation, XeroCatalog]:
         organisation = self.xero.organisation()
@@ -190,12 +202,9 @@ class InvoicePush:
             organisation, reference, item_codes=self.xero.item_codes()
         )
 
-    def _push_page(
-        self, page: Sequence[Invoice], started: list[_PassState], report: PushReport
-    ) -> list[WriteBack]:
+    def _push_page(self, page: Sequence[Invoice], report: PushReport) -> list[WriteBack]:
         now = self.now()
-        settings = started[0].settings if started else self._settings()
-        today = _today(settings, now).date()
+        today = _today(self._settings(), now).date()
         changes: list[WriteBack] = []
         ready: list[Invoice] = []
         for invoice in page:
@@ -208,9 +217,7 @@ class InvoicePush:
                 ready.append(invoice)
         if not ready:
             return changes
-        if not started:
-            started.append(self._start_pass(settings))
-        state = started[0]
+        state = self._pass_state()
         contact_ids, contact_failures = self._resolve_contacts(ready, state)
         applied = self.ledger.last_applied("invoice", [invoice.id for invoice in ready])
         self._ensure_items(ready, state)
@@ -245,9 +252,7 @@ class InvoicePush:
                 changes += self._written_back(invoice, results[invoice.id], state, now, report)
         return changes
 
-    def _edit_page(
-        self, page: Sequence[Invoice], started: list[_PassState], report: PushReport
-    ) -> list[WriteBack]:
+    def _edit_page(self, page: Sequence[Invoice], report: PushReport) -> list[WriteBack]:
         """Exported invoices edited in Dynamics: sent again where Xero allows the change."""
         now = self.now()
         drafts = self._edit_drafts(page)
@@ -260,9 +265,7 @@ class InvoicePush:
         ]
         if not changed:
             return []
-        if not started:
-            started.append(self._start_pass(self._settings()))
-        state = started[0]
+        state = self._pass_state()
         current = self.xero.invoices_by_id(
             [i.xero.xero_invoice_id for i, _, _ in changed if i.xero and i.xero.xero_invoice_id]
         )
@@ -281,8 +284,8 @@ class InvoicePush:
                 changes += self._refused_edit(invoice, digest, xero_id or "", why_not, now, report)
             else:
                 updates.append((invoice, draft, digest, xero_id or ""))
-        for start in range(0, len(updates), XERO_BATCH):
-            changes += self._update_batch(updates[start : start + XERO_BATCH], state, now, report)
+        for batch in _in_batches(updates):
+            changes += self._update_batch(batch, state, now, report)
         return changes
 
     def _update_batch(
@@ -418,8 +421,8 @@ class InvoicePush:
                 failures[customer_id] = missing_contact_problem(customer)
             else:
                 missing.setdefault(draft.name, (customer_id, draft))
-        if missing:
-            self._create_contacts(missing, state)
+        for batch in _in_batches(list(missing)):
+            self._create_contacts({name: missing[name] for name in batch}, state)
         for customer_id, (_, draft) in unlinked.items():
             if customer_id not in result and customer_id not in failures:
                 if draft.name in state.contacts:
@@ -432,15 +435,6 @@ class InvoicePush:
         return result, failures
 
     def _create_contacts(
-        self, missing: dict[str, tuple[str, ContactDraft]], state: _PassState
-    ) -> None:
-        names = list(missing)
-        for start in range(0, len(names), XERO_BATCH):
-            self._create_contact_batch(
-                {n: missing[n] for n in names[start : start + XERO_BATCH]}, state
-            )
-
-    def _create_contact_batch(
         self, missing: dict[str, tuple[str, ContactDraft]], state: _PassState
     ) -> None:
         drafts = [draft for _, draft in missing.values()]
@@ -463,13 +457,10 @@ class InvoicePush:
                 # An item Xero would refuse is not created: its line goes without an item code.
                 if item and item.code not in state.item_codes and not item_problems(item):
                     wanted.setdefault(item.code, item)
-        codes = list(wanted)
-        for start in range(0, len(codes), XERO_BATCH):
-            self._create_item_batch(
-                {c: wanted[c] for c in codes[start : start + XERO_BATCH]}, state
-            )
+        for batch in _in_batches(list(wanted)):
+            self._create_items({code: wanted[code] for code in batch}, state)
 
-    def _create_item_batch(self, wanted: dict[str, ItemDraft], state: _PassState) -> None:
+    def _create_items(self, wanted: dict[str, ItemDraft], state: _PassState) -> None:
         drafts = list(wanted.values())
         key = self.ledger.begin("item", {code: repr(d).encode() for code, d in wanted.items()})
         self.checkpoint("items-begun")
@@ -486,8 +477,7 @@ class InvoicePush:
         changes: list[WriteBack],
     ) -> dict[str, XeroInvoiceResult]:
         results: dict[str, XeroInvoiceResult] = {}
-        for start in range(0, len(drafts), XERO_BATCH):
-            batch = drafts[start : start + XERO_BATCH]
+        for batch in _in_batches(drafts):
             results.update(self._create_batch(batch, now, report, changes))
         return results
 
