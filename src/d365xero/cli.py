@@ -272,7 +272,6 @@ def reference_data(connection: str = typer.Option(..., help="The connection's na
     """Import Xero's tax rates, then accounts, then branding themes into Dynamics."""
     from d365xero.config import get_settings
     from d365xero.errors import D365XeroError
-    from d365xero.jobs.clients import build_clients
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store import connections
     from d365xero.sync.reference import sync_reference_data
@@ -284,10 +283,10 @@ def reference_data(connection: str = typer.Option(..., help="The connection's na
             if found is None:
                 raise _fail(ValueError(f"no connection named {connection!r}"))
             secrets = connections.read_secrets(runtime.box, found)
-            with build_clients(runtime.settings, found, secrets) as clients:
-                _, counts = sync_reference_data(
-                    clients.xero, clients.dynamics, found.xero_tenant_id or ""
-                )
+            clients = runtime.clients_for(found, secrets)
+            _, counts = sync_reference_data(
+                clients.xero, clients.dynamics, found.xero_tenant_id or ""
+            )
     except D365XeroError as exc:
         raise _fail(exc) from exc
     finally:

@@ -17,7 +17,6 @@ from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.core.tls import LocalCA
 from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from d365xero.emulators.xero.app import create_app as create_xero
-from d365xero.jobs.clients import build_clients
 from d365xero.jobs.passes import PassResult
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.jobs.scheduler import run_passes
@@ -199,12 +198,11 @@ def run_demo(
         with runtime.sessions() as session:
             stored = connections.get_connection(session, connection.id)
             assert stored is not None
-            secrets = connections.read_secrets(runtime.box, stored)
-            with build_clients(settings, stored, secrets) as clients:
-                today = datetime.now(UTC).date()
-                create_sample_invoices(
-                    clients.dataverse, stored.dataverse_connection_row_id or "", today
-                )
+            clients = runtime.clients_for(stored, connections.read_secrets(runtime.box, stored))
+            today = datetime.now(UTC).date()
+            create_sample_invoices(
+                clients.dataverse, stored.dataverse_connection_row_id or "", today
+            )
         xero_app.state.emulator.calls.clear()
         dataverse_app.state.emulator.calls.clear()
         results: list[PassResult] = []

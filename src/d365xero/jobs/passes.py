@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError
-from d365xero.jobs.clients import ConnectionClients, build_clients
+from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, runs
@@ -136,15 +136,12 @@ def dry_run_pass(runtime: Runtime, connection_id: str) -> DryRunResult:
         if connection is None:
             raise D365XeroError(f"no connection {connection_id}")
         name = connection.name
-        secrets = connections.read_secrets(runtime.box, connection)
-        clients = build_clients(runtime.settings, connection, secrets, runtime.xero_cache)
+        clients = runtime.clients_for(connection, connections.read_secrets(runtime.box, connection))
     intentions = Intentions()
-    with clients:
-        push = InvoicePush(
-            DryRunDynamics(clients.dynamics, intentions),
-            DryRunXero(clients.xero, intentions),
-            DryRunLedger(StoreLedger(sessions, connection_id)),
-            _now,
-        )
-        report = push.run()
-    return DryRunResult(name, report, intentions)
+    push = InvoicePush(
+        DryRunDynamics(clients.dynamics, intentions),
+        DryRunXero(clients.xero, intentions),
+        DryRunLedger(StoreLedger(sessions, connection_id)),
+        _now,
+    )
+    return DryRunResult(name, push.run(), intentions)
