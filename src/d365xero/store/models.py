@@ -168,6 +168,8 @@ class SyncRun(Base):
     xero_calls: Mapped[int] = mapped_column(default=0)
     dataverse_calls: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(sa.Text)
+    # JSON list, one object per step of the pass (name, status, counts, calls, message).
+    steps: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class XeroWrite(Base):
@@ -216,3 +218,17 @@ class XeroReference(Base):
     kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     payload: Mapped[str] = mapped_column(sa.Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncMark(Base):
+    """How far a step of a connection's passes has got (a watermark, or when it last ran), kept
+    between processes so a restart neither repeats nor skips work."""
+
+    __tablename__ = "sync_marks"
+    _repr_fields = ("connection_id", "name", "value")
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[datetime] = mapped_column(UTCDateTime())
