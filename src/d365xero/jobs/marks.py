@@ -22,6 +22,14 @@ class StoreMarks:
         with self._sessions.begin() as session:
             marks.set_mark(session, self._connection_id, name, value)
 
+    def token(self, name: str) -> str | None:
+        with self._sessions() as session:
+            return marks.get_token(session, self._connection_id, name)
+
+    def set_token(self, name: str, token: str) -> None:
+        with self._sessions.begin() as session:
+            marks.set_token(session, self._connection_id, name, token)
+
     def clear(self, name: str) -> None:
         with self._sessions.begin() as session:
             marks.clear_mark(session, self._connection_id, name)

@@ -221,8 +221,9 @@ class XeroReference(Base):
 
 
 class SyncMark(Base):
-    """How far a step of a connection's passes has got (a watermark, or when it last ran), kept
-    between processes so a restart neither repeats nor skips work."""
+    """How far a step of a connection's passes has got, kept between processes so a restart
+    neither repeats nor skips work: a moment (a watermark, or when it last ran) or a token a
+    service gave (e.g. a Dataverse change-tracking delta link)."""
 
     __tablename__ = "sync_marks"
     _repr_fields = ("connection_id", "name", "value")
@@ -231,4 +232,5 @@ class SyncMark(Base):
         sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    value: Mapped[datetime] = mapped_column(UTCDateTime())
+    value: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    token: Mapped[str | None] = mapped_column(sa.Text)

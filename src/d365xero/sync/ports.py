@@ -206,10 +206,15 @@ class WriteLedger(Protocol):
 
 class Marks(Protocol):
     """Per-connection marks kept in the store between passes: a step's watermark, or when it
-    last ran. Each `set` is durable at once (its own transaction)."""
+    last ran, or a token a service gave to continue from. Each change is durable at once (its
+    own transaction)."""
 
     def get(self, name: str) -> datetime | None: ...
 
     def set(self, name: str, value: datetime) -> None: ...
+
+    def token(self, name: str) -> str | None: ...
+
+    def set_token(self, name: str, token: str) -> None: ...
 
     def clear(self, name: str) -> None: ...

@@ -20,7 +20,8 @@ def upgrade() -> None:
         "sync_marks",
         sa.Column("connection_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("value", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("token", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["connection_id"],
             ["connections.id"],
