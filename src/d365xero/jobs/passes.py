@@ -1,5 +1,12 @@
 """One sync pass over one connection: the invoice push, recorded as a sync run.
 
+Only one pass of a connection runs at a time, whoever starts it (`sync`, the demo, the
+scheduler, a worker): the pass holds the connection's lock in the store (store.locks) from
+before it reads until it has written back. A pass that finds the lock held does nothing and
+says so: its result is `skipped`, naming the holder. It gets no sync_runs row: it did no work,
+the pass that holds the lock has its own row (shown as running), and a row per refused start
+(a scheduler beside a long backfill makes one every interval) would bury the real runs.
+
 A revoked or expired consent pauses the connection with a message saying how to reconnect;
 nothing is marked Failed for it.
 """
@@ -13,11 +20,11 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError
+from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
 from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.runtime import Runtime
-from d365xero.store import connections, runs
+from d365xero.store import connections, locks, runs
 from d365xero.store.models import ConnectionStatus, RunStatus
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
@@ -41,7 +48,41 @@ def _now() -> datetime:
 
 
 def run_pass(
-    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None] = lambda step: None
+    runtime: Runtime,
+    connection_id: str,
+    checkpoint: Callable[[str], None] = lambda step: None,
+    *,
+    wait: float = 0.0,
+) -> PassResult:
+    """One pass, unless another pass of the connection is running: then, after waiting up to
+    `wait` seconds for it to end, a skipped result that names it."""
+    try:
+        lock = locks.take_pass_lock(runtime.engine, connection_id, wait=wait)
+    except PassInProgress as busy:
+        name = _connection_name(runtime, connection_id)
+        return PassResult(name, RunStatus.skipped, PushReport(), message=f"skipped: {busy}")
+    try:
+        checkpoint("locked")
+
+        def step(reached: str) -> None:
+            lock.check()  # a pass that lost its lock stops before it writes more
+            checkpoint(reached)
+
+        return _locked_pass(runtime, connection_id, step)
+    finally:
+        lock.release()
+
+
+def _connection_name(runtime: Runtime, connection_id: str) -> str:
+    with runtime.sessions() as session:
+        connection = connections.get_connection(session, connection_id)
+        if connection is None:
+            raise D365XeroError(f"no connection {connection_id}")
+        return connection.name
+
+
+def _locked_pass(
+    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None]
 ) -> PassResult:
     sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
