@@ -4,6 +4,7 @@ they skipped. A process killed while it holds the lock does not keep it."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -14,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from d365xero.jobs.passes import run_pass
 from d365xero.store import runs
 from d365xero.store.models import RunStatus
 from tests.integration.conftest import Stack, ready_backlog
@@ -142,4 +145,30 @@ def test_a_pass_killed_holding_the_lock_does_not_keep_it(stack: Stack, step: str
     assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
     result = stack.run_pass()
     assert result.status is RunStatus.succeeded, result.message
+    _assert_each_once(stack)
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_pass_whose_lock_session_is_cut_stops_before_writing(stack: Stack) -> None:
+    ready_backlog(stack, BACKLOG)
+
+    def cut_the_lock_session(step: str) -> None:
+        if step == "locked":  # as a server restart or a network cut would
+            with stack.runtime.engine.connect() as conn:
+                cut = conn.scalar(
+                    sa.text(
+                        "select pg_terminate_backend(pid) from pg_stat_activity"
+                        " where application_name like :mine"
+                    ),
+                    {"mine": f"d365xero pass pid={os.getpid()} %"},
+                )
+                assert cut is True
+
+    stopped = run_pass(stack.runtime, stack.connection.id, cut_the_lock_session)
+    assert stopped.status is RunStatus.failed
+    assert "the pass lost its lock" in stopped.message
+    assert not _xero_invoices(stack)
+    assert stack.run_pass().status is RunStatus.succeeded
     _assert_each_once(stack)

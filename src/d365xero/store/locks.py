@@ -40,7 +40,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from d365xero.errors import PassInProgress, StoreError
 from d365xero.store.db import sqlite_file
@@ -166,15 +166,23 @@ class _AdvisoryLock:
     def check(self) -> None:
         try:
             self._connection().scalar(sa.text("select 1"))
-        except DBAPIError as exc:
+        except SQLAlchemyError as exc:
             raise StoreError(
                 "the pass lost its lock: the database closed the lock's session; "
                 "stopped before writing more"
             ) from exc
 
     def release(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # the session ends, and its advisory locks with it
+        if self._conn is None:
+            return
+        try:
+            # Unlocked before the session closes: a backend ends a moment after its client
+            # hangs up, and the next pass must not find the lock still held by it.
+            self._conn.scalar(sa.text("select pg_advisory_unlock_all()"))
+        except SQLAlchemyError:
+            pass  # the session is gone already, and its locks with it
+        finally:
+            self._conn.close()  # the session ends: nothing locked goes back to a pool
             self._conn = None
 
 
