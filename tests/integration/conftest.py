@@ -5,6 +5,9 @@ add` makes it."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -71,6 +74,17 @@ class Stack:
             D365XERO_CA_BUNDLE=str(settings.ca_bundle),
         )
         return env
+
+    def crash_pass(self, step: str) -> None:
+        """A pass in a process of its own, killed with SIGKILL at the engine's step `step`."""
+        crashed = subprocess.run(
+            [sys.executable, "-m", "tests.support.crash_pass", self.connection.id, step],
+            env=self.process_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
 
 
 def ready_backlog(stack: Stack, count: int) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -135,14 +134,7 @@ def test_sync_beside_a_running_pass_skips_and_says_which(stack: Stack, tmp_path:
 @pytest.mark.parametrize("step", ["locked", "invoices-sent"])
 def test_a_pass_killed_holding_the_lock_does_not_keep_it(stack: Stack, step: str) -> None:
     ready_backlog(stack, BACKLOG)
-    crashed = subprocess.run(
-        [sys.executable, "-m", "tests.support.crash_pass", stack.connection.id, step],
-        env=stack.process_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
+    stack.crash_pass(step)
     result = stack.run_pass()
     assert result.status is RunStatus.succeeded, result.message
     _assert_each_once(stack)
