@@ -25,7 +25,7 @@ from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, locks, runs
-from d365xero.store.models import ConnectionStatus, RunStatus
+from d365xero.store.models import Connection, ConnectionStatus, RunStatus
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.report import PushReport
@@ -73,12 +73,16 @@ def run_pass(
         lock.release()
 
 
+def _connection(session: Session, connection_id: str) -> Connection:
+    connection = connections.get_connection(session, connection_id)
+    if connection is None:
+        raise D365XeroError(f"no connection {connection_id}")
+    return connection
+
+
 def _connection_name(runtime: Runtime, connection_id: str) -> str:
     with runtime.sessions() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
-        return connection.name
+        return _connection(session, connection_id).name
 
 
 def _locked_pass(
@@ -86,9 +90,7 @@ def _locked_pass(
 ) -> PassResult:
     sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
+        connection = _connection(session, connection_id)
         name = connection.name
         if connection.status == ConnectionStatus.paused.value:
             return PassResult(name, RunStatus.failed, PushReport(), message="paused")
@@ -173,9 +175,7 @@ def dry_run_pass(runtime: Runtime, connection_id: str) -> DryRunResult:
     """The pass a real one would make, reading Xero and Dynamics and writing to neither."""
     sessions = runtime.sessions
     with sessions() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
+        connection = _connection(session, connection_id)
         name = connection.name
         clients = runtime.clients_for(connection, connections.read_secrets(runtime.box, connection))
     intentions = Intentions()
