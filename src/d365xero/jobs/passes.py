@@ -4,6 +4,13 @@ The steps are reference data, the invoice push, and whatever later steps PASS_ST
 step that fails is recorded on the run with its reason and the next one still runs: an outage
 in one step never undoes or stops the work of another. A revoked or expired consent pauses the
 connection with a message saying how to reconnect and ends the pass; nothing is marked Failed.
+
+Only one pass of a connection runs at a time, whoever starts it (`sync`, the demo, the
+scheduler, a worker): the pass holds the connection's lock in the store (store.locks) from
+before it reads until it has written back. A pass that finds the lock held does nothing and
+says so: its result is `skipped`, naming the holder. It gets no sync_runs row: it did no work,
+the pass that holds the lock has its own row (shown as running), and a row per refused start
+(a scheduler beside a long backfill makes one every interval) would bury the real runs.
 """
 
 from __future__ import annotations
@@ -16,13 +23,13 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError
+from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
 from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.runtime import Runtime
-from d365xero.store import connections, runs
-from d365xero.store.models import ConnectionStatus, RunStatus
+from d365xero.store import connections, locks, runs
+from d365xero.store.models import Connection, ConnectionStatus, RunStatus
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
@@ -116,13 +123,49 @@ class PassResult:
 
 
 def run_pass(
-    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None] = lambda step: None
+    runtime: Runtime,
+    connection_id: str,
+    checkpoint: Callable[[str], None] = lambda step: None,
+    *,
+    wait: float = 0.0,
+) -> PassResult:
+    """One pass, unless another pass of the connection is running: then, after waiting up to
+    `wait` seconds for it to end, a skipped result that names it."""
+    try:
+        lock = locks.take_pass_lock(runtime.engine, connection_id, wait=wait)
+    except PassInProgress as busy:
+        name = _connection_name(runtime, connection_id)
+        return PassResult(name, RunStatus.skipped, message=f"skipped: {busy}")
+    try:
+        checkpoint("locked")
+
+        def step(reached: str) -> None:
+            lock.check()  # a pass that lost its lock stops before it writes more
+            checkpoint(reached)
+
+        return _locked_pass(runtime, connection_id, step)
+    finally:
+        lock.release()
+
+
+def _connection(session: Session, connection_id: str) -> Connection:
+    connection = connections.get_connection(session, connection_id)
+    if connection is None:
+        raise D365XeroError(f"no connection {connection_id}")
+    return connection
+
+
+def _connection_name(runtime: Runtime, connection_id: str) -> str:
+    with runtime.sessions() as session:
+        return _connection(session, connection_id).name
+
+
+def _locked_pass(
+    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None]
 ) -> PassResult:
     sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
+        connection = _connection(session, connection_id)
         name = connection.name
         if connection.status == ConnectionStatus.paused.value:
             return PassResult(name, RunStatus.failed, message="paused")
@@ -245,9 +288,7 @@ def dry_run_pass(runtime: Runtime, connection_id: str) -> DryRunResult:
     """The pass a real one would make, reading Xero and Dynamics and writing to neither."""
     sessions = runtime.sessions
     with sessions() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
+        connection = _connection(session, connection_id)
         name = connection.name
         clients = runtime.clients_for(connection, connections.read_secrets(runtime.box, connection))
     intentions = Intentions()

@@ -7,6 +7,7 @@ Secrets never live here in clear: `Connection.secrets` holds a Fernet token made
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -68,7 +69,7 @@ class Base(DeclarativeBase):
         return f"{type(self).__name__}({shown})"
 
 
-def _one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
+def _one_of(column: str, values: Iterable[StrEnum]) -> sa.CheckConstraint:
     allowed = ", ".join(f"'{v.value}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
 
@@ -83,6 +84,12 @@ class RunStatus(StrEnum):
     succeeded = "succeeded"
     failed = "failed"
     partial = "partial"
+    # Another pass of the connection held its lock: this one did nothing. Never stored: the
+    # pass that ran has the run row (see jobs.passes.run_pass).
+    skipped = "skipped"
+
+
+RECORDED_RUN_STATUSES = tuple(s for s in RunStatus if s is not RunStatus.skipped)
 
 
 class WriteState(StrEnum):
@@ -152,7 +159,7 @@ class SyncRun(Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
         sa.Index("ix_sync_runs_connection_id_started_at", "connection_id", "started_at"),
-        _one_of("status", RunStatus),
+        _one_of("status", RECORDED_RUN_STATUSES),
     )
     _repr_fields = ("id", "connection_id", "status", "started_at", "finished_at")
 

@@ -120,7 +120,8 @@ class InvoicePush:
         self.ledger = ledger
         self.now = now
         self.page_size = page_size
-        # Called between the steps whose order makes exactly-once: the crash tests kill the
+        # Called between the steps whose order makes exactly-once: the pass checks there that
+        # it still holds its connection's lock (jobs.passes), and the crash tests kill the
         # process at each one.
         self.checkpoint = checkpoint
         self._cached_settings: ConnectorSettings | None = None
