@@ -38,7 +38,7 @@ _bundles = _Bundles()
 
 def ca_bundle_file(extra_ca: Path | None) -> str:
     """A PEM file of certifi's roots plus `extra_ca`, for clients that take only a file path
-    (urllib3 in xero-python, requests in msal). Never a file found lying in the shared temp
+    (urllib3 in xero-python, requests in msal). Never a file found lying in the system temp
     folder, where another local user could plant a CA: only one this process wrote (0600) in
     its own private folder, reused for the same content."""
     if not extra_ca:

@@ -1,5 +1,5 @@
 """The CA bundle file that xero-python and msal read: private to the process that wrote it, never
-a file planted in the shared temp folder, and gone when the process ends."""
+a file planted in the system temp folder, and gone when the process ends."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ async def _hello(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 @pytest.fixture
-def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The system's temp folder, as this process sees it, made empty; and no bundle written yet."""
     folder = tmp_path / "tmp"
     folder.mkdir()
@@ -42,13 +42,13 @@ def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def test_a_ca_planted_at_the_old_predictable_path_is_not_trusted(
-    tmp_path: Path, shared_tmp: Path
+    tmp_path: Path, system_tmp: Path
 ) -> None:
     ours = LocalCA.load_or_create(tmp_path / "ours")
     planted = LocalCA.load_or_create(tmp_path / "planted")
     # What another local user could leave where earlier versions looked first.
     pem = Path(certifi.where()).read_bytes() + b"\n" + ours.cert_path.read_bytes()
-    old_path = shared_tmp / f"d365xero-ca-{hashlib.sha256(pem).hexdigest()[:16]}.pem"
+    old_path = system_tmp / f"d365xero-ca-{hashlib.sha256(pem).hexdigest()[:16]}.pem"
     old_path.write_bytes(pem + planted.cert_path.read_bytes())
 
     bundle = ca_bundle_file(ours.cert_path)
@@ -63,7 +63,7 @@ def test_a_ca_planted_at_the_old_predictable_path_is_not_trusted(
         assert requests.get(server.url, verify=bundle, timeout=10).text == "hello"
 
 
-def test_every_client_reuses_one_private_file(tmp_path: Path, shared_tmp: Path) -> None:
+def test_every_client_reuses_one_private_file(tmp_path: Path, system_tmp: Path) -> None:
     ca = LocalCA.load_or_create(tmp_path)
     settings = Settings(data_dir=tmp_path, ca_bundle=ca.cert_path)
     connection = Connection(
@@ -81,7 +81,7 @@ def test_every_client_reuses_one_private_file(tmp_path: Path, shared_tmp: Path) 
     for _ in range(5):
         build_clients(settings, connection, secrets).close()
 
-    [folder] = shared_tmp.iterdir()
+    [folder] = system_tmp.iterdir()
     [bundle] = folder.iterdir()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
@@ -90,19 +90,19 @@ def test_every_client_reuses_one_private_file(tmp_path: Path, shared_tmp: Path) 
 
 def test_the_file_is_removed_when_the_process_ends(tmp_path: Path) -> None:
     ca = LocalCA.load_or_create(tmp_path)
-    shared_tmp = tmp_path / "tmp"
-    shared_tmp.mkdir()
+    system_tmp = tmp_path / "tmp"
+    system_tmp.mkdir()
     script = (
         "import sys, pathlib, d365xero.trust as t\n"
         "print(t.ca_bundle_file(pathlib.Path(sys.argv[1])))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(ca.cert_path)],
-        env={"TMPDIR": str(shared_tmp), "PATH": ""},
+        env={"TMPDIR": str(system_tmp), "PATH": ""},
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    assert Path(done.stdout.strip()).is_relative_to(shared_tmp)
-    assert list(shared_tmp.iterdir()) == []
+    assert Path(done.stdout.strip()).is_relative_to(system_tmp)
+    assert list(system_tmp.iterdir()) == []
