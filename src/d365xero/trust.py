@@ -3,14 +3,10 @@ D365XERO_CA_BUNDLE (an on-premises Dynamics, or the emulators' local CA)."""
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
-import shutil
 import ssl
 import tempfile
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import certifi
@@ -23,41 +19,27 @@ def ssl_context(extra_ca: Path | None) -> ssl.SSLContext:
     return context
 
 
-@dataclass
-class _Bundles:
-    """The bundle files this process wrote, in a folder only it made (mkdtemp: 0700, a fresh
-    name); removed when the process exits."""
-
-    folder: Path | None = None
-    files: dict[str, Path] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-_bundles = _Bundles()
-
-
-def ca_bundle_file(extra_ca: Path | None) -> str:
+def ca_bundle_file(extra_ca: Path | None, data_dir: Path) -> str:
     """A PEM file of certifi's roots plus `extra_ca`, for clients that take only a file path
-    (urllib3 in xero-python, requests in msal). Never a file found lying in the system temp
-    folder, where another local user could plant a CA: only one this process wrote (0600) in
-    its own private folder, reused for the same content."""
+    (urllib3 in xero-python, requests in msal).
+
+    It is written afresh on every call, as `<data_dir>/trust/ca-<hash>.pem` (0600, in a folder
+    made 0700), and replaces whatever stood there: never a file found lying in the shared temp
+    folder, where another local user could plant a CA. One name per content, in the data folder,
+    so files do not pile up, even from processes that were killed."""
     if not extra_ca:
         return certifi.where()
     pem = Path(certifi.where()).read_bytes() + b"\n" + extra_ca.read_bytes()
-    digest = hashlib.sha256(pem).hexdigest()
-    with _bundles.lock:
-        path = _bundles.files.get(digest)
-        if path is None or not path.is_file():  # a temp-folder cleaner may have removed it
-            path = _bundles.files[digest] = _write_private(pem)
+    folder = data_dir / "trust"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # one made before, or by hand, is made private too
+    path = folder / f"ca-{hashlib.sha256(pem).hexdigest()[:16]}.pem"
+    descriptor, written = tempfile.mkstemp(suffix=".tmp", dir=folder)  # 0600, a fresh name
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
+        os.replace(written, path)  # atomic: a client reading the old file sees all of it
+    except BaseException:
+        Path(written).unlink(missing_ok=True)
+        raise
     return str(path)
-
-
-def _write_private(pem: bytes) -> Path:
-    folder = _bundles.folder
-    if folder is None or not folder.is_dir():
-        folder = _bundles.folder = Path(tempfile.mkdtemp(prefix="d365xero-trust-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    descriptor, name = tempfile.mkstemp(prefix="ca-", suffix=".pem", dir=folder)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
-    return Path(name)

@@ -58,7 +58,9 @@ def build_clients(
     cache: ReferenceCache | None = None,
 ) -> ConnectionClients:
     http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
-    ca_bundle = ca_bundle_file(settings.ca_bundle)  # xero-python and msal take only a path
+    ca_bundle = ca_bundle_file(
+        settings.ca_bundle, settings.data_dir
+    )  # xero-python and msal take only a path
     endpoints = XeroEndpoints(connection.xero_url)
     xero_tokens = ClientCredentialsTokens(
         http,
