@@ -24,7 +24,7 @@ def ca_bundle_file(extra_ca: Path | None, data_dir: Path) -> str:
     (urllib3 in xero-python, requests in msal).
 
     It is written afresh on every call, as `<data_dir>/trust/ca-<hash>.pem` (0600, in a folder
-    made 0700), and replaces whatever stood there: never a file found lying in the shared temp
+    made 0700), and replaces whatever stood there: never a file found lying in the system temp
     folder, where another local user could plant a CA. One name per content, in the data folder,
     so files do not pile up, even from processes that were killed."""
     if not extra_ca:
