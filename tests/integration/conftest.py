@@ -155,7 +155,7 @@ def stack(tmp_path: Path, database_url: str, xero_specs: None) -> Iterator[Stack
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
             authority=dataverse_server.url,
-            ca_bundle=ca_bundle_file(ca.cert_path),
+            ca_bundle=ca_bundle_file(ca.cert_path, tmp_path),
         )
         client = DataverseClient(http, dataverse_server.url, tokens)
         yield Stack(runtime, connection, xero, dataverse_app, client)

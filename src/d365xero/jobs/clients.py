@@ -58,6 +58,9 @@ def build_clients(
     cache: ReferenceCache | None = None,
 ) -> ConnectionClients:
     http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
+    ca_bundle = ca_bundle_file(
+        settings.ca_bundle, settings.data_dir
+    )  # xero-python and msal take only a path
     endpoints = XeroEndpoints(connection.xero_url)
     xero_tokens = ClientCredentialsTokens(
         http,
@@ -69,7 +72,7 @@ def build_clients(
         endpoints=endpoints,
         tenant_id=connection.xero_tenant_id or "",
         tokens=xero_tokens,
-        ca_bundle=ca_bundle_file(settings.ca_bundle),
+        ca_bundle=ca_bundle,
         cache=cache,
     )
     org_url = _require(connection.dataverse_url, "Dynamics URL")
@@ -79,7 +82,7 @@ def build_clients(
         client_id=_require(connection.dataverse_client_id, "Dynamics client id"),
         client_secret=_require(secrets.get("dataverse_client_secret"), "Dynamics client secret"),
         authority=connection.dataverse_authority,
-        ca_bundle=ca_bundle_file(settings.ca_bundle),
+        ca_bundle=ca_bundle,
     )
     dataverse = DataverseClient(http, org_url, dataverse_tokens)
     dynamics = DynamicsGateway(
