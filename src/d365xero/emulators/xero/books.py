@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from d365xero.emulators.xero import refdata
+from d365xero.emulators.xero.banktransactions import TYPES as BANK_TYPES
 from d365xero.emulators.xero.banktransactions import BankTransactionBook
 from d365xero.emulators.xero.contacts import ContactBook
 from d365xero.emulators.xero.errors import ElementInvalid
@@ -54,6 +55,7 @@ def _echo(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: data[k] for k in keys if isinstance(data.get(k), str)}
 
 
+BANK_ENUMS = {"Type": BANK_TYPES, "Status": ("AUTHORISED", "DELETED", "VOIDED")}
 Emit = Callable[[str, str, str, str, "dict[str, Any] | None"], None]
 
 
@@ -324,8 +326,16 @@ class Books:
             if not isinstance(data, dict):
                 outcomes.append(Outcome(None, {}, ["A bank transaction must be an object."]))
                 continue
-            echo = _echo(data, ("Type", "Reference", "Status"))
-            echo["BankTransactionID"] = ZERO_ID
+            # Echoed as the schema wants an answer: Type, LineItems and BankAccount present (and
+            # Type and Status from their enums).
+            echo = _echo(data, ("Reference",))
+            echo.update({k: data[k] for k in ("Type", "Status") if data.get(k) in BANK_ENUMS[k]})
+            bank = data.get("BankAccount")
+            echo.update(
+                BankTransactionID=ZERO_ID,
+                LineItems=[],
+                BankAccount=_echo(bank, ("AccountID", "Code")) if isinstance(bank, dict) else {},
+            )
             known = set(self.contacts.contacts)
             try:
                 transaction = self.bank_transactions.create(data, unitdp, self.now())
