@@ -106,6 +106,19 @@ class Books:
         account = self.accounts.get(code)
         return account if account and account["Status"] == "ACTIVE" else None
 
+    def account_by_ref(self, raw: Any) -> dict[str, Any] | None:
+        """The active account a `{"AccountID": ...}` or `{"Code": ...}` reference names."""
+        account = None
+        if isinstance(raw, dict):
+            if raw.get("AccountID"):
+                wanted = str(raw["AccountID"]).lower()
+                account = next(
+                    (a for a in self.accounts.values() if a["AccountID"] == wanted), None
+                )
+            elif isinstance(raw.get("Code"), str):
+                account = self.account(raw["Code"])
+        return account if account is not None and account["Status"] == "ACTIVE" else None
+
     def tax_rate(self, code: str) -> dict[str, Any] | None:
         rate = self.tax_rates.get(code.upper())
         return rate if rate and rate["Status"] == "ACTIVE" else None
