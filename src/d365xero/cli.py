@@ -7,7 +7,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 import typer
 
 if TYPE_CHECKING:
@@ -217,7 +216,7 @@ def _secret(flag: str | None, setting: SecretStr | None, what: str, service: str
         return setting.get_secret_value()
     try:
         value = str(typer.prompt(what, hide_input=True)).strip()
-    except click.exceptions.Abort:  # no terminal to ask on (stdin closed)
+    except typer.Abort:  # no terminal to ask on (stdin closed)
         value = ""
     if not value:
         raise ConfigurationError(
