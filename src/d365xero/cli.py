@@ -168,9 +168,15 @@ def connection_add(
     from d365xero.errors import D365XeroError
     from d365xero.jobs.runtime import open_runtime
     from d365xero.jobs.setup import NewConnection, add_connection
+    from d365xero.urls import organisation_url, remote_url
 
     try:
         settings = get_settings()
+        # The URL policy before any prompt: a refused URL should not cost the user a secret.
+        organisation_url(dataverse_url)
+        remote_url(xero_url or settings.xero_url, "the Xero URL")
+        if dataverse_authority:
+            remote_url(dataverse_authority, "the Entra ID authority")
         new = NewConnection(
             name=name,
             xero_url=xero_url or settings.xero_url,

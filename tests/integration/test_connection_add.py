@@ -173,7 +173,9 @@ def test_plain_http_is_refused_unless_loopback(
 ) -> None:
     url = "http://remote.example.com"
     extra = (flag, url) if flag else ()
+    # No secret anywhere: the refusal must come before the prompt would ask for one.
     env = {variable: url} if variable else {}
+    env |= {"D365XERO_XERO_CLIENT_SECRET": None, "D365XERO_DATAVERSE_CLIENT_SECRET": None}
     refused = _add(peers, tmp_path, *extra, **env)
     assert _one_line_error(refused) == (
         f"{what} {url} is plain http, which would send the client secret unencrypted: use "

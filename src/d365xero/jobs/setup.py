@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.config import Settings
@@ -74,11 +75,16 @@ def add_connection(
             if not (new.dataverse_tenant and new.dataverse_authority):
                 _use_discovered(settings, connection, new)
             counts = _check_and_import(settings, session, box, connection, new)
+            session.flush()
         except RemoteError as exc:
             # Nothing is kept, so whatever the peer said is a fault in what was given or
             # where it points: the message already names the URL and the cause.
             raise ConfigurationError(str(exc)) from exc
-        session.flush()
+        except IntegrityError as exc:  # another process made the same one meanwhile
+            raise ConfigurationError(
+                f"a connection with the name {new.name!r} or for the same two organisations was "
+                "made meanwhile: see `d365xero connection list`"
+            ) from exc
         session.expunge(connection)
     return connection, counts
 
