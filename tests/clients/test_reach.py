@@ -3,6 +3,7 @@ Dataverse and Xero tokens, requests under msal, urllib3 under xero-python): on r
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def test_connection_refused(client: str) -> None:
     failure = _failure(client, url)
     assert isinstance(failure, TransientError)
     assert str(failure).startswith(f"nothing answers at {url}: connection refused;")
+
+
+def test_nothing_answering_in_time() -> None:
+    # A socket that listens but never accepts: the connection is queued, no answer ever comes.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(httpx.TransportError) as raised:
+            httpx.get(url, timeout=0.3)
+    assert str(transport_failure(raised.value, url, "xero")).startswith(
+        f"nothing answers at {url}: it timed out;"
+    )
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))

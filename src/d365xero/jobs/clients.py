@@ -60,14 +60,12 @@ def build_clients(
 ) -> ConnectionClients:
     # Stored URLs pass the policy again: a row written before it, or edited by hand, must not
     # send a secret over plain http either.
-    xero_url = remote_url(connection.xero_url, f"connection {connection.name!r}'s Xero URL")
+    of = f"of connection {connection.name!r}"
+    xero_url = remote_url(connection.xero_url, f"the Xero URL {of}")
     org_url = remote_url(
-        _require(connection.dataverse_url, "Dynamics URL"),
-        f"connection {connection.name!r}'s Dynamics URL",
+        _require(connection.dataverse_url, "Dynamics URL"), f"the Dynamics URL {of}"
     )
-    authority = remote_url(
-        connection.dataverse_authority, f"connection {connection.name!r}'s Entra ID authority"
-    )
+    authority = remote_url(connection.dataverse_authority, f"the Entra ID authority {of}")
     http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
     endpoints = XeroEndpoints(xero_url)
     xero_tokens = ClientCredentialsTokens(
