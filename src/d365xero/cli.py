@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 app = typer.Typer(help="Keeps Microsoft Dynamics 365 Sales and Xero in step.", no_args_is_help=True)
 
@@ -129,41 +133,73 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @connection_app.command("add")
 def connection_add(
-    name: str = typer.Option(..., help="A name for the connection."),
-    xero_url: str = typer.Option("https://api.xero.com", help="Xero's API origin."),
+    name: str = typer.Option(..., help="A name for the connection (unique, whatever the case)."),
+    dataverse_url: str = typer.Option(
+        ..., help="The Dynamics organisation's URL, e.g. https://ORG.crm.dynamics.com."
+    ),
     xero_client_id: str = typer.Option(..., help="The Xero custom connection's client id."),
-    xero_client_secret: str = typer.Option(..., help="Its client secret."),
-    xero_tenant_id: str | None = typer.Option(None, help="Which organisation, if several."),
-    dataverse_url: str = typer.Option(..., help="The Dynamics organisation's URL."),
-    dataverse_tenant: str = typer.Option(..., help="The Entra ID tenant (id or domain)."),
     dataverse_client_id: str = typer.Option(..., help="The application user's client id."),
-    dataverse_client_secret: str = typer.Option(..., help="Its client secret."),
+    xero_client_secret: str | None = typer.Option(
+        None,
+        help="Its client secret; better from D365XERO_XERO_CLIENT_SECRET or the hidden prompt, "
+        "which keep it out of `ps` and shell history.",
+    ),
+    dataverse_client_secret: str | None = typer.Option(
+        None,
+        help="The application user's client secret; better from "
+        "D365XERO_DATAVERSE_CLIENT_SECRET or the hidden prompt.",
+    ),
+    xero_url: str | None = typer.Option(
+        None, help="Xero's origin (default D365XERO_XERO_URL, else https://api.xero.com)."
+    ),
+    xero_tenant_id: str | None = typer.Option(None, help="Which organisation, if several."),
+    dataverse_tenant: str | None = typer.Option(
+        None, help="The Entra ID tenant (default: the one the organisation names)."
+    ),
     dataverse_authority: str | None = typer.Option(
-        None, help="Entra ID's origin (default login.microsoftonline.com)."
+        None, help="Entra ID's origin (default: the one the organisation names)."
     ),
     timezone: str = typer.Option("Europe/London", help="IANA time zone of the organisations."),
 ) -> None:
     """Connect a Xero organisation and a Dynamics organisation without a browser, using a Xero
-    custom connection and a Dataverse application user."""
+    custom connection and a Dataverse application user. Only https URLs are accepted (plain
+    http to this machine only)."""
     from d365xero.config import get_settings
     from d365xero.errors import D365XeroError
     from d365xero.jobs.runtime import open_runtime
     from d365xero.jobs.setup import NewConnection, add_connection
+    from d365xero.urls import organisation_url, remote_url
 
-    runtime = open_runtime(get_settings())
-    new = NewConnection(
-        name=name,
-        xero_url=xero_url,
-        xero_client_id=xero_client_id,
-        xero_client_secret=xero_client_secret,
-        xero_tenant_id=xero_tenant_id,
-        dataverse_url=dataverse_url,
-        dataverse_tenant=dataverse_tenant,
-        dataverse_client_id=dataverse_client_id,
-        dataverse_client_secret=dataverse_client_secret,
-        dataverse_authority=dataverse_authority,
-        timezone=timezone,
-    )
+    try:
+        settings = get_settings()
+        # The URL policy before any prompt: a refused URL should not cost the user a secret.
+        organisation_url(dataverse_url)
+        remote_url(xero_url or settings.xero_url, "the Xero URL")
+        if dataverse_authority:
+            remote_url(dataverse_authority, "the Entra ID authority")
+        new = NewConnection(
+            name=name,
+            xero_url=xero_url or settings.xero_url,
+            xero_client_id=xero_client_id,
+            xero_client_secret=_secret(
+                xero_client_secret, settings.xero_client_secret, "Xero client secret", "XERO"
+            ),
+            xero_tenant_id=xero_tenant_id,
+            dataverse_url=dataverse_url,
+            dataverse_tenant=dataverse_tenant,
+            dataverse_client_id=dataverse_client_id,
+            dataverse_client_secret=_secret(
+                dataverse_client_secret,
+                settings.dataverse_client_secret,
+                "Dynamics client secret",
+                "DATAVERSE",
+            ),
+            dataverse_authority=dataverse_authority,
+            timezone=timezone,
+        )
+        runtime = open_runtime(settings)
+    except D365XeroError as exc:
+        raise _fail(exc) from exc
     try:
         connection, counts = add_connection(runtime.settings, runtime.sessions, runtime.box, new)
     except D365XeroError as exc:
@@ -173,6 +209,27 @@ def connection_add(
     typer.echo(f"Connected '{connection.name}' to Xero organisation {connection.xero_tenant_name}")
     for table, count in counts.items():
         typer.echo(f"  {table}: {count}")
+
+
+def _secret(flag: str | None, setting: SecretStr | None, what: str, service: str) -> str:
+    """A client secret from its flag, else D365XERO_<service>_CLIENT_SECRET, else a hidden
+    prompt."""
+    from d365xero.errors import ConfigurationError
+
+    if flag:
+        return flag
+    if setting is not None and setting.get_secret_value():
+        return setting.get_secret_value()
+    try:
+        value = str(typer.prompt(what, hide_input=True)).strip()
+    except typer.Abort:  # no terminal to ask on (stdin closed)
+        value = ""
+    if not value:
+        raise ConfigurationError(
+            f"no {what}: set D365XERO_{service}_CLIENT_SECRET, type it at the prompt, or give "
+            f"--{service.lower()}-client-secret"
+        )
+    return value
 
 
 @connection_app.command("list")

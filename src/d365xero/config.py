@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from d365xero.urls import remote_url
 
 
 class Settings(BaseSettings):
@@ -14,6 +17,17 @@ class Settings(BaseSettings):
     database_url: str | None = None
     secret_key: str | None = None
     ca_bundle: Path | None = None
+    # Xero's origin (its identity server follows from it); an emulator's for the demo and tests.
+    xero_url: str = "https://api.xero.com"
+    # Client secrets `connection add` uses when its flags are not given (kept out of `ps` and
+    # shell history that way); the portal's registered apps read the same two.
+    xero_client_secret: SecretStr | None = None
+    dataverse_client_secret: SecretStr | None = None
+
+    @field_validator("xero_url")
+    @classmethod
+    def _xero_url_policy(cls, value: str) -> str:
+        return remote_url(value, "D365XERO_XERO_URL")
 
     def database(self) -> str:
         """The store's URL: the configured one, else a SQLite file in the data folder."""
@@ -22,7 +36,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'd365xero.sqlite3').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys live here
+        """The data folder, created readable by its owner only (it holds the secret key and the
+        store); an existing folder is left as its owner set it."""
+        try:
+            self.data_dir.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            return self.data_dir
+        self.data_dir.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened
         return self.data_dir
 
 

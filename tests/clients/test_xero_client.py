@@ -129,7 +129,7 @@ def test_wrong_credentials_mean_reconnect(xero_server: XeroHarness) -> None:
         endpoints = XeroEndpoints(xero_server.url)
         tokens = ClientCredentialsTokens(http, endpoints.token_url, CLIENT_ID, "wrong")
         client = XeroClient(endpoints=endpoints, tenant_id=TENANT_ID, tokens=tokens)
-        with pytest.raises(AuthorisationLost, match="credentials"):
+        with pytest.raises(AuthorisationLost, match=r"client id and secret .*reconnect Xero"):
             client.organisation()
 
 

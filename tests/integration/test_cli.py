@@ -81,15 +81,21 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_path: Path) -> None:
     xero_url, dataverse_url, ca = emulators
     env = _env(tmp_path / "connector", D365XERO_CA_BUNDLE=str(ca))
-    credentials = ["--xero-client-id", "d365xero-demo", "--xero-client-secret", "demo-secret"]
+    # As DESIGN has it: only the organisation URL (the tenant and authority come from its
+    # challenge), the secrets from the environment (never on the command line, so not in `ps`).
+    secrets = _env(
+        tmp_path / "connector",
+        D365XERO_CA_BUNDLE=str(ca),
+        D365XERO_XERO_CLIENT_SECRET="demo-secret",
+        D365XERO_DATAVERSE_CLIENT_SECRET="demo-secret",
+    )
     out = _run(
         [
-            "connection", "add", "--name", "Demo", "--xero-url", xero_url, *credentials,
-            "--dataverse-url", dataverse_url, "--dataverse-tenant", "demo-tenant",
-            "--dataverse-client-id", "d365xero-demo", "--dataverse-client-secret", "demo-secret",
-            "--dataverse-authority", dataverse_url,
+            "connection", "add", "--name", "Demo", "--xero-url", xero_url,
+            "--xero-client-id", "d365xero-demo", "--dataverse-url", dataverse_url,
+            "--dataverse-client-id", "d365xero-demo",
         ],
-        env,
+        secrets,
     )  # fmt: skip
     assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in out
     assert "Demo\tactive" in _run(["connection", "list"], env)
@@ -129,7 +135,7 @@ def test_a_bad_secret_is_a_clear_error(emulators: tuple[str, str, Path], tmp_pat
     )  # fmt: skip
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert "error: Xero refused the app's credentials" in done.stderr
+    assert "error: Xero refused the custom connection's client id and secret" in done.stderr
     assert "wrong" not in done.stderr + done.stdout
     assert "Demo" not in _run(["connection", "list"], env)  # nothing kept
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from d365xero.errors import ConfigurationError, StoreError
 from d365xero.store.connections import (
     add_connection,
+    assign_tenant,
     delete_connection,
     get_connection,
     get_connection_by_name,
@@ -63,7 +64,7 @@ def test_cli_connection_round_trip(sessions: sessionmaker[Session], box: SecretB
         assert found.created_at.tzinfo is not None
         assert read_secrets(box, found) == SECRETS
         assert get_connection_by_name(session, "Main") == found
-        assert get_connection_by_name(session, "main") is None
+        assert get_connection_by_name(session, " MAIN ") == found  # names ignore case
         assert get_connection(session, "no-such-id") is None
 
 
@@ -128,17 +129,18 @@ def test_names_are_unique_per_user(session: Session, box: SecretBox) -> None:
     _add(session, box, user_id=ann.id)
     _add(session, box, user_id=bob.id)
     _add(session, box)  # the CLI's own
-    with pytest.raises(StoreError, match="already exists"):
-        _add(session, box, user_id=ann.id)
-    with pytest.raises(StoreError, match="already exists"):
-        _add(session, box)
+    with pytest.raises(ConfigurationError, match="'Main' already exists"):
+        _add(session, box, name="MAIN", user_id=ann.id)
+    with pytest.raises(ConfigurationError, match="'Main' already exists"):
+        _add(session, box, name="main ")
     assert get_connection_by_name(session, "Main", user_id=ann.id).user_id == ann.id  # type: ignore[union-attr]
 
 
 def test_database_keeps_cli_names_unique_too(session: Session, box: SecretBox) -> None:
-    # NULL user ids never clash in a unique constraint; the partial index must catch this.
+    # NULL user ids never clash in a unique constraint; the partial index must catch this,
+    # whatever the case.
     session.add(Connection(id="c1", name="Same", secrets="x"))
-    session.add(Connection(id="c2", name="Same", secrets="x"))
+    session.add(Connection(id="c2", name="SAME", secrets="x"))
     with pytest.raises(IntegrityError):
         session.flush()
 
@@ -146,7 +148,48 @@ def test_database_keeps_cli_names_unique_too(session: Session, box: SecretBox) -
 def test_database_keeps_user_names_unique(session: Session, box: SecretBox) -> None:
     ann = create_user(session, "ann@example.com", "pw")
     session.add(Connection(id="c1", user_id=ann.id, name="Same", secrets="x"))
-    session.add(Connection(id="c2", user_id=ann.id, name="Same", secrets="x"))
+    session.add(Connection(id="c2", user_id=ann.id, name="same", secrets="x"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_a_rename_keeps_the_name_key(session: Session, box: SecretBox) -> None:
+    made = _add(session, box)
+    made.name = "Renamed Ltd"
+    session.flush()
+    assert get_connection_by_name(session, "renamed ltd") == made
+    assert get_connection_by_name(session, "Main") is None
+
+
+def test_one_connection_per_pair_of_organisations(session: Session, box: SecretBox) -> None:
+    url = "https://org.crm11.dynamics.com"
+    first = _add(session, box, name="First", dataverse_url=url)
+    assign_tenant(session, first, "tenant-1", "Demo Company (UK)")
+    session.flush()
+    # The same organisations under another name, the URL written differently: refused.
+    second = _add(session, box, name="Second", dataverse_url="HTTPS://Org.CRM11.dynamics.com:443/")
+    with pytest.raises(ConfigurationError) as refused:
+        assign_tenant(session, second, "tenant-1", "Demo Company (UK)")
+    assert str(refused.value) == (
+        "connection 'First' already connects Xero organisation Demo Company (UK) to "
+        "https://org.crm11.dynamics.com: use it, or remove it first"
+    )
+    assign_tenant(session, second, "tenant-2", "Other Ltd")  # another Xero organisation: fine
+    session.flush()
+    assert (second.xero_tenant_id, second.dataverse_url) == ("tenant-2", url)
+
+
+def test_database_keeps_pairs_unique(session: Session, box: SecretBox) -> None:
+    for row_id, name in (("c1", "One"), ("c2", "Two")):
+        session.add(
+            Connection(
+                id=row_id,
+                name=name,
+                secrets="x",
+                xero_tenant_id="tenant-1",
+                dataverse_url="https://org.crm.dynamics.com",
+            )
+        )
     with pytest.raises(IntegrityError):
         session.flush()
 
@@ -195,6 +238,9 @@ def test_database_refuses_an_unknown_status(session: Session, box: SecretBox) ->
         ("timezone", ""),
         ("xero_url", "api.xero.com"),
         ("dataverse_url", "ftp://org"),
+        ("xero_url", "http://xero.example.com"),
+        ("dataverse_url", "http://org.crm.dynamics.com"),
+        ("dataverse_authority", "http://login.example.com"),
     ],
 )
 def test_bad_settings_are_refused(session: Session, box: SecretBox, field: str, value: str) -> None:

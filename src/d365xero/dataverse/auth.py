@@ -14,9 +14,20 @@ from typing import Any
 import msal
 import requests
 
-from d365xero.errors import AuthorisationLost, TransientError
+from d365xero.errors import AuthorisationLost, ConfigurationError
+from d365xero.reach import transport_failure
 
 ENTRA = "https://login.microsoftonline.com"
+
+# What to do about Entra's refusals, by AADSTS code (learn.microsoft.com/entra/identity-platform/
+# reference-error-codes). The description itself is kept whole, up to Entra's trace details.
+_FIXES = {
+    7000215: "check --dataverse-client-secret (or D365XERO_DATAVERSE_CLIENT_SECRET)",
+    7000222: "the client secret has expired: make a new one in the app registration",
+    700016: "check the client id, and that the app is registered or consented in tenant {tenant}",
+    90002: "check --dataverse-tenant, or leave it out to use the one the organisation names",
+    500011: "check --dataverse-url: tenant {tenant} has no such Dynamics organisation",
+}
 
 
 class _PinnedSession(requests.Session):
@@ -45,8 +56,11 @@ class DataverseTokens:
         authority: str = ENTRA,
         ca_bundle: str | bool = True,
     ) -> None:
-        self._scope = [org_url.rstrip("/") + "/.default"]
+        self._org = org_url.rstrip("/")
+        self._scope = [self._org + "/.default"]
         authority = authority.rstrip("/")
+        self._tenant = tenant
+        self._authority_url = f"{authority}/{tenant}"
         self._session = _PinnedSession(ca_bundle)
 
         def make_app() -> msal.ConfidentialClientApplication:
@@ -68,18 +82,18 @@ class DataverseTokens:
                 if self._app is None:
                     self._app = self._make_app()
                 result = self._app.acquire_token_for_client(self._scope)
-            except (ValueError, OSError) as exc:  # msal's discovery and transport errors
+            except requests.RequestException as exc:  # msal's transport
                 self._app = None
-                raise TransientError(
-                    f"Entra ID did not answer: {exc}", service="dataverse"
+                raise transport_failure(exc, self._authority_url, "dataverse") from exc
+            except ValueError as exc:  # msal could not read the authority's OpenID metadata
+                self._app = None
+                raise ConfigurationError(
+                    f"Entra ID at {self._authority_url} gave no OpenID configuration for tenant "
+                    f"{self._tenant!r}: check --dataverse-tenant (or leave it out, so the one the "
+                    "organisation names is used) and --dataverse-authority"
                 ) from exc
         if "access_token" not in result:
-            raise AuthorisationLost(
-                "Entra ID refused the app's credentials for Dynamics "
-                f"({result.get('error')}: {str(result.get('error_description', ''))[:200]}): "
-                "check the application user's client id and secret, or reconnect Dynamics.",
-                service="dataverse",
-            )
+            raise AuthorisationLost(refusal(result, self._tenant, self._org), service="dataverse")
         return str(result["access_token"])
 
     def close(self) -> None:
@@ -89,3 +103,15 @@ class DataverseTokens:
         """Forget the cached token (after a 401), so the next call asks Entra ID afresh."""
         with self._lock:
             self._app = None
+
+
+def refusal(result: dict[str, Any], tenant: str, org_url: str) -> str:
+    """One line on why Entra ID gave no token: its own complete sentences, then what to do."""
+    description = str(result.get("error_description") or result.get("error") or "no reason given")
+    description = description.split(" Trace ID:")[0].strip()
+    codes = result.get("error_codes") or []
+    fix = _FIXES.get(int(codes[0]) if codes else 0, "check the app's client id and secret")
+    return (
+        f"Entra ID refused a token for {org_url} ({result.get('error')}: {description}): "
+        + fix.format(tenant=tenant)
+    )

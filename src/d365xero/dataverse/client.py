@@ -3,6 +3,7 @@ transport, or an emulator's app in tests), with tokens, retries and a call count
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -10,7 +11,8 @@ from typing import Any, Protocol
 import httpx
 
 from d365xero.dataverse import batch
-from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
+from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
+from d365xero.reach import transport_failure
 
 API_PATH = "/api/data/v9.2"
 MAX_PAGE = 5000
@@ -103,13 +105,18 @@ class DataverseClient:
         }
         refreshed = False
         last = ""
+        failure: httpx.TransportError | None = None
         for attempt in range(self._attempts):
             headers["Authorization"] = f"Bearer {self._tokens.current()}"
             self.calls += 1
             try:
                 response = self.http.request(method, self._url(path), headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                failure = exc
+                if isinstance(
+                    transport_failure(exc, self.org_url, "dataverse"), ConfigurationError
+                ):
+                    break  # an untrusted certificate stays untrusted
                 self._sleep(0.5 * 2**attempt)
                 continue
             if response.status_code < 400:
@@ -117,14 +124,17 @@ class DataverseClient:
             if response.status_code == 401 and not refreshed:
                 self._tokens.invalidate()
                 refreshed = True
+                last = "HTTP 401 with a fresh token"
                 continue
             if response.status_code in (401, 403):
                 raise AuthorisationLost(
-                    f"Dynamics refused the connector ({response.status_code}: "
-                    f"{_message(response)}): check the application user and its security role, "
-                    "or reconnect Dynamics.",
-                    status=response.status_code,
-                    service="dataverse",
+                    self._refused(response), status=response.status_code, service="dataverse"
+                )
+            if response.status_code == 404 and (table := _missing_table(response)):
+                raise ConfigurationError(
+                    f"the d365xero solution is not installed in {self.org_url} (it has no "
+                    f"{table} table): build it with `d365xero solution build -o d365xero.zip`, "
+                    "import it and give the application user its role (docs/SOLUTION.md)"
                 )
             if response.status_code == 429 or response.status_code >= 500:
                 last = f"HTTP {response.status_code}: {_message(response)}"
@@ -136,7 +146,37 @@ class DataverseClient:
                 status=response.status_code,
                 service="dataverse",
             )
-        raise TransientError(f"Dynamics did not answer after retries: {last}", service="dataverse")
+        if failure is not None and not last:
+            raise transport_failure(failure, self.org_url, "dataverse") from failure
+        raise TransientError(
+            f"Dynamics at {self.org_url} did not answer after retries: {last}", service="dataverse"
+        )
+
+    def _refused(self, response: httpx.Response) -> str:
+        message = _message(response)
+        if response.status_code == 403 and (found := _PRIVILEGE.search(message)):
+            return (
+                f"the application user in {self.org_url} lacks the {found['privilege']} privilege "
+                f"on the {found['table']} table: add it to the user's security role (the "
+                'solution\'s role "d365xero integration" has it, docs/SOLUTION.md)'
+            )
+        return (
+            f"Dynamics at {self.org_url} refused the connector (HTTP {response.status_code}: "
+            f"{message}): check that an application user with the solution's role exists for "
+            "this client id (docs/SOLUTION.md), or reconnect Dynamics"
+        )
+
+
+# Dataverse's PrivilegeDenied (0x80040220) names what is missing: "Principal user (Id=..., type=8,
+# ...) is missing prvCreatedxc_synchistory privilege (Id=...) on OTC=... for entity
+# 'dxc_synchistory' (LocalizedName='...')" (issues quoted in docs/EMULATORS.md).
+_PRIVILEGE = re.compile(r"missing (?P<privilege>prv\w+) privilege.*?for entity '(?P<table>\w+)'")
+_MISSING_SEGMENT = re.compile(r"Resource not found for the segment '(dxc_\w+)'")
+
+
+def _missing_table(response: httpx.Response) -> str | None:
+    found = _MISSING_SEGMENT.search(_message(response))
+    return found.group(1) if found else None
 
 
 def _message(response: httpx.Response) -> str:

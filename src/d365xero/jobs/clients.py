@@ -15,6 +15,7 @@ from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
 from d365xero.store.models import Connection
 from d365xero.trust import ca_bundle_file, ssl_context
+from d365xero.urls import remote_url
 from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.client import XeroClient
 from d365xero.xero.endpoints import XeroEndpoints
@@ -57,11 +58,18 @@ def build_clients(
     secrets: dict[str, Any],
     cache: ReferenceCache | None = None,
 ) -> ConnectionClients:
+    # Stored URLs pass the policy again: a row written before it, or edited by hand, must not
+    # send a secret over plain http either.
+    of = f"of connection {connection.name!r}"
+    xero_url = remote_url(connection.xero_url, f"the Xero URL {of}")
+    org_url = remote_url(
+        _require(connection.dataverse_url, "Dynamics URL"), f"the Dynamics URL {of}"
+    )
+    authority = remote_url(connection.dataverse_authority, f"the Entra ID authority {of}")
     http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
-    ca_bundle = ca_bundle_file(
-        settings.ca_bundle, settings.data_dir
-    )  # xero-python and msal take only a path
-    endpoints = XeroEndpoints(connection.xero_url)
+    # xero-python and msal take only a path
+    ca_bundle = ca_bundle_file(settings.ca_bundle, settings.data_dir)
+    endpoints = XeroEndpoints(xero_url)
     xero_tokens = ClientCredentialsTokens(
         http,
         endpoints.token_url,
@@ -75,13 +83,12 @@ def build_clients(
         ca_bundle=ca_bundle,
         cache=cache,
     )
-    org_url = _require(connection.dataverse_url, "Dynamics URL")
     dataverse_tokens = DataverseTokens(
         org_url=org_url,
         tenant=_require(connection.dataverse_tenant, "Dynamics tenant"),
         client_id=_require(connection.dataverse_client_id, "Dynamics client id"),
         client_secret=_require(secrets.get("dataverse_client_secret"), "Dynamics client secret"),
-        authority=connection.dataverse_authority,
+        authority=authority,
         ca_bundle=ca_bundle,
     )
     dataverse = DataverseClient(http, org_url, dataverse_tokens)

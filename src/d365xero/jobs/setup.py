@@ -7,16 +7,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.config import Settings
+from d365xero.dataverse.discovery import discover
 from d365xero.dataverse.gateway import reference_row_id
-from d365xero.errors import ConfigurationError
+from d365xero.errors import ConfigurationError, RemoteError
 from d365xero.jobs.clients import build_clients
 from d365xero.store import connections, marks
 from d365xero.store.models import DEFAULT_AUTHORITY, Connection
 from d365xero.store.secrets import SecretBox
 from d365xero.sync.reference import LAST_IMPORT, sync_reference_data
+from d365xero.trust import ssl_context
 from d365xero.xero.client import Tenant
 
 DEFAULT_SALES_ACCOUNT = "200"  # Sales, in Xero's UK and US charts
@@ -25,14 +29,17 @@ DEFAULT_PURCHASE_ACCOUNT = "429"  # General Expenses
 
 @dataclass(frozen=True)
 class NewConnection:
+    """What a connection is made from; the tenant and authority, when not given, are the ones
+    the organisation's own challenge names (dataverse/discovery.py)."""
+
     name: str
     xero_url: str
     xero_client_id: str
     xero_client_secret: str
     dataverse_url: str
-    dataverse_tenant: str
     dataverse_client_id: str
     dataverse_client_secret: str
+    dataverse_tenant: str | None = None
     dataverse_authority: str | None = None
     xero_tenant_id: str | None = None
     timezone: str = "Europe/London"
@@ -64,27 +71,55 @@ def add_connection(
             dataverse_authority=new.dataverse_authority or DEFAULT_AUTHORITY,
         )
         connection.edits_checked_until = datetime.now(UTC)  # edits from now on go to Xero
-        with build_clients(settings, connection, connections.read_secrets(box, connection)) as c:
-            tenants = c.xero.tenants()
-            tenant = _pick_tenant(tenants, new.xero_tenant_id)
-            connection.xero_tenant_id = c.xero.tenant_id = tenant.tenant_id
-            connection.xero_tenant_name = tenant.name
-            c.dynamics.ensure_connection(new.name, tenant.tenant_id, tenant.name, connection.id)
-            data, counts = sync_reference_data(c.xero, c.dynamics, tenant.tenant_id)
-            accounts = {a.code: a.xero_id for a in data.accounts}
-            counts["dxc_settings"] = int(
-                c.dynamics.ensure_settings(
-                    tenant.tenant_id,
-                    _account_row(tenant.tenant_id, accounts.get(DEFAULT_SALES_ACCOUNT)),
-                    _account_row(tenant.tenant_id, accounts.get(DEFAULT_PURCHASE_ACCOUNT)),
-                )
-            )
-        session.flush()
-        # Just imported: the passes' reference step need not import it again for a while.
-        marks.set_mark(session, connection.id, LAST_IMPORT, datetime.now(UTC))
-        session.flush()
+        try:
+            if not (new.dataverse_tenant and new.dataverse_authority):
+                _use_discovered(settings, connection, new)
+            counts = _check_and_import(settings, session, box, connection, new)
+            session.flush()
+            # Just imported: the passes' reference step need not import it again for a while.
+            marks.set_mark(session, connection.id, LAST_IMPORT, datetime.now(UTC))
+            session.flush()
+        except RemoteError as exc:
+            # Nothing is kept, so whatever the peer said is a fault in what was given or
+            # where it points: the message already names the URL and the cause.
+            raise ConfigurationError(str(exc)) from exc
+        except IntegrityError as exc:  # another process made the same one meanwhile
+            raise ConfigurationError(
+                f"a connection with the name {new.name!r} or for the same two organisations was "
+                "made meanwhile: see `d365xero connection list`"
+            ) from exc
         session.expunge(connection)
     return connection, counts
+
+
+def _use_discovered(settings: Settings, connection: Connection, new: NewConnection) -> None:
+    org_url = connection.dataverse_url or ""
+    with httpx.Client(verify=ssl_context(settings.ca_bundle)) as http:
+        challenge = discover(http, org_url)
+    connection.dataverse_tenant = new.dataverse_tenant or challenge.tenant
+    if not new.dataverse_authority:
+        connection.dataverse_authority = challenge.authority
+
+
+def _check_and_import(
+    settings: Settings, session: Session, box: SecretBox, connection: Connection, new: NewConnection
+) -> dict[str, int]:
+    with build_clients(settings, connection, connections.read_secrets(box, connection)) as c:
+        tenants = c.xero.tenants()
+        tenant = _pick_tenant(tenants, new.xero_tenant_id)
+        connections.assign_tenant(session, connection, tenant.tenant_id, tenant.name)
+        c.xero.tenant_id = tenant.tenant_id
+        c.dynamics.ensure_connection(new.name, tenant.tenant_id, tenant.name, connection.id)
+        data, counts = sync_reference_data(c.xero, c.dynamics, tenant.tenant_id)
+        accounts = {a.code: a.xero_id for a in data.accounts}
+        counts["dxc_settings"] = int(
+            c.dynamics.ensure_settings(
+                tenant.tenant_id,
+                _account_row(tenant.tenant_id, accounts.get(DEFAULT_SALES_ACCOUNT)),
+                _account_row(tenant.tenant_id, accounts.get(DEFAULT_PURCHASE_ACCOUNT)),
+            )
+        )
+    return counts
 
 
 def _account_row(tenant_id: str, xero_account_id: str | None) -> str | None:

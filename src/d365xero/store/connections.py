@@ -13,16 +13,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from d365xero.errors import ConfigurationError, StoreError
+from d365xero.errors import ConfigurationError
 from d365xero.store.models import (
     DEFAULT_AUTHORITY,
     DEFAULT_TIMEZONE,
     DEFAULT_XERO_URL,
     Connection,
     ConnectionStatus,
+    name_key,
     new_id,
 )
 from d365xero.store.secrets import SecretBox
+from d365xero.urls import organisation_url, remote_url
 
 
 def _check_timezone(name: str) -> str:
@@ -31,13 +33,6 @@ def _check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigurationError(f"unknown time zone {name!r} (use an IANA name)") from exc
     return name
-
-
-def _check_url(url: str, what: str) -> str:
-    cleaned = url.strip().rstrip("/")
-    if not cleaned.startswith(("https://", "http://")):
-        raise ConfigurationError(f"{what} must be an http(s) URL, not {url!r}")
-    return cleaned
 
 
 def add_connection(
@@ -59,27 +54,31 @@ def add_connection(
     dataverse_authority: str = DEFAULT_AUTHORITY,
 ) -> Connection:
     """A new active connection, flushed (so its id is set); names are unique per user, and
-    among connections without a user."""
+    among connections without a user, without regard to case. URLs pass the URL policy."""
     name = name.strip()
     if not name:
         raise ConfigurationError("a connection needs a name")
-    if get_connection_by_name(session, name, user_id=user_id) is not None:
-        raise StoreError(f"a connection named {name!r} already exists")
+    existing = get_connection_by_name(session, name, user_id=user_id)
+    if existing is not None:
+        raise ConfigurationError(
+            f"a connection named {existing.name!r} already exists (names ignore case): "
+            "choose another name, or remove that one first"
+        )
     connection = Connection(
         id=new_id(),
         user_id=user_id,
         name=name,
         status=ConnectionStatus.active.value,
         timezone=_check_timezone(timezone),
-        xero_url=_check_url(xero_url, "the Xero URL"),
+        xero_url=remote_url(xero_url, "the Xero URL"),
         xero_client_id=xero_client_id,
         xero_tenant_id=xero_tenant_id,
         xero_tenant_name=xero_tenant_name,
-        dataverse_url=_check_url(dataverse_url, "the Dataverse URL") if dataverse_url else None,
+        dataverse_url=organisation_url(dataverse_url) if dataverse_url else None,
         dataverse_tenant=dataverse_tenant,
         dataverse_client_id=dataverse_client_id,
         dataverse_connection_row_id=dataverse_connection_row_id,
-        dataverse_authority=_check_url(dataverse_authority, "the Entra ID authority"),
+        dataverse_authority=remote_url(dataverse_authority, "the Entra ID authority"),
         secrets=box.seal(secrets),
     )
     session.add(connection)
@@ -94,10 +93,32 @@ def get_connection(session: Session, connection_id: str) -> Connection | None:
 def get_connection_by_name(
     session: Session, name: str, *, user_id: str | None = None
 ) -> Connection | None:
-    """The connection of that name owned by `user_id` (None: the ones made by the CLI)."""
+    """The connection of that name, in any case, owned by `user_id` (None: the ones made by the
+    CLI)."""
     owner = Connection.user_id.is_(None) if user_id is None else Connection.user_id == user_id
-    query = sa.select(Connection).where(Connection.name == name.strip(), owner)
+    query = sa.select(Connection).where(Connection.name_key == name_key(name), owner)
     return session.scalars(query).one_or_none()
+
+
+def assign_tenant(
+    session: Session, connection: Connection, tenant_id: str, tenant_name: str | None
+) -> None:
+    """Pairs the connection with its Xero organisation, refusing a pair another connection
+    already syncs (two would send every invoice twice)."""
+    query = sa.select(Connection).where(
+        Connection.xero_tenant_id == tenant_id,
+        Connection.dataverse_url == connection.dataverse_url,
+        Connection.id != connection.id,
+    )
+    twin = session.scalars(query).first()
+    if twin is not None:
+        raise ConfigurationError(
+            f"connection {twin.name!r} already connects Xero organisation "
+            f"{twin.xero_tenant_name or tenant_id} to {connection.dataverse_url}: use it, or "
+            "remove it first"
+        )
+    connection.xero_tenant_id = tenant_id
+    connection.xero_tenant_name = tenant_name
 
 
 def list_connections(

@@ -5,6 +5,8 @@ The caller owns the transaction: store helpers never commit.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,13 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def _create_private(path: Path) -> None:
+    """An empty database file only its owner can read (SQLite gives its -wal and -shm files the
+    same mode); an existing file is left alone."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def create_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """An engine for the store. Parameters are hidden from logs and errors: the secrets column is
     ciphertext, but nothing else bound to a statement should reach a log either."""
@@ -38,6 +47,7 @@ def create_engine(url: str | URL, *, echo: bool = False) -> Engine:
     path = sqlite_file(parsed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
     # Threads share the engine's pool (scheduler, portal), hence check_same_thread False; the
     # timeout makes a writer wait for another's lock instead of failing at once.
     engine = sa.create_engine(

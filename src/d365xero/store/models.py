@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 # Explicit constraint names: Alembic needs them to alter or drop constraints, above all on SQLite.
 NAMING = {
@@ -113,16 +113,20 @@ class Connection(Base):
 
     __tablename__ = "connections"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "name"),
+        # Names are unique without regard to case: `name_key` is the name case-folded.
+        sa.UniqueConstraint("user_id", "name_key"),
         # NULLs are distinct in a unique constraint, so CLI-made connections (no user) need
         # their own partial index to keep their names unique too.
         sa.Index(
-            "uq_connections_name_without_user",
-            "name",
+            "uq_connections_name_key_without_user",
+            "name_key",
             unique=True,
             sqlite_where=sa.text("user_id IS NULL"),
             postgresql_where=sa.text("user_id IS NULL"),
         ),
+        # One connection per pair of organisations (rows still without a tenant are not
+        # compared: NULLs are distinct). The URL is stored in the URL policy's normal form.
+        sa.UniqueConstraint("xero_tenant_id", "dataverse_url"),
         _one_of("status", ConnectionStatus),
     )
     _repr_fields = ("id", "name", "status", "user_id")
@@ -132,6 +136,7 @@ class Connection(Base):
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(sa.String(200))
+    name_key: Mapped[str] = mapped_column(sa.String(200))
     status: Mapped[str] = mapped_column(sa.String(16), default=ConnectionStatus.active.value)
     status_message: Mapped[str | None] = mapped_column(sa.Text)
     timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
@@ -151,6 +156,16 @@ class Connection(Base):
     secrets: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
+
+
+def name_key(name: str) -> str:
+    """What makes two connection names the same: case and surrounding spaces do not count."""
+    return name.strip().casefold()
 
 
 class SyncRun(Base):

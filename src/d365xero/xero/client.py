@@ -26,7 +26,8 @@ from xero_python.identity import IdentityApi
 
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.money import needs_4dp
-from d365xero.errors import AuthorisationLost, RemoteRejected, TransientError
+from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
+from d365xero.reach import transport_failure
 from d365xero.sync.ports import (
     Account,
     BrandingTheme,
@@ -79,6 +80,7 @@ class XeroClient:
     ) -> None:
         self.tenant_id = tenant_id
         self.calls = 0
+        self._origin = endpoints.connections
         self._cache = cache or ReferenceCache(ttl=0)
         self._tokens = tokens
         self._retry = retry or RetryPolicy()
@@ -303,10 +305,16 @@ class XeroClient:
                     raise RemoteRejected(_messages(exc), status=status, service="xero") from exc
                 last = exc
             except urllib3.exceptions.HTTPError as exc:
+                failure = transport_failure(exc, self._origin, "xero")
+                if isinstance(failure, ConfigurationError):
+                    raise failure from exc  # an untrusted certificate stays untrusted
                 last = exc  # timed out or dropped: the same request goes again, same key
             self._sleep(self._retry.backoff * 2**attempt)
+        if isinstance(last, urllib3.exceptions.HTTPError):
+            raise transport_failure(last, self._origin, "xero") from last
         raise TransientError(
-            f"Xero did not answer after {self._retry.attempts} tries: {_one_line(last)}",
+            f"Xero at {self._origin} did not answer after {self._retry.attempts} tries: "
+            f"{_one_line(last)}",
             service="xero",
         )
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from d365xero.errors import AuthorisationLost, TransientError
+from d365xero.reach import transport_failure
 
 EXPIRY_MARGIN = 120  # seconds: refresh well before Xero's 30-minute expiry
 
@@ -51,25 +53,21 @@ class ClientCredentialsTokens:
                 auth=(self._client_id, self._client_secret),
                 headers={"Accept": "application/json"},
             )
-        except httpx.HTTPError as exc:
-            raise TransientError(
-                f"Xero's token endpoint did not answer: {exc}", service="xero"
-            ) from exc
+        except httpx.TransportError as exc:
+            raise transport_failure(exc, self._token_url, "xero") from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientError(
-                f"Xero's token endpoint answered {response.status_code}",
+                f"Xero's token endpoint {self._token_url} answered HTTP {response.status_code}",
                 status=response.status_code,
                 service="xero",
             )
-        if response.status_code != 200:
-            error = _error_code(response)
+        body = _json(response)
+        if response.status_code != 200 or body is None or "access_token" not in body:
             raise AuthorisationLost(
-                f"Xero refused the app's credentials ({error}): check the client id and secret "
-                "of the custom connection, or reconnect Xero.",
+                _refusal(response, body, self._token_url),
                 status=response.status_code,
                 service="xero",
             )
-        body = response.json()
         return AccessToken(
             value=body["access_token"],
             expires_at=time.time() + float(body.get("expires_in", 1800)),
@@ -77,8 +75,28 @@ class ClientCredentialsTokens:
         )
 
 
-def _error_code(response: httpx.Response) -> str:
+def _json(response: httpx.Response) -> dict[str, Any] | None:
     try:
-        return str(response.json().get("error", response.status_code))
+        body = response.json()
     except ValueError:
-        return str(response.status_code)
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _refusal(response: httpx.Response, body: dict[str, Any] | None, token_url: str) -> str:
+    error = str(body.get("error")) if body and body.get("error") else None
+    if error == "invalid_client":
+        return (
+            f"Xero refused the custom connection's client id and secret (invalid_client at "
+            f"{token_url}): check --xero-client-id and --xero-client-secret (or "
+            "D365XERO_XERO_CLIENT_SECRET), or reconnect Xero"
+        )
+    if error:
+        return (
+            f"Xero refused a token ({error} at {token_url}): check that the app is a custom "
+            "connection with the accounting scopes (docs/USER_GUIDE.md), or reconnect Xero"
+        )
+    return (
+        f"{token_url} answered HTTP {response.status_code} without an OAuth token: is "
+        "--xero-url Xero's origin (https://api.xero.com, or an emulator's)?"
+    )

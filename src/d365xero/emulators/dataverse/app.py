@@ -14,6 +14,7 @@ from d365xero.emulators.dataverse.faults import FaultMiddleware
 from d365xero.emulators.dataverse.limits import ServiceProtectionMiddleware, protection_routes
 from d365xero.emulators.dataverse.models import ORG_NAME, Organisation
 from d365xero.emulators.dataverse.routes import all_routes
+from d365xero.emulators.dataverse.security import security_routes
 from d365xero.emulators.dataverse.solution_import import import_routes
 
 
@@ -46,6 +47,7 @@ def create_app(
             *control_routes(org),
             *fault_routes(org.faults),
             *protection_routes(org.protection),
+            *security_routes(org.security),
             *import_routes(org),
             *all_routes(org),
         ],

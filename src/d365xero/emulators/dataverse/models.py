@@ -30,6 +30,7 @@ from d365xero.emulators.dataverse.errors import (
 )
 from d365xero.emulators.dataverse.limits import ServiceProtection
 from d365xero.emulators.dataverse.metadata import CHOICE_TYPES, Attr, Entity, Metadata, T
+from d365xero.emulators.dataverse.security import Security
 from d365xero.emulators.dataverse.systemtables import build_metadata
 from d365xero.emulators.dataverse.webhooks import Webhooks
 
@@ -79,6 +80,7 @@ class Organisation:
         self.lock = threading.RLock()
         self.faults = FaultPlan()
         self.protection = ServiceProtection(self.clock)
+        self.security = Security()
         self.listeners: list[ChangeListener] = []
         self.metadata: Metadata = build_metadata(with_solution=with_solution)
         self.tables: dict[str, dict[str, Row]] = {}
@@ -99,6 +101,7 @@ class Organisation:
         from d365xero.emulators.dataverse import sample, webhooks
 
         with self.lock:
+            self.security.reset()
             self.metadata = build_metadata(with_solution=self.with_solution)
             self.tables = {name: {} for name in self.metadata.entities}
             self._refs = {}

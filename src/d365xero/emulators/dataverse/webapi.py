@@ -46,6 +46,7 @@ from d365xero.emulators.dataverse.odata import (
     parse_top,
 )
 from d365xero.emulators.dataverse.payload import Payload, coerce, load_json, read, reference
+from d365xero.emulators.dataverse.security import OPERATIONS
 
 API = "/api/data/v9.2"
 MAX_PAGE = 5000
@@ -174,6 +175,8 @@ class WebApi:
         return self._record(req, entity, key, rest)
 
     def _collection(self, req: ApiRequest, entity: Entity, rest: list[str]) -> ApiResponse:
+        if req.method in ("GET", "POST") and not (rest and rest[0].startswith(actions.PREFIX)):
+            self.org.security.check(req.user_id, OPERATIONS[req.method], entity)
         if rest == ["$count"] and req.method == "GET":
             rows = self._query_rows(req, entity, req.params())
             return ApiResponse(
@@ -193,6 +196,11 @@ class WebApi:
 
     def _record(self, req: ApiRequest, entity: Entity, key: str, rest: list[str]) -> ApiResponse:
         record_id, found, key_values = self.resolve_key(entity, key)
+        if req.method in OPERATIONS:
+            operation = OPERATIONS[req.method]
+            if req.method == "PATCH" and not rest and not found:
+                operation = "Create"  # an upsert that makes the row
+            self.org.security.check(req.user_id, operation, entity)
         if not rest:
             if req.method == "GET":
                 return self._retrieve(req, entity, record_id)
