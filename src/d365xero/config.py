@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from d365xero.errors import ConfigurationError
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="D365XERO_", env_file=".env", extra="ignore")
@@ -22,7 +24,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'd365xero.sqlite3').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data folder, created if need be: only commands that write call this."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the data folder {self.data_dir}: {exc.strerror or exc} "
+                "(set D365XERO_DATA_DIR to a folder you can write)"
+            ) from exc
         return self.data_dir
 
 

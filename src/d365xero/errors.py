@@ -7,7 +7,8 @@ D365XeroError
 │   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
 │   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
 │   └── RemoteRejected      the peer refused the request as given (4xx other than auth)
-└── StoreError              the connector's own database
+└── StoreError              the connector's own database (unreachable, unreadable secrets)
+    └── StoreMissing        no store at the configured place yet (nothing was created)
 """
 
 from __future__ import annotations
@@ -55,3 +56,7 @@ class RemoteRejected(RemoteError):
 
 class StoreError(D365XeroError):
     pass
+
+
+class StoreMissing(StoreError):
+    """A command that only reads found no store; it creates none (see `d365xero.exits`)."""
