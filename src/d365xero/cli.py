@@ -87,7 +87,7 @@ class EmulatedService(StrEnum):
     dataverse = "dataverse"
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def emulate(
     service: EmulatedService = typer.Argument(..., help="Which service to emulate."),
     port: int = typer.Option(
@@ -149,7 +149,7 @@ db_app = typer.Typer(help="The connector's own database.", epilog=EXIT_CODES, no
 app.add_typer(db_app, name="db")
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=EXIT_CODES)
 def db_upgrade(
     revision: str = typer.Argument("head", callback=_text, help="The Alembic revision to reach."),
 ) -> None:
@@ -168,7 +168,7 @@ solution_app = typer.Typer(
 app.add_typer(solution_app, name="solution")
 
 
-@solution_app.command("build")
+@solution_app.command("build", epilog=EXIT_CODES)
 def solution_build(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the .zip file."),
     version: str | None = typer.Option(None, help="Solution version (default: the current one)."),
@@ -183,7 +183,7 @@ def solution_build(
     typer.echo(describe(data))
 
 
-@solution_app.command("check")
+@solution_app.command("check", epilog=EXIT_CODES)
 def solution_check(file: Path = typer.Argument(..., help="A solution .zip file.")) -> None:
     """Say what a solution .zip holds (exit 0), or why d365xero would refuse it (exit 1)."""
     from d365xero.solution.reader import SolutionRejected
@@ -203,7 +203,7 @@ connection_app = typer.Typer(
 app.add_typer(connection_app, name="connection")
 
 
-@connection_app.command("add")
+@connection_app.command("add", epilog=EXIT_CODES)
 def connection_add(
     name: str = typer.Option(..., help="A name for the connection."),
     xero_url: str = typer.Option("https://api.xero.com", help="Xero's API origin."),
@@ -251,7 +251,7 @@ def connection_add(
         typer.echo(f"  {table}: {count}")
 
 
-@connection_app.command("list")
+@connection_app.command("list", epilog=EXIT_CODES)
 def connection_list() -> None:
     """The connections and their state (reads the store; creates nothing)."""
     from d365xero.config import get_settings
@@ -290,7 +290,7 @@ def _named(session: Any, name: str) -> Any:
     return found
 
 
-@connection_app.command("remove")
+@connection_app.command("remove", epilog=EXIT_CODES)
 def connection_remove(
     name: str = typer.Option(..., callback=_text, help="The connection's name."),
 ) -> None:
@@ -308,7 +308,7 @@ def connection_remove(
     typer.echo(f"'{name}' removed.")
 
 
-@connection_app.command("resume")
+@connection_app.command("resume", epilog=EXIT_CODES)
 def connection_resume(
     name: str = typer.Option(..., callback=_text, help="The connection's name."),
 ) -> None:
@@ -402,7 +402,7 @@ def _dry_run(runtime: Any, name: str | None, failed: Callable[[str, D365XeroErro
             failed(connection_name, exc)
 
 
-@app.command("reference-data")
+@app.command("reference-data", epilog=EXIT_CODES)
 def reference_data(
     connection: str = typer.Option(..., callback=_text, help="The connection's name."),
 ) -> None:
@@ -425,7 +425,7 @@ def reference_data(
         typer.echo(f"{table}: {count}")
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def demo(
     once: bool = typer.Option(False, "--once", help="One sync pass, then exit."),
     interval: float = _interval(10.0, "sync passes"),

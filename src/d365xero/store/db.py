@@ -73,9 +73,9 @@ def create_engine(url: str | URL, *, echo: bool = False, create: bool = True) ->
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            reason = "it is a file" if isinstance(exc, FileExistsError) else exc.strerror or exc
             raise StoreError(
-                f"cannot create the folder {path.parent} for the SQLite store: "
-                f"{exc.strerror or exc}"
+                f"cannot create the folder {path.parent} for the SQLite store: {reason}"
             ) from exc
     # Threads share the engine's pool (scheduler, portal), hence check_same_thread False; the
     # timeout makes a writer wait for another's lock instead of failing at once.
