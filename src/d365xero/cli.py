@@ -256,7 +256,6 @@ def connection_list() -> None:
     """The connections and their state (reads the store; creates nothing)."""
     from d365xero.config import get_settings
     from d365xero.jobs.runtime import open_runtime
-    from d365xero.jobs.scheduler import ADD_HINT
     from d365xero.store import connections
 
     runtime = open_runtime(get_settings(), migrate=False, create=False)
@@ -266,7 +265,7 @@ def connection_list() -> None:
     finally:
         runtime.close()
     if not found:
-        typer.echo(f"No connections yet: {ADD_HINT}.")
+        typer.echo(connections.NONE_YET)
         return
     header = ("NAME", "STATUS", "XERO ORGANISATION", "DYNAMICS URL")
     rows = [(c.name, c.status, c.xero_tenant_name or "", c.dataverse_url or "") for c in found]
@@ -390,11 +389,12 @@ def sync(
 def _dry_run(runtime: Any, name: str | None, failed: Callable[[str, D365XeroError], None]) -> None:
     from d365xero.errors import D365XeroError
     from d365xero.jobs.passes import dry_run_pass
-    from d365xero.jobs.scheduler import ADD_HINT, connections_to_run, describe_dry_run
+    from d365xero.jobs.scheduler import connections_to_run, describe_dry_run
+    from d365xero.store import connections
 
     found = connections_to_run(runtime, name)
     if not found:
-        typer.echo(f"No connections yet: {ADD_HINT}.")
+        typer.echo(connections.NONE_YET)
     for connection_id, connection_name in found:
         try:
             typer.echo(describe_dry_run(dry_run_pass(runtime, connection_id)))

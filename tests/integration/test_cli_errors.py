@@ -162,7 +162,10 @@ def test_connection_list_has_a_header_or_says_how_to_add_one(
     assert cli("db", "upgrade").exit_code == 0
     empty = cli("connection", "list")
     assert empty.exit_code == 0
-    assert "No connections yet: add one with `d365xero connection add --name" in empty.stdout
+    assert (
+        "No connections yet: add one with `d365xero connection add --name NAME ...`."
+        in empty.stdout
+    )
     _store(data_dir, database_url, "Demo", paused="Xero refused access: reconnect Xero.")
     listed = cli("connection", "list").stdout.splitlines()
     assert listed[0].split() == ["NAME", "STATUS", "XERO", "ORGANISATION", "DYNAMICS", "URL"]

@@ -12,8 +12,6 @@ from d365xero.jobs.passes import DryRunResult, PassResult, run_pass
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections
 
-ADD_HINT = "add one with `d365xero connection add --name NAME --dataverse-url URL ...`"
-
 
 def connections_to_run(runtime: Runtime, name: str | None = None) -> list[tuple[str, str]]:
     """(id, name) of the named connection, or of every connection (paused ones included: their
@@ -87,7 +85,7 @@ def run_passes(
     while True:
         found = connections_to_run(runtime, connection_name)
         if not found and not told:
-            echo(f"No connections yet: {ADD_HINT}.")
+            echo(connections.NONE_YET)
             told = True
         for connection_id, name in found:
             try:
