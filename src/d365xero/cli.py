@@ -23,6 +23,7 @@ from d365xero.exits import exit_code, one_line
 
 if TYPE_CHECKING:
     from d365xero.errors import D365XeroError
+    from d365xero.jobs.passes import PassResult
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -345,7 +346,6 @@ def sync(
     and pass, then a line per invoice it created, updated, failed or deferred (with why)."""
     from d365xero.config import get_settings
     from d365xero.exits import DONE, FAILED
-    from d365xero.jobs.passes import PassResult
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store.models import RunStatus
 
@@ -378,8 +378,9 @@ def sync(
                 on_error=failed,
                 invoices=not quiet,
             )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # how a looping sync is stopped; a single pass cut short is not done
         typer.echo("stopped")
+        worst = max(worst, FAILED) if once or dry_run else DONE
     finally:
         runtime.close()
     if worst:
