@@ -40,7 +40,7 @@ def test_sync_once_prints_each_invoice_it_changed_and_exits_1_for_a_failure(
     name = stack.connection.name
     assert lines[0].startswith(f"{name}: 3 created, 0 updated, 1 failed (")
     assert lines[0].endswith(
-        " - 1 invoice failed (The invoice has no Price List: set Price List, "
+        " - push: 1 invoice failed (The invoice has no Price List: set Price List, "
         "then set Export status to No to retry.)"
     )
     body = lines[1:]

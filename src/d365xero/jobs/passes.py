@@ -34,9 +34,6 @@ from d365xero.sync.report import Step, StepReport
 if TYPE_CHECKING:  # the clients (httpx, msal, the Xero SDK) load when a connection first runs
     from d365xero.jobs.clients import ConnectionClients
 
-if TYPE_CHECKING:  # the clients (httpx, msal, the Xero SDK) load when a connection first runs
-    from d365xero.jobs.clients import ConnectionClients
-
 log = structlog.get_logger(__name__)
 
 
