@@ -75,6 +75,18 @@ def _text(value: str | None) -> str | None:
     return value
 
 
+def _solution_version(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from d365xero.errors import ConfigurationError
+    from d365xero.solution.build import check_version
+
+    try:
+        return check_version(value)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 def _interval(default: float, what: str) -> Any:
     return typer.Option(
         default,
@@ -172,7 +184,11 @@ app.add_typer(solution_app, name="solution")
 @solution_app.command("build", epilog=EXIT_CODES)
 def solution_build(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the .zip file."),
-    version: str | None = typer.Option(None, help="Solution version (default: the current one)."),
+    version: str | None = typer.Option(
+        None,
+        callback=_solution_version,
+        help="Solution version, major.minor[.build[.revision]] (default: the current one).",
+    ),
 ) -> None:
     """Write the solution .zip to import into Dynamics 365 (Settings > Solutions > Import)."""
     from d365xero.solution.build import build_solution

@@ -200,6 +200,11 @@ def test_a_paused_connection_is_not_synced_says_how_to_resume_and_exits_1(
         (["sync", "--connection", ""], "'--connection': must not be empty"),
         (["connection", "resume", "--name", " "], "'--name': must not be empty"),
         (["reference-data", "--connection", ""], "'--connection': must not be empty"),
+        (["emulate", "xero", "--host", ""], "'--host': must not be empty"),
+        (
+            ["solution", "build", "-o", "x.zip", "--version", "v2"],
+            "'--version': 'v2' is not a solution version",
+        ),
     ],
 )
 def test_an_option_out_of_range_is_refused_when_parsed(
