@@ -1,18 +1,100 @@
 """The `d365xero` command line. Commands import what they need when they run, so `--help` is fast
-and nothing is built at import time."""
+and nothing is built at import time.
+
+Every command ends the same way (d365xero.exits): an error the connector raises on purpose, or
+one the system raises about a file, port or database, is one line on stderr and exit code 1 or 2;
+options are checked when parsed (click's usage errors exit 2 too). Commands that only read open
+the store with create=False: they never make a folder, a database or a secret key.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import click
 import typer
+from typer.core import TyperGroup
+
+from d365xero.exits import HELP as EXIT_CODES
+from d365xero.exits import exit_code, one_line
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-app = typer.Typer(help="Keeps Microsoft Dynamics 365 Sales and Xero in step.", no_args_is_help=True)
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.passes import PassResult
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    """Say why in one line on stderr; the exit code follows the error's kind."""
+    typer.secho(f"error: {one_line(exc)}", fg=typer.colors.RED, err=True)
+    return typer.Exit(exit_code(exc) or 1)
+
+
+class _Commands(TyperGroup):
+    """The root group: whatever command runs, an error of a known kind ends it through _fail."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if exit_code(exc) is None:
+                raise  # a bug: its traceback is what a report needs
+            raise _fail(exc) from exc
+
+
+app = typer.Typer(
+    cls=_Commands,
+    help="Keeps Microsoft Dynamics 365 Sales and Xero in step.",
+    epilog=EXIT_CODES,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback must never print a secret held in a local
+)
+
+MAX_INTERVAL = 86_400  # a day: beyond that, a timer (cron, systemd) is the better tool
+
+
+def _within(low: float, high: float, allowed: str) -> Callable[[Any], Any]:
+    """A callback refusing values outside [low, high], naming what is allowed. Written out
+    rather than typer's min/max, whose messages give one bound only and which let nan through
+    where the type is click's."""
+
+    def check(value: Any) -> Any:
+        if value is not None and not low <= value <= high:  # nan fails both comparisons
+            raise typer.BadParameter(f"{allowed}, not {value}")
+        return value
+
+    return check
+
+
+def _text(value: str | None) -> str | None:
+    """A name or identifier option: something other than blanks."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("must not be empty")
+    return value
+
+
+def _solution_version(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from d365xero.errors import ConfigurationError
+    from d365xero.solution.build import check_version
+
+    try:
+        return check_version(value)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _interval(default: float, what: str) -> Any:
+    return typer.Option(
+        default,
+        callback=_within(1, MAX_INTERVAL, f"give seconds from 1 to {MAX_INTERVAL}"),
+        help=f"Seconds between {what} (1 to {MAX_INTERVAL}).",
+    )
 
 
 class EmulatedService(StrEnum):
@@ -20,17 +102,25 @@ class EmulatedService(StrEnum):
     dataverse = "dataverse"
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def emulate(
     service: EmulatedService = typer.Argument(..., help="Which service to emulate."),
-    port: int = typer.Option(8000, help="TCP port to listen on."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(
+        8000,
+        callback=_within(0, 65535, "give a TCP port from 0 to 65535 (0: any free one)"),
+        help="TCP port to listen on (0 to 65535; 0: any free one, printed).",
+    ),
+    host: str = typer.Option("127.0.0.1", callback=_text, help="Address to listen on."),
     tls: bool = typer.Option(
         False, "--tls", help="Serve HTTPS with a certificate from the local CA."
     ),
     seed: bool = typer.Option(False, "--seed", help="Load the sample data at start."),
-    client_id: str = typer.Option("d365xero-demo", help="The registered app's client id."),
-    client_secret: str = typer.Option("demo-secret", help="The registered app's client secret."),
+    client_id: str = typer.Option(
+        "d365xero-demo", callback=_text, help="The registered app's client id."
+    ),
+    client_secret: str = typer.Option(
+        "demo-secret", callback=_text, help="The registered app's client secret."
+    ),
     rate_limits: bool = typer.Option(
         True,
         "--rate-limits/--no-rate-limits",
@@ -40,10 +130,12 @@ def emulate(
 ) -> None:
     """Run one emulator (Xero or Dataverse) until Ctrl-C."""
     from d365xero.config import get_settings
-    from d365xero.emulators.core.server import serve_forever
+    from d365xero.emulators.core.server import listen, serve_forever
     from d365xero.emulators.core.tls import LocalCA
 
     settings = get_settings()
+    sock = listen(host, port)  # first: a port in use or out of reach is said before anything
+    port = sock.getsockname()[1]
     if service is EmulatedService.xero:
         from d365xero.emulators.xero.app import create_app as create_xero
 
@@ -65,16 +157,16 @@ def emulate(
         typer.echo(f"CA certificate: {ca.cert_path.resolve()}")
     scheme = "https" if tls else "http"
     typer.echo(f"{service.value} emulator on {scheme}://{host}:{port}")
-    serve_forever(asgi, host, port, files)
+    serve_forever(asgi, sock, files)
 
 
-db_app = typer.Typer(help="The connector's own database.", no_args_is_help=True)
+db_app = typer.Typer(help="The connector's own database.", epilog=EXIT_CODES, no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=EXIT_CODES)
 def db_upgrade(
-    revision: str = typer.Argument("head", help="The Alembic revision to reach."),
+    revision: str = typer.Argument("head", callback=_text, help="The Alembic revision to reach."),
 ) -> None:
     """Create or migrate the store at D365XERO_DATABASE_URL (default: SQLite in the data folder)."""
     from d365xero.config import get_settings
@@ -85,53 +177,52 @@ def db_upgrade(
     typer.echo(f"database at revision {current_revision(url)}")
 
 
-solution_app = typer.Typer(help="The Dynamics 365 solution d365xero needs.", no_args_is_help=True)
+solution_app = typer.Typer(
+    help="The Dynamics 365 solution d365xero needs.", epilog=EXIT_CODES, no_args_is_help=True
+)
 app.add_typer(solution_app, name="solution")
 
 
-@solution_app.command("build")
+@solution_app.command("build", epilog=EXIT_CODES)
 def solution_build(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the .zip file."),
-    version: str | None = typer.Option(None, help="Solution version (default: the current one)."),
+    version: str | None = typer.Option(
+        None,
+        callback=_solution_version,
+        help="Solution version, major.minor[.build[.revision]] (default: the current one).",
+    ),
 ) -> None:
     """Write the solution .zip to import into Dynamics 365 (Settings > Solutions > Import)."""
-    from d365xero.errors import D365XeroError
     from d365xero.solution.build import build_solution
     from d365xero.solution.report import describe, write_zip
 
-    try:
-        data = build_solution(version) if version else build_solution()
-        write_zip(output, data)
-    except D365XeroError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    data = build_solution(version) if version else build_solution()
+    write_zip(output, data)
     typer.echo(f"Wrote {output} ({len(data):,} bytes)")
     typer.echo(describe(data))
 
 
-@solution_app.command("check")
+@solution_app.command("check", epilog=EXIT_CODES)
 def solution_check(file: Path = typer.Argument(..., help="A solution .zip file.")) -> None:
-    """Say what a solution .zip holds, or why d365xero would refuse it."""
-    from d365xero.errors import D365XeroError
+    """Say what a solution .zip holds (exit 0), or why d365xero would refuse it (exit 1)."""
+    from d365xero.solution.reader import SolutionRejected
     from d365xero.solution.report import describe, read_zip
 
+    data = read_zip(file)  # a file that cannot be read is bad usage (2), not a refusal
     try:
-        typer.echo(describe(read_zip(file)))
-    except D365XeroError as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(describe(data))
+    except SolutionRejected as exc:  # the answer to the question asked: the command did its job
+        typer.secho(f"refused: {one_line(exc)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
 
 
-connection_app = typer.Typer(help="Connections between Xero and Dynamics.", no_args_is_help=True)
+connection_app = typer.Typer(
+    help="Connections between Xero and Dynamics.", epilog=EXIT_CODES, no_args_is_help=True
+)
 app.add_typer(connection_app, name="connection")
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
-
-
-@connection_app.command("add")
+@connection_app.command("add", epilog=EXIT_CODES)
 def connection_add(
     name: str = typer.Option(..., help="A name for the connection (unique, whatever the case)."),
     dataverse_url: str = typer.Option(
@@ -232,142 +323,193 @@ def _secret(flag: str | None, setting: SecretStr | None, what: str, service: str
     return value
 
 
-@connection_app.command("list")
+@connection_app.command("list", epilog=EXIT_CODES)
 def connection_list() -> None:
-    """The connections and their state."""
+    """The connections and their state (reads the store; creates nothing)."""
     from d365xero.config import get_settings
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store import connections
 
-    runtime = open_runtime(get_settings())
-    with runtime.sessions() as session:
-        for c in connections.list_connections(session):
-            note = f" ({c.status_message})" if c.status_message else ""
-            typer.echo(f"{c.name}\t{c.status}{note}\t{c.xero_tenant_name}\t{c.dataverse_url}")
-    runtime.close()
+    runtime = open_runtime(get_settings(), migrate=False, create=False)
+    try:
+        with runtime.sessions() as session:
+            found = connections.list_connections(session)
+    finally:
+        runtime.close()
+    if not found:
+        typer.echo(connections.NONE_YET)
+        return
+    header = ("NAME", "STATUS", "XERO ORGANISATION", "DYNAMICS URL")
+    rows = [(c.name, c.status, c.xero_tenant_name or "", c.dataverse_url or "") for c in found]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row, c in zip([header, *rows], [None, *found], strict=True):
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if c is not None and c.status_message:
+            typer.echo(f"    {c.status_message}")  # why it is paused, and what to do
 
 
-@connection_app.command("remove")
-def connection_remove(name: str = typer.Option(..., help="The connection's name.")) -> None:
+def _named(session: Any, name: str) -> Any:
+    """The connection of that name, or a ConfigurationError saying where to look."""
+    from d365xero.errors import ConfigurationError
+    from d365xero.store import connections
+
+    found = connections.get_connection_by_name(session, name)
+    if found is None:
+        raise ConfigurationError(f"no connection named {name!r} (see `d365xero connection list`)")
+    return found
+
+
+@connection_app.command("remove", epilog=EXIT_CODES)
+def connection_remove(
+    name: str = typer.Option(..., callback=_text, help="The connection's name."),
+) -> None:
     """Forget a connection and its credentials (its records in Dynamics and Xero stay)."""
     from d365xero.config import get_settings
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store import connections
 
-    runtime = open_runtime(get_settings())
+    runtime = open_runtime(get_settings(), create=False)
     try:
         with runtime.sessions.begin() as session:
-            found = connections.get_connection_by_name(session, name)
-            if found is None:
-                raise _fail(ValueError(f"no connection named {name!r}"))
-            connections.delete_connection(session, found)
+            connections.delete_connection(session, _named(session, name))
     finally:
         runtime.close()
     typer.echo(f"'{name}' removed.")
 
 
-@connection_app.command("resume")
-def connection_resume(name: str = typer.Option(..., help="The connection's name.")) -> None:
+@connection_app.command("resume", epilog=EXIT_CODES)
+def connection_resume(
+    name: str = typer.Option(..., callback=_text, help="The connection's name."),
+) -> None:
     """Sync a paused connection again (after reconnecting what paused it)."""
     from d365xero.config import get_settings
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store import connections
 
-    runtime = open_runtime(get_settings())
+    runtime = open_runtime(get_settings(), create=False)
     try:
         with runtime.sessions.begin() as session:
-            found = connections.get_connection_by_name(session, name)
-            if found is None:
-                raise _fail(ValueError(f"no connection named {name!r}"))
-            connections.resume_connection(found)
+            connections.resume_connection(_named(session, name))
     finally:
         runtime.close()
     typer.echo(f"'{name}' resumed: the next pass syncs it.")
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def sync(
-    connection: str | None = typer.Option(None, help="Only this connection (by name)."),
+    connection: str | None = typer.Option(
+        None, callback=_text, help="Only this connection (by name)."
+    ),
     once: bool = typer.Option(False, "--once", help="One pass, then exit."),
-    interval: float = typer.Option(30.0, help="Seconds between passes."),
+    interval: float = _interval(30.0, "passes"),
     wait: float = typer.Option(
         0.0,
-        min=0.0,
+        callback=_within(0, MAX_INTERVAL, f"give seconds from 0 to {MAX_INTERVAL}"),
         help="If a pass of the connection is already running (another process or machine), "
         "wait up to this many seconds for it to end; by default skip it and say so.",
     ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Show what one pass would send and why, changing nothing."
+        False,
+        "--dry-run",
+        help="Show what one pass would send and why, changing nothing (creates no store).",
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Counts per connection only, not a line per invoice."
     ),
 ) -> None:
-    """Push ready Dynamics invoices to Xero and write the results back. One pass of a connection
-    runs at a time: a pass that finds another running says so and does nothing."""
+    """Push ready Dynamics invoices to Xero and write the results back: a line per connection
+    and pass, then a line per invoice it created, updated, failed or deferred (with why). One
+    pass of a connection runs at a time: a pass that finds another running says so and does
+    nothing (exit 0: the other pass is doing the work)."""
     from d365xero.config import get_settings
-    from d365xero.errors import D365XeroError
-    from d365xero.jobs.passes import dry_run_pass
+    from d365xero.exits import DONE, FAILED
     from d365xero.jobs.runtime import open_runtime
-    from d365xero.jobs.scheduler import connection_ids, describe_dry_run, run_passes
+    from d365xero.store.models import RunStatus
 
-    runtime = open_runtime(get_settings())
-    if dry_run:
-        try:
-            for connection_id in connection_ids(runtime, connection):
-                result = dry_run_pass(runtime, connection_id)
-                typer.echo(describe_dry_run(result))
-        except D365XeroError as exc:
-            raise _fail(exc) from exc
-        finally:
-            runtime.close()
-        return
+    worst = DONE
+
+    def failed(name: str, exc: D365XeroError) -> None:
+        nonlocal worst
+        typer.secho(f"error: {name}: {one_line(exc)}", fg=typer.colors.RED, err=True)
+        worst = max(worst, exit_code(exc) or FAILED)
+
+    def finished(result: PassResult) -> None:
+        nonlocal worst
+        if result.status not in (RunStatus.succeeded, RunStatus.skipped):
+            worst = max(worst, FAILED)
+
+    runtime = open_runtime(get_settings(), migrate=not dry_run, create=False)
     try:
-        run_passes(
-            runtime,
-            connection_name=connection,
-            once=once,
-            interval=interval,
-            wait=wait,
-            echo=typer.echo,
-        )
-    except KeyboardInterrupt:
+        if dry_run:
+            _dry_run(runtime, connection, failed)
+        else:
+            from d365xero.jobs.scheduler import run_passes
+
+            run_passes(
+                runtime,
+                connection_name=connection,
+                once=once,
+                interval=interval,
+                wait=wait,
+                echo=typer.echo,
+                on_result=finished,
+                on_error=failed,
+                invoices=not quiet,
+            )
+    except KeyboardInterrupt:  # how a looping sync is stopped; a single pass cut short is not done
         typer.echo("stopped")
-    except D365XeroError as exc:
-        raise _fail(exc) from exc
+        worst = max(worst, FAILED) if once or dry_run else DONE
     finally:
         runtime.close()
+    if worst:
+        raise typer.Exit(worst)
 
 
-@app.command("reference-data")
-def reference_data(connection: str = typer.Option(..., help="The connection's name.")) -> None:
+def _dry_run(runtime: Any, name: str | None, failed: Callable[[str, D365XeroError], None]) -> None:
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.passes import dry_run_pass
+    from d365xero.jobs.scheduler import connections_to_run, describe_dry_run
+    from d365xero.store import connections
+
+    found = connections_to_run(runtime, name)
+    if not found:
+        typer.echo(connections.NONE_YET)
+    for connection_id, connection_name in found:
+        try:
+            typer.echo(describe_dry_run(dry_run_pass(runtime, connection_id)))
+        except D365XeroError as exc:  # this one cannot be tried; the others still are
+            failed(connection_name, exc)
+
+
+@app.command("reference-data", epilog=EXIT_CODES)
+def reference_data(
+    connection: str = typer.Option(..., callback=_text, help="The connection's name."),
+) -> None:
     """Import Xero's tax rates, then accounts, then branding themes into Dynamics."""
     from d365xero.config import get_settings
-    from d365xero.errors import D365XeroError
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store import connections
     from d365xero.sync.reference import sync_reference_data
 
-    runtime = open_runtime(get_settings())
+    runtime = open_runtime(get_settings(), create=False)
     try:
         with runtime.sessions() as session:
-            found = connections.get_connection_by_name(session, connection)
-            if found is None:
-                raise _fail(ValueError(f"no connection named {connection!r}"))
-            secrets = connections.read_secrets(runtime.box, found)
-            clients = runtime.clients_for(found, secrets)
-            _, counts = sync_reference_data(
-                clients.xero, clients.dynamics, found.xero_tenant_id or ""
-            )
-    except D365XeroError as exc:
-        raise _fail(exc) from exc
+            found = _named(session, connection)
+            clients = runtime.clients_for(found, connections.read_secrets(runtime.box, found))
+            tenant = found.xero_tenant_id or ""
+        _, counts = sync_reference_data(clients.xero, clients.dynamics, tenant)
     finally:
         runtime.close()
     for table, count in counts.items():
         typer.echo(f"{table}: {count}")
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def demo(
     once: bool = typer.Option(False, "--once", help="One sync pass, then exit."),
-    interval: float = typer.Option(10.0, help="Seconds between sync passes."),
+    interval: float = _interval(10.0, "sync passes"),
 ) -> None:
     """Both emulators with sample data, a connection and sync passes, in one process."""
     from d365xero.config import get_settings

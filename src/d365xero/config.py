@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from d365xero.errors import ConfigurationError
 from d365xero.urls import remote_url
 
 
@@ -37,11 +38,17 @@ class Settings(BaseSettings):
 
     def ensure_data_dir(self) -> Path:
         """The data folder, created readable by its owner only (it holds the secret key and the
-        store); an existing folder is left as its owner set it."""
+        store); an existing folder is left as its owner set it. Only commands that write call
+        this."""
         try:
             self.data_dir.mkdir(parents=True, mode=0o700)
         except FileExistsError:
             return self.data_dir
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot create the data folder {self.data_dir}: {exc.strerror or exc} "
+                "(set D365XERO_DATA_DIR to a folder you can write)"
+            ) from exc
         self.data_dir.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened
         return self.data_dir
 

@@ -7,8 +7,9 @@ D365XeroError
 │   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
 │   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
 │   └── RemoteRejected      the peer refused the request as given (4xx other than auth)
-└── StoreError              the connector's own database
-    └── PassInProgress      another pass of the connection holds its lock (store.locks)
+└── StoreError              the connector's own database (unreachable, unreadable secrets)
+    ├── PassInProgress      another pass of the connection holds its lock (store.locks)
+    └── StoreMissing        no store at the configured place yet (nothing was created)
 """
 
 from __future__ import annotations
@@ -60,3 +61,7 @@ class StoreError(D365XeroError):
 
 class PassInProgress(StoreError):
     """Another pass of the same connection holds its lock; `str(exc)` names the holder."""
+
+
+class StoreMissing(StoreError):
+    """A command that only reads found no store; it creates none (see `d365xero.exits`)."""

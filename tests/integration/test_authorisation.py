@@ -20,6 +20,7 @@ def test_a_disconnected_xero_organisation_pauses_the_connection(stack: Stack) ->
     result = stack.run_pass()
     assert result.status is RunStatus.failed
     assert "reconnect Xero" in result.message
+    assert "d365xero connection resume --name" in result.message
     assert stack.rows("dxc_xerodetails", "dxc_exportstatus ne null") == []  # nothing Failed
     [row] = stack.rows("dxc_connections", "dxc_name ne null", "dxc_message")
     assert "reconnect Xero" in row["dxc_message"]
@@ -29,7 +30,8 @@ def test_a_disconnected_xero_organisation_pauses_the_connection(stack: Stack) ->
         assert "reconnect Xero" in (stored.status_message or "")
 
     skipped = stack.run_pass()  # paused: not tried again until someone acts
-    assert skipped.message == "paused" and skipped.xero_calls == 0
+    assert skipped.message.startswith("paused: ") and skipped.xero_calls == 0
+    assert "d365xero connection resume --name" in skipped.message
 
 
 def test_resume_from_the_command_line(stack: Stack) -> None:
@@ -53,14 +55,14 @@ def test_resume_from_the_command_line(stack: Stack) -> None:
         stored = connections.get_connection(session, stack.connection.id)
         assert stored is not None and stored.status == ConnectionStatus.active.value
     missing = runner.invoke(app, ["connection", "resume", "--name", "nope"], env=env)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # bad usage
     removed = runner.invoke(app, ["connection", "remove", "--name", stack.connection.name], env=env)
     assert removed.exit_code == 0, removed.output
     with stack.runtime.sessions() as session:
         assert connections.get_connection(session, stack.connection.id) is None
     unknown = runner.invoke(app, ["sync", "--once", "--connection", "nope"], env=env)
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2
     assert "no connection named 'nope'" in unknown.output
     empty = runner.invoke(app, ["sync", "--once"], env=env)
     assert empty.exit_code == 0
-    assert "No active connection" in empty.output
+    assert "No connections yet: add one with `d365xero connection add" in empty.output

@@ -72,9 +72,9 @@ def emulators(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
             process.wait(10)
 
 
-def _run(args: list[str], env: dict[str, str]) -> str:
+def _run(args: list[str], env: dict[str, str], code: int = 0) -> str:
     done = subprocess.run([*D365XERO, *args], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
     return done.stdout
 
 
@@ -98,7 +98,8 @@ def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_pat
         secrets,
     )  # fmt: skip
     assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in out
-    assert "Demo\tactive" in _run(["connection", "list"], env)
+    [header, row] = _run(["connection", "list"], env).splitlines()
+    assert header.split()[:2] == ["NAME", "STATUS"] and row.split()[:2] == ["Demo", "active"]
 
     tokens = DataverseTokens(
         org_url=dataverse_url,
@@ -115,8 +116,9 @@ def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_pat
     dry = _run(["sync", "--dry-run"], env)
     assert "test Enrico 1: would be created in Xero" in dry
     assert "Missing price list: would fail" in dry
-    out = _run(["sync", "--once"], env)
+    out = _run(["sync", "--once"], env, code=1)  # done, but an invoice failed: cron sees it
     assert "Demo: 3 created, 0 updated, 1 failed" in out
+    assert "  Missing price list: failed - The invoice has no Price List" in out
     assert "Demo: 0 created, 0 updated, 0 failed (0 Xero calls" in _run(["sync", "--once"], env)
 
 
@@ -133,7 +135,7 @@ def test_a_bad_secret_is_a_clear_error(emulators: tuple[str, str, Path], tmp_pat
         ],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert done.returncode == 1
+    assert done.returncode == 2  # what was given is wrong: usage, not a failed sync
     assert "Traceback" not in done.stderr
     assert "error: Xero refused the custom connection's client id and secret" in done.stderr
     assert "wrong" not in done.stderr + done.stdout
@@ -144,3 +146,30 @@ def test_demo_once_on_a_fresh_folder(tmp_path: Path) -> None:
     out = _run(["demo", "--once"], _env(tmp_path / "demo"))
     assert "3 created, 0 updated, 1 failed" in out
     assert re.search(r"First pass: \d+ Xero API calls and \d+ Dataverse API calls", out)
+
+
+def test_emulate_on_port_0_says_the_port_it_took(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*D365XERO, "emulate", "dataverse", "--port", "0"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.fullmatch(r"dataverse emulator on http://127\.0\.0\.1:(\d+)\n", line)
+        assert match and int(match.group(1)) > 0, line
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{match.group(1)}/_emulator/calls")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the emulator did not answer on its port"
+                time.sleep(0.1)
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        process.wait(10)

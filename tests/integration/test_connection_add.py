@@ -90,7 +90,9 @@ def test_only_the_organisation_url_is_needed(peers: Peers, tmp_path: Path) -> No
     assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in done.stdout
     assert CLIENT_SECRET not in done.stdout + done.stderr
     listed = _cli(peers, data_dir, "connection", "list")
-    assert f"Demo\tactive\tDemo Company (UK)\t{peers.dataverse_url}" in listed.stdout
+    assert ["Demo", "active", "Demo Company (UK)", peers.dataverse_url] in [
+        [c.strip() for c in line.split("  ") if c.strip()] for line in listed.stdout.splitlines()
+    ]
     # The tenant and authority came from the organisation's challenge: its own Entra endpoint.
     from d365xero.config import Settings
     from d365xero.jobs.runtime import open_runtime
@@ -156,7 +158,7 @@ def test_one_connection_per_pair_and_names_ignore_case(
         f"{peers.dataverse_url}: use it, or remove it first"
     )
     listed = _cli(peers, tmp_path, "connection", "list", D365XERO_DATABASE_URL=database_url)
-    assert listed.stdout.count("\tactive\t") == 1
+    assert listed.stdout.count("  active  ") == 1
 
 
 @pytest.mark.parametrize(

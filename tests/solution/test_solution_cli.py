@@ -23,18 +23,18 @@ def test_build_writes_the_zip_and_says_what_it_holds(tmp_path: Path) -> None:
 
 def test_build_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["solution", "build", "-o", str(tmp_path / "no" / "x.zip")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad usage
     assert "does not exist" in result.output
     assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
 
 
 def test_build_onto_a_folder_or_with_a_bad_version_is_a_clear_error(tmp_path: Path) -> None:
     folder = runner.invoke(app, ["solution", "build", "-o", str(tmp_path)])
-    assert folder.exit_code == 1 and "is a folder" in folder.output
+    assert folder.exit_code == 2 and "is a folder" in folder.output
     version = runner.invoke(
         app, ["solution", "build", "-o", str(tmp_path / "x.zip"), "--version", "v2"]
     )
-    assert version.exit_code == 1 and "not a solution version" in version.output
+    assert version.exit_code == 2 and "not a solution version" in version.output
     assert not (tmp_path / "x.zip").exists()
 
 
@@ -46,6 +46,6 @@ def test_check_describes_a_good_zip_and_refuses_a_bad_one(tmp_path: Path) -> Non
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
     refused = runner.invoke(app, ["solution", "check", str(bad)])
-    assert refused.exit_code == 1 and "not a solution file" in refused.output
+    assert refused.exit_code == 1 and "not a solution file" in refused.output  # the answer
     missing = runner.invoke(app, ["solution", "check", str(tmp_path / "missing.zip")])
-    assert missing.exit_code == 1 and "cannot read" in missing.output
+    assert missing.exit_code == 2 and "cannot read" in missing.output  # bad usage

@@ -3,7 +3,9 @@
 The steps are reference data, the invoice push, and whatever later steps PASS_STEPS names. A
 step that fails is recorded on the run with its reason and the next one still runs: an outage
 in one step never undoes or stops the work of another. A revoked or expired consent pauses the
-connection with a message saying how to reconnect and ends the pass; nothing is marked Failed.
+connection with a message saying how to reconnect and resume, and ends the pass; nothing is
+marked Failed. A step that leaves work undone (failed, deferred or unrecorded records) is
+partial, and the run's message says why.
 
 Only one pass of a connection runs at a time, whoever starts it (`sync`, the demo, the
 scheduler, a worker): the pass holds the connection's lock in the store (store.locks) from
@@ -16,15 +18,16 @@ the pass that holds the lock has its own row (shown as running), and a row per r
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
-from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.runtime import Runtime
@@ -34,6 +37,9 @@ from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Inten
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
 from d365xero.sync.report import Step, StepReport
+
+if TYPE_CHECKING:  # the clients (httpx, msal, the Xero SDK) load when a connection first runs
+    from d365xero.jobs.clients import ConnectionClients
 
 log = structlog.get_logger(__name__)
 
@@ -168,7 +174,8 @@ def _locked_pass(
         connection = _connection(session, connection_id)
         name = connection.name
         if connection.status == ConnectionStatus.paused.value:
-            return PassResult(name, RunStatus.failed, message="paused")
+            why = connection.status_message or f"resume it with {resume_command(name)}"
+            return PassResult(name, RunStatus.failed, message=f"paused: {why}")
         secrets = connections.read_secrets(box, connection)
         clients = runtime.clients_for(connection, secrets)
         previous = runs.recent_runs(session, connection_id, limit=1)
@@ -190,14 +197,14 @@ def _locked_pass(
         result.steps.append(step)
         if step.paused:
             break  # consent lost: the other steps cannot run either
-    failed = [s for s in result.steps if s.status is RunStatus.failed]
-    if failed:
+    troubled = [s for s in result.steps if s.status is not RunStatus.succeeded]
+    result.message = "; ".join(f"{s.name}: {s.message}" for s in troubled if s.message)
+    if any(s.status is RunStatus.failed for s in troubled):
         result.status = RunStatus.failed
-        result.message = "; ".join(f"{s.name}: {s.message}" for s in failed)
     else:
         if noted:
             _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
-        if any(s.status is RunStatus.partial for s in result.steps):
+        if troubled:
             result.status = RunStatus.partial
     _record(sessions, run_id, result)
     return result
@@ -216,7 +223,8 @@ def _run_step(
     try:
         report = make(context).run()
     except AuthorisationLost as exc:
-        status, message, paused = RunStatus.failed, str(exc), True
+        message = f"{exc} Then: {resume_command(connection_name)}."
+        status, paused = RunStatus.failed, True
         _pause(runtime.sessions, clients, context.connection_id, message)
         runtime.forget_clients(context.connection_id)  # fresh tokens once someone reconnects
     except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
@@ -229,8 +237,8 @@ def _run_step(
         log.exception("sync step failed unexpectedly", connection=connection_name, step=step_name)
         status = RunStatus.failed
         message = f"Unexpected error ({type(exc).__name__}): {exc}. See the connector's log."
-    if status is RunStatus.succeeded and report.count("failed"):
-        status = RunStatus.partial
+    if status is RunStatus.succeeded and (trouble := report.trouble()):
+        status, message = RunStatus.partial, trouble
     return StepResult(
         step_name,
         status,
@@ -255,6 +263,11 @@ def _record(sessions: sessionmaker[Session], run_id: int, result: PassResult) ->
         run.dataverse_calls = result.dataverse_calls
         run.steps = json.dumps([s.record() for s in result.steps])
         runs.finish_run(run, result.status, result.message or None)
+
+
+def resume_command(name: str) -> str:
+    """The command that resumes a paused connection, quoted for a shell."""
+    return f"d365xero connection resume --name {shlex.quote(name)}"
 
 
 def _pause(

@@ -1,23 +1,26 @@
 """What every command that touches the store needs: the migrated database, sessions and the
-secret box. Built on demand from settings, never at import time."""
+secret box. Built on demand from settings, never at import time; the clients (httpx, msal, the
+Xero SDK) and the migrations (alembic) are imported only when used, so a command that only reads
+the store starts quickly."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.config import Settings
-from d365xero.jobs.clients import ConnectionClients, build_clients
 from d365xero.jobs.refstore import StoreCacheBacking
-from d365xero.store.db import create_engine, session_factory
-from d365xero.store.migrate import upgrade
+from d365xero.store.db import connect, session_factory
 from d365xero.store.models import Connection
 from d365xero.store.secrets import SecretBox, secret_box
 from d365xero.xero.cache import ReferenceCache
+
+if TYPE_CHECKING:
+    from d365xero.jobs.clients import ConnectionClients
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Runtime:
         if cached and cached[0] == connection.updated_at:
             return cached[1]
         self.forget_clients(connection.id)
+        from d365xero.jobs.clients import build_clients
+
         clients = build_clients(self.settings, connection, secrets, self.xero_cache)
         self._clients[connection.id] = (connection.updated_at, clients)
         return clients
@@ -51,12 +56,22 @@ class Runtime:
         self.engine.dispose()
 
 
-def open_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    settings.ensure_data_dir()
+def open_runtime(settings: Settings, *, migrate: bool = True, create: bool = True) -> Runtime:
+    """The store at the configured place, brought to the current revision when `migrate`. With
+    `create` False nothing is made (no data folder, database or secret key): a missing store is
+    StoreMissing. Commands that only read pass migrate=False, create=False."""
+    if create:
+        settings.ensure_data_dir()
     url = settings.database()
+    engine = connect(url, create=create)
     if migrate:
-        upgrade(url)
-    engine = create_engine(url)
+        from d365xero.store.migrate import upgrade
+
+        try:
+            upgrade(url)
+        except BaseException:
+            engine.dispose()
+            raise
     sessions = session_factory(engine)
     cache = ReferenceCache(backing=StoreCacheBacking(sessions))
-    return Runtime(settings, engine, sessions, secret_box(settings), cache)
+    return Runtime(settings, engine, sessions, secret_box(settings, create=create), cache)

@@ -1,4 +1,5 @@
-"""The embedded scheduler: a pass over every active connection, again and again."""
+"""The embedded scheduler: a pass over every connection, again and again, saying what each did
+(a paused one says so, and how to resume it, rather than being skipped in silence)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,32 @@ from d365xero.errors import ConfigurationError, D365XeroError
 from d365xero.jobs.passes import DryRunResult, PassResult, run_pass
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections
-from d365xero.store.models import ConnectionStatus, RunStatus
+from d365xero.store.models import RunStatus
 
 
-def connection_ids(runtime: Runtime, name: str | None = None) -> list[str]:
+def connections_to_run(runtime: Runtime, name: str | None = None) -> list[tuple[str, str]]:
+    """(id, name) of the named connection, or of every connection (paused ones included: their
+    pass says they are paused)."""
     with runtime.sessions() as session:
         if name is not None:
             found = connections.get_connection_by_name(session, name)
             if found is None:
                 raise ConfigurationError(f"no connection named {name!r}")
-            return [found.id]
-        active = connections.list_connections(session, status=ConnectionStatus.active)
-        return [c.id for c in active]
+            return [(found.id, found.name)]
+        return [(c.id, c.name) for c in connections.list_connections(session)]
 
 
 def summary(result: PassResult) -> str:
     if result.status is RunStatus.skipped:
         return f"{result.connection_name}: {result.message}"
+    if result.message.startswith("paused"):
+        return f"{result.connection_name}: not synced, {result.message}"
     r = result.report
     counts = (
         f"{r.count('created')} created, {r.count('updated')} updated, {r.count('failed')} failed"
     )
     for extra in ("refused", "deferred", "unrecorded"):
+        # "waiting" is left out: those invoices are not due yet, which is no news
         if r.count(extra):
             counts += f", {r.count(extra)} {extra}"
     text = (
@@ -39,6 +44,30 @@ def summary(result: PassResult) -> str:
         f"{result.dataverse_calls} Dataverse calls)"
     )
     return text + (f" - {result.message}" if result.message else "")
+
+
+CHANGED = {
+    "created": "created in Xero",
+    "updated": "updated in Xero",
+    "failed": "failed",
+    "refused": "not updated in Xero",
+    "deferred": "deferred to the next pass",
+    "unrecorded": "not recorded in Dynamics",
+}
+
+
+def invoice_lines(result: PassResult) -> list[str]:
+    """A line per invoice the pass changed or could not change, with the reason."""
+    lines = []
+    for o in result.report.outcomes:
+        if o.result not in CHANGED:
+            continue  # waiting: not due yet
+        what = CHANGED[o.result] + (f" as {o.xero_number}" if o.xero_number else "")
+        reason = " ".join(o.message.split())
+        if reason:
+            what += f" - {reason}"
+        lines.append(f"  {o.invoice_name or 'a write-back'}: {what}")
+    return lines
 
 
 def run_passes(
@@ -50,22 +79,33 @@ def run_passes(
     wait: float = 0.0,
     echo: Callable[[str], object] = print,
     on_result: Callable[[PassResult], object] | None = None,
+    on_error: Callable[[str, D365XeroError], object] | None = None,
+    invoices: bool = False,
 ) -> None:
-    """Passes over the connections, once or every `interval` seconds. A connection whose pass
-    is already running elsewhere is skipped (after waiting up to `wait` seconds), and said so."""
+    """Passes until interrupted (or one with `once`). A connection whose pass is already running
+    elsewhere is skipped (after waiting up to `wait` seconds), and said so. A connection that
+    cannot run is given to `on_error` with its name (default: a line through `echo`), and the
+    others still run; with `invoices`, each pass's summary is followed by a line per invoice it
+    changed."""
     told = False
     while True:
-        ids = connection_ids(runtime, connection_name)
-        if not ids and not told:
-            echo("No active connection: add one with `d365xero connection add`.")
+        found = connections_to_run(runtime, connection_name)
+        if not found and not told:
+            echo(connections.NONE_YET)
             told = True
-        for connection_id in ids:
+        for connection_id, name in found:
             try:
                 result = run_pass(runtime, connection_id, wait=wait)
             except D365XeroError as exc:  # this connection cannot run; the others still do
-                echo(f"error: {exc}")
+                if on_error:
+                    on_error(name, exc)
+                else:
+                    echo(f"error: {name}: {exc}")
                 continue
             echo(summary(result))
+            if invoices:
+                for line in invoice_lines(result):
+                    echo(line)
             if on_result:
                 on_result(result)
         if once:

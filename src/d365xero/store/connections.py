@@ -26,6 +26,9 @@ from d365xero.store.models import (
 from d365xero.store.secrets import SecretBox
 from d365xero.urls import organisation_url, remote_url
 
+# What a command says when there is no connection at all.
+NONE_YET = "No connections yet: add one with `d365xero connection add --name NAME ...`."
+
 
 def _check_timezone(name: str) -> str:
     try:

@@ -11,8 +11,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 
-from d365xero.store.db import create_engine
+from d365xero.errors import ConfigurationError
+from d365xero.store.db import connect
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,7 +28,7 @@ def _config() -> Config:
 @contextmanager
 def _configured(url: str) -> Iterator[Config]:
     """A config holding an open connection inside one transaction, committed on success."""
-    engine = create_engine(url)
+    engine = connect(url)
     try:
         with engine.begin() as connection:
             config = _config()
@@ -39,7 +41,10 @@ def _configured(url: str) -> Iterator[Config]:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision` (creating the tables on an empty one)."""
     with _configured(url) as config:
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as exc:  # e.g. an unknown revision: the message is alembic's own
+            raise ConfigurationError(f"cannot upgrade to {revision!r}: {exc}") from exc
 
 
 def downgrade(url: str, revision: str) -> None:
@@ -49,7 +54,7 @@ def downgrade(url: str, revision: str) -> None:
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    engine = create_engine(url)
+    engine = connect(url)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

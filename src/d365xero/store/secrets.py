@@ -65,38 +65,51 @@ def _create_key_file(path: Path) -> bytes:
     return key
 
 
-def load_key(settings: Settings) -> bytes:
-    """The installation's Fernet key (see the module docstring for where it comes from)."""
+def load_key(settings: Settings, *, create: bool = True) -> bytes | None:
+    """The installation's Fernet key (see the module docstring for where it comes from); with
+    `create` False, None when there is none yet rather than a new one."""
     if settings.secret_key:
         configured = settings.secret_key.strip()
         if _is_fernet_key(configured):
             return configured.encode("ascii")
         return derive_key(configured)
-    path = settings.ensure_data_dir() / KEY_FILE
+    path = settings.data_dir / KEY_FILE
     if path.exists():
         return _read_key_file(path)
+    if not create:
+        return None
+    settings.ensure_data_dir()
     return _create_key_file(path)
 
 
 class SecretBox:
     """Seals a dict of secrets into text for the store and opens it again."""
 
-    def __init__(self, key: bytes | str) -> None:
-        self._fernet = Fernet(key)
+    def __init__(self, key: bytes | str | None, missing: str = "there is no secret key") -> None:
+        """`key` None: a box that opens nothing and says `missing` when asked to."""
+        self._fernet = Fernet(key) if key is not None else None
+        self._missing = missing
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"
 
+    def _key(self) -> Fernet:
+        if self._fernet is None:
+            raise ConfigurationError(self._missing)
+        return self._fernet
+
     def seal(self, values: Mapping[str, Any]) -> str:
         plain = json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
-        return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
+        return self._key().encrypt(plain.encode("utf-8")).decode("ascii")
 
     def open(self, sealed: str) -> dict[str, Any]:
+        fernet = self._key()
         try:
-            plain = self._fernet.decrypt(sealed.encode("ascii"))
+            plain = fernet.decrypt(sealed.encode("ascii"))
         except (InvalidToken, UnicodeEncodeError) as exc:
             raise StoreError(
-                "cannot decrypt connection secrets: D365XERO_SECRET_KEY changed?"
+                "cannot decrypt connection secrets: D365XERO_SECRET_KEY changed? (or the data "
+                "folder's secret.key: the secrets were sealed with another key)"
             ) from exc
         opened = json.loads(plain)
         if not isinstance(opened, dict):
@@ -104,5 +117,10 @@ class SecretBox:
         return opened
 
 
-def secret_box(settings: Settings) -> SecretBox:
-    return SecretBox(load_key(settings))
+def secret_box(settings: Settings, *, create: bool = True) -> SecretBox:
+    """The installation's box; with `create` False and no key yet, one that opens nothing."""
+    missing = (
+        "cannot decrypt connection secrets: D365XERO_SECRET_KEY is not set and "
+        f"{settings.data_dir / KEY_FILE} does not exist (the key they were sealed with is gone)"
+    )
+    return SecretBox(load_key(settings, create=create), missing)

@@ -40,6 +40,25 @@ class StepReport:
     def outcomes(self) -> list[Outcome]:
         return list(self.latest)
 
+    def trouble(self) -> str:
+        """Why the step left work undone, for its run record: empty when it did not."""
+        parts = []
+        for result, what in TROUBLE.items():
+            if count := self.count(result):
+                reason = next((o.message for o in self.latest if o.result == result), "")
+                shown = " ".join(reason.split())[:300]
+                noun = "invoice" if count == 1 else "invoices"
+                parts.append(f"{count} {noun} {what}" + (f" ({shown})" if shown else ""))
+        return "; ".join(parts)
+
+
+# What leaves work for the next pass, and how to say it.
+TROUBLE = {
+    "failed": "failed",
+    "deferred": "deferred to the next pass",
+    "unrecorded": "not recorded in Dynamics (it refused the write-back)",
+}
+
 
 class Step(Protocol):
     """One step of a pass (reference data, push, back-sync, cancellations): it does its work

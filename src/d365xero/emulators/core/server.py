@@ -29,8 +29,23 @@ def _config(app: ASGIApp, host: str, port: int, tls: TlsFiles | None) -> uvicorn
     )
 
 
-def serve_forever(app: ASGIApp, host: str, port: int, tls: TlsFiles | None = None) -> None:
-    uvicorn.Server(_config(app, host, port, tls)).run()
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: any free one; read it from getsockname()), so the
+    caller can say where it listens before serving, and a refusal is one plain OSError."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def serve_forever(app: ASGIApp, sock: socket.socket, tls: TlsFiles | None = None) -> None:
+    """Serve on a socket from `listen` until Ctrl-C."""
+    host, port = sock.getsockname()[:2]
+    uvicorn.Server(_config(app, host, port, tls)).run(sockets=[sock])
 
 
 def free_port(host: str = "127.0.0.1") -> int:
