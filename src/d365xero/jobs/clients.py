@@ -14,7 +14,7 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
 from d365xero.store.models import Connection
-from d365xero.trust import ca_bundle_file, ssl_context
+from d365xero.trust import ca_bundle_file, extra_cas, ssl_context
 from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.client import XeroClient
 from d365xero.xero.endpoints import XeroEndpoints
@@ -57,7 +57,8 @@ def build_clients(
     secrets: dict[str, Any],
     cache: ReferenceCache | None = None,
 ) -> ConnectionClients:
-    http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
+    cas = extra_cas(settings)
+    http = httpx.Client(verify=ssl_context(*cas), timeout=httpx.Timeout(60.0))
     endpoints = XeroEndpoints(connection.xero_url)
     xero_tokens = ClientCredentialsTokens(
         http,
@@ -69,7 +70,7 @@ def build_clients(
         endpoints=endpoints,
         tenant_id=connection.xero_tenant_id or "",
         tokens=xero_tokens,
-        ca_bundle=ca_bundle_file(settings.ca_bundle),
+        ca_bundle=ca_bundle_file(*cas),
         cache=cache,
     )
     org_url = _require(connection.dataverse_url, "Dynamics URL")
@@ -79,7 +80,7 @@ def build_clients(
         client_id=_require(connection.dataverse_client_id, "Dynamics client id"),
         client_secret=_require(secrets.get("dataverse_client_secret"), "Dynamics client secret"),
         authority=connection.dataverse_authority,
-        ca_bundle=ca_bundle_file(settings.ca_bundle),
+        ca_bundle=ca_bundle_file(*cas),
     )
     dataverse = DataverseClient(http, org_url, dataverse_tokens)
     dynamics = DynamicsGateway(

@@ -1,8 +1,9 @@
 """A local certificate authority kept in the data folder, and server certificates it signs.
 
 Real Dataverse, Entra ID and Xero are HTTPS only, and msal and Microsoft's Dataverse SDK refuse
-plain http, so the emulators serve HTTPS with certificates from this CA; clients trust it through
-D365XERO_CA_BUNDLE (or REQUESTS_CA_BUNDLE for requests-based SDKs).
+plain http, so the emulators serve HTTPS with certificates from this CA. The connector trusts it
+when it shares the data folder (trust.local_ca_path), or through D365XERO_CA_BUNDLE (other
+clients: REQUESTS_CA_BUNDLE for requests-based SDKs).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from d365xero.trust import local_ca_path
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,14 @@ class LocalCA:
 
     @property
     def cert_path(self) -> Path:
-        return self.folder / "ca.pem"
+        return local_ca_path(self.folder.parent)
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> LocalCA:
-        folder = data_dir / "tls"
+        cert_path = local_ca_path(data_dir)
+        folder = cert_path.parent
         folder.mkdir(parents=True, exist_ok=True)
-        cert_path, key_path = folder / "ca.pem", folder / "ca-key.pem"
+        key_path = folder / "ca-key.pem"
         if cert_path.exists() and key_path.exists():
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
