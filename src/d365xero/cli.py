@@ -157,12 +157,16 @@ def connection_add(
     name: str = typer.Option(..., help="A name for the connection."),
     xero_url: str = typer.Option("https://api.xero.com", help="Xero's API origin."),
     xero_client_id: str = typer.Option(..., help="The Xero custom connection's client id."),
-    xero_client_secret: str = typer.Option(..., help="Its client secret."),
+    xero_client_secret: str = typer.Option(
+        ..., envvar="D365XERO_XERO_CLIENT_SECRET", help="Its client secret."
+    ),
     xero_tenant_id: str | None = typer.Option(None, help="Which organisation, if several."),
     dataverse_url: str = typer.Option(..., help="The Dynamics organisation's URL."),
     dataverse_tenant: str = typer.Option(..., help="The Entra ID tenant (id or domain)."),
     dataverse_client_id: str = typer.Option(..., help="The application user's client id."),
-    dataverse_client_secret: str = typer.Option(..., help="Its client secret."),
+    dataverse_client_secret: str = typer.Option(
+        ..., envvar="D365XERO_DATAVERSE_CLIENT_SECRET", help="Its client secret."
+    ),
     dataverse_authority: str | None = typer.Option(
         None, help="Entra ID's origin (default login.microsoftonline.com)."
     ),
