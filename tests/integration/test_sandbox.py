@@ -5,6 +5,9 @@ the emulators' data folder, with no D365XERO_CA_BUNDLE (it trusts that folder's 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +23,7 @@ from d365xero.trust import extra_cas
 
 pytestmark = pytest.mark.slow
 D365XERO = [sys.executable, "-m", "d365xero.cli"]
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "USER_GUIDE.md"
 
 
 def _env(data_dir: Path, **more: str) -> dict[str, str]:
@@ -37,17 +41,26 @@ def _emulate(service: str, data_dir: Path) -> tuple[subprocess.Popen[str], list[
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return process, _until_serving(process)
+
+
+def _until_serving(process: subprocess.Popen[str]) -> list[str]:
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not any(" emulator on " in x for x in lines):
-        lines.append(process.stdout.readline().rstrip("\n"))
-    return process, lines
+        line = process.stdout.readline()
+        assert line, "the emulator stopped: " + "\n".join(lines)
+        lines.append(line.rstrip("\n"))
+    return lines
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
-    data_dir = tmp_path / "sandbox"
+@pytest.fixture(scope="module")
+def sandbox(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, list[str], list[str]]]:
+    """Both emulators over HTTPS with one data folder, shared by the tests of this module."""
+    data_dir = tmp_path_factory.mktemp("sandbox")
     xero, xero_lines = _emulate("xero", data_dir)
     dataverse, dataverse_lines = _emulate("dataverse", data_dir)
     try:
@@ -118,3 +131,88 @@ def test_which_extra_cas_the_connector_trusts(tmp_path: Path) -> None:
     assert extra_cas(Settings(data_dir=tmp_path)) == (ca,)
     assert extra_cas(Settings(data_dir=tmp_path, ca_bundle=other)) == (other, ca)
     assert extra_cas(Settings(data_dir=tmp_path, ca_bundle=ca)) == (ca,)  # once
+
+
+class Shell:
+    """One bash session, fed the guide's blocks as a user types them (variables carry over)."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            ["bash"],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.n = 0
+
+    def run(self, block: str) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.n += 1
+        marker = f"__block_{self.n}_done__"
+        self.process.stdin.write(f"{block}echo {marker}\n")
+        self.process.stdin.flush()
+        out = []
+        while (line := self.process.stdout.readline()) and line.strip() != marker:
+            out.append(line)
+        return "".join(out)
+
+
+def test_the_user_guide_sandbox_runs_as_written(tmp_path: Path) -> None:
+    """Every command of "Trying it on the local sandbox", as written but for the two ports (free
+    ones, so that tests never collide with a sandbox running on this machine)."""
+    for tool in ("curl", "jq"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"the guide's requests use {tool}")
+    guide = GUIDE.read_text(encoding="utf-8")
+    section = guide[guide.index("## Trying it on the local sandbox") :]
+    ports = {"8001": str(free_port()), "8002": str(free_port())}
+    blocks = [
+        re.sub(r"\b800[12]\b", lambda m: ports[m.group()], block)
+        for block in re.findall(r"```sh\n(.*?)```", section, re.S)
+    ]
+    start_xero, start_dataverse, add, ready, in_dynamics, in_xero, sync_again = blocks
+    env = _env(tmp_path / "unused")
+    del env["D365XERO_DATA_DIR"]  # the default: ./.d365xero of the folder the guide runs in
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    if shutil.which("d365xero", path=env["PATH"]) is None:
+        pytest.skip("the d365xero command is not installed beside this Python")
+
+    def start(block: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            ["bash", "-c", f"exec {block.strip()}"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        _until_serving(process)
+        return process
+
+    xero, dataverse = start(start_xero), start(start_dataverse)
+    shell = Shell(tmp_path, env)
+    try:
+        assert "Connected 'Sandbox' to Xero organisation" in shell.run(add)
+        out = shell.run(ready)
+        assert out.startswith("204\n") and "Sandbox: 1 created, 0 updated, 0 failed (" in out, out
+        out = shell.run(in_dynamics)
+        assert '"dxc_details": "Invoice has been created in Xero - ' in out, out
+        assert '"dxc_syncstatus": 100000000' in out and '"dxc_exportstatus": 100000001' in out
+        seen = shell.run(in_xero)
+        assert '"Reference": "Office licences (sample): sample data"' in seen, seen
+
+        xero.send_signal(signal.SIGINT)  # Ctrl-C, then the same command again
+        xero.wait(15)
+        xero = start(start_xero)
+        assert shell.run(in_xero) == seen
+        assert "Sandbox: 0 created, 0 updated, 0 failed (" in shell.run(sync_again)
+    finally:
+        for process in (xero, dataverse):
+            process.send_signal(signal.SIGINT)
+            process.wait(15)
+        assert shell.process.stdin is not None
+        shell.process.stdin.close()
+        shell.process.wait(15)
