@@ -4,6 +4,7 @@ the emulators' data folder, with no D365XERO_CA_BUNDLE (it trusts that folder's 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from d365xero.config import Settings
 from d365xero.emulators.core.server import free_port
@@ -216,3 +218,25 @@ def test_the_user_guide_sandbox_runs_as_written(tmp_path: Path) -> None:
         assert shell.process.stdin is not None
         shell.process.stdin.close()
         shell.process.wait(15)
+
+
+def _issue(data_dir: Path, name: str) -> None:
+    LocalCA.load_or_create(data_dir).issue(name)
+
+
+def test_emulators_starting_together_share_one_local_ca(tmp_path: Path) -> None:
+    """`emulate xero --tls` and `emulate dataverse --tls` started at once on a fresh folder: each
+    server certificate chains to the one CA on disk (before, the last writer's CA won)."""
+    processes = [
+        multiprocessing.Process(target=_issue, args=(tmp_path, f"server-{n}")) for n in range(4)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(30)
+        assert process.exitcode == 0
+    ca = x509.load_pem_x509_certificate(LocalCA.load_or_create(tmp_path).cert_path.read_bytes())
+    for n in range(4):
+        server = x509.load_pem_x509_certificate((tmp_path / "tls" / f"server-{n}.pem").read_bytes())
+        server.verify_directly_issued_by(ca)
+    assert not (tmp_path / "tls" / ".ca.lock").exists()
