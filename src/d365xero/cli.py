@@ -37,8 +37,8 @@ def emulate(
         None,
         "--state",
         metavar="FILE",
-        help="Keep the emulator's whole state in FILE: loaded at start, saved within a second "
-        "of each change and at exit, so a restart is the same organisation.",
+        help="Keep the emulator's whole state in FILE: loaded at start, saved a second after "
+        "changes and at exit, so a restart is the same organisation.",
     ),
 ) -> None:
     """Run one emulator (Xero or Dataverse) until Ctrl-C."""
