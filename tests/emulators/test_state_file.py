@@ -72,6 +72,10 @@ def test_a_file_that_cannot_be_used_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StateFileError, match="holds the state of a dataverse emulator"):
         StateFile(path, "xero").read()
     assert StateFile(path, "dataverse").read() == {"x": 1}
+    with pytest.raises(StateFileError, match=r"cannot write .*/nowhere/xero\.json: No such file"):
+        Autosave.open(tmp_path / "nowhere" / "xero.json", "xero", XeroBackend())
+    with pytest.raises(StateFileError, match=r"cannot read .*: Is a directory"):
+        Autosave.open(tmp_path, "xero", XeroBackend())
     assert path.stat().st_mode & 0o777 == 0o600  # it holds tokens and signing keys
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary left behind
 
@@ -102,8 +106,8 @@ def test_a_restored_xero_is_the_same_organisation(xero_app: XeroHarness) -> None
     copy.check()
 
 
-def test_xero_state_of_another_app_is_refused(xero_app: XeroHarness) -> None:
-    backend = xero_app.emulator
+def test_xero_state_of_another_app_is_refused() -> None:
+    backend = XeroBackend()
     other = XeroBackend(client_id="someone-else")
     with pytest.raises(StateFileError, match="client id 'd365xero-demo', not 'someone-else'"):
         other.restore(_through_json(backend.snapshot(), backend.codec))

@@ -129,8 +129,8 @@ class Autosave:
 
     @classmethod
     def open(cls, path: Path, emulator: str, target: Persistent) -> Autosave:
-        """Restore `target` from `path` if it exists (StateFileError when it cannot be used);
-        `running()` then keeps the file up to date."""
+        """Restore `target` from `path` if it exists, and save it there (StateFileError when
+        FILE cannot be used); `running()` then keeps the file up to date."""
         autosave = cls(StateFile(path, emulator), target)
         encoded = autosave.file.read()
         if encoded is not None:
@@ -139,6 +139,10 @@ class Autosave:
                     target.restore(target.codec.decode(encoded))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise StateFileError(f"{path} cannot be restored: {exc!r}") from exc
+        try:
+            autosave.save()  # now: a FILE that cannot be written is a clear error at start
+        except OSError as exc:
+            raise StateFileError(f"cannot write {path}: {exc.strerror}") from exc
         return autosave
 
     @contextmanager
