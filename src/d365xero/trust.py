@@ -22,7 +22,8 @@ def local_ca_path(data_dir: Path) -> Path:
 
 def extra_cas(settings: Settings) -> tuple[Path, ...]:
     """The CAs trusted beside the public ones: D365XERO_CA_BUNDLE, then the data folder's local
-    CA if there is one (anyone who can write that folder holds the connector's secret key too)."""
+    CA if there is one. That folder already holds the store and, by default, the secret key: who
+    can write it owns the connector anyway; keep emulator and production data folders apart."""
     found = [settings.ca_bundle] if settings.ca_bundle else []
     local = local_ca_path(settings.data_dir)
     if local.is_file() and not any(p.resolve() == local.resolve() for p in found):
