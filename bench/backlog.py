@@ -53,7 +53,7 @@ def dataverse_client(stack: Stack, http: httpx.Client) -> DataverseClient:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         authority=stack.dataverse.url,
-        ca_bundle=ca_bundle_file(stack.ca),
+        ca_bundle=ca_bundle_file(stack.ca, stack.workdir),
     )
     return DataverseClient(http, stack.dataverse.url, tokens)
 

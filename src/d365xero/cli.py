@@ -262,11 +262,18 @@ def sync(
     connection: str | None = typer.Option(None, help="Only this connection (by name)."),
     once: bool = typer.Option(False, "--once", help="One pass, then exit."),
     interval: float = typer.Option(30.0, help="Seconds between passes."),
+    wait: float = typer.Option(
+        0.0,
+        min=0.0,
+        help="If a pass of the connection is already running (another process or machine), "
+        "wait up to this many seconds for it to end; by default skip it and say so.",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show what one pass would send and why, changing nothing."
     ),
 ) -> None:
-    """Push ready Dynamics invoices to Xero and write the results back."""
+    """Push ready Dynamics invoices to Xero and write the results back. One pass of a connection
+    runs at a time: a pass that finds another running says so and does nothing."""
     from d365xero.config import get_settings
     from d365xero.errors import D365XeroError
     from d365xero.jobs.passes import dry_run_pass
@@ -286,7 +293,12 @@ def sync(
         return
     try:
         run_passes(
-            runtime, connection_name=connection, once=once, interval=interval, echo=typer.echo
+            runtime,
+            connection_name=connection,
+            once=once,
+            interval=interval,
+            wait=wait,
+            echo=typer.echo,
         )
     except KeyboardInterrupt:
         typer.echo("stopped")

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'd365xero.sqlite3').resolve()}"
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys live here
         return self.data_dir
 
 

@@ -8,6 +8,7 @@ D365XeroError
 │   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
 │   └── RemoteRejected      the peer refused the request as given (4xx other than auth)
 └── StoreError              the connector's own database
+    └── PassInProgress      another pass of the connection holds its lock (store.locks)
 """
 
 from __future__ import annotations
@@ -55,3 +56,7 @@ class RemoteRejected(RemoteError):
 
 class StoreError(D365XeroError):
     pass
+
+
+class PassInProgress(StoreError):
+    """Another pass of the same connection holds its lock; `str(exc)` names the holder."""

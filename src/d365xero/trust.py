@@ -5,13 +5,17 @@ which `d365xero emulate --tls` and `d365xero demo` create there for the emulator
 from __future__ import annotations
 
 import hashlib
+import os
 import ssl
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import certifi
 
 from d365xero.config import Settings
+
+ExtraCAs = Path | Sequence[Path] | None  # one CA file, several (as extra_cas gives), or none
 
 
 def local_ca_path(data_dir: Path) -> Path:
@@ -31,22 +35,41 @@ def extra_cas(settings: Settings) -> tuple[Path, ...]:
     return tuple(found)
 
 
-def ssl_context(*extra_ca: Path | None) -> ssl.SSLContext:
+def _paths(extra_ca: ExtraCAs) -> list[Path]:
+    if extra_ca is None:
+        return []
+    return [extra_ca] if isinstance(extra_ca, Path) else list(extra_ca)
+
+
+def ssl_context(extra_ca: ExtraCAs) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=certifi.where())
-    for ca in extra_ca:
-        if ca:
-            context.load_verify_locations(cafile=str(ca))
+    for ca in _paths(extra_ca):
+        context.load_verify_locations(cafile=str(ca))
     return context
 
 
-def ca_bundle_file(*extra_ca: Path | None) -> str:
+def ca_bundle_file(extra_ca: ExtraCAs, data_dir: Path) -> str:
     """A PEM file of certifi's roots plus `extra_ca`, for clients that take only a file path
-    (urllib3 in xero-python, requests in msal)."""
-    cas = [ca for ca in extra_ca if ca]
+    (urllib3 in xero-python, requests in msal).
+
+    It is written afresh on every call, as `<data_dir>/trust/ca-<hash>.pem` (0600, in a folder
+    made 0700), and replaces whatever stood there: never a file found lying in the system temp
+    folder, where another local user could plant a CA. One name per content, in the data folder,
+    so files do not pile up, even from processes that were killed."""
+    cas = _paths(extra_ca)
     if not cas:
         return certifi.where()
     pem = b"\n".join([Path(certifi.where()).read_bytes(), *(ca.read_bytes() for ca in cas)])
-    path = Path(tempfile.gettempdir()) / f"d365xero-ca-{hashlib.sha256(pem).hexdigest()[:16]}.pem"
-    if not path.exists():
-        path.write_bytes(pem)
+    folder = data_dir / "trust"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # one made before, or by hand, is made private too
+    path = folder / f"ca-{hashlib.sha256(pem).hexdigest()[:16]}.pem"
+    descriptor, written = tempfile.mkstemp(suffix=".tmp", dir=folder)  # 0600, a fresh name
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
+        os.replace(written, path)  # atomic: a client reading the old file sees all of it
+    except BaseException:
+        Path(written).unlink(missing_ok=True)
+        raise
     return str(path)

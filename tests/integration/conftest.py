@@ -4,6 +4,10 @@ add` makes it."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,6 +20,7 @@ from starlette.applications import Starlette
 
 from d365xero.config import Settings
 from d365xero.dataverse.auth import DataverseTokens
+from d365xero.dataverse.batch import Operation
 from d365xero.dataverse.client import DataverseClient
 from d365xero.demo import demo_connection
 from d365xero.emulators.core.server import ServerThread
@@ -24,6 +29,7 @@ from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from d365xero.jobs.passes import PassResult, run_pass
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.jobs.setup import add_connection
+from d365xero.solution import schema
 from d365xero.store.models import Connection
 from d365xero.trust import ca_bundle_file, ssl_context
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness, build_harness
@@ -58,6 +64,67 @@ class Stack:
     def today(self) -> date:
         return datetime.now(UTC).date()
 
+    def process_env(self) -> dict[str, str]:
+        """The environment a connector process needs to use this stack's store and emulators."""
+        settings = self.runtime.settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("D365XERO_")}
+        env.update(
+            D365XERO_DATA_DIR=str(settings.data_dir),
+            D365XERO_DATABASE_URL=settings.database(),
+            D365XERO_CA_BUNDLE=str(settings.ca_bundle),
+        )
+        return env
+
+    def crash_pass(self, step: str) -> None:
+        """A pass in a process of its own, killed with SIGKILL at the engine's step `step`."""
+        crashed = subprocess.run(
+            [sys.executable, "-m", "tests.support.crash_pass", self.connection.id, step],
+            env=self.process_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
+
+
+def ready_backlog(stack: Stack, count: int) -> None:
+    """`count` ready invoices for one (already linked) customer, made in $batch requests."""
+    [account] = stack.rows("accounts", "name eq 'A. Datum Corporation (sample)'", "accountid")
+    [prices] = stack.rows("pricelevels", "name ne null", "pricelevelid")[:1]
+    row_id = stack.connection.dataverse_connection_row_id
+    changesets = []
+    for n in range(count):
+        content_id = 2 * n + 1  # the invoice's Content-ID in the batch; its line is the next
+        changesets.append(
+            [
+                Operation(
+                    "POST",
+                    "invoices",
+                    {
+                        "name": f"Backlog {n:04d}",
+                        "customerid_account@odata.bind": f"/accounts({account['accountid']})",
+                        "pricelevelid@odata.bind": f"/pricelevels({prices['pricelevelid']})",
+                        "dxc_ConnectionId@odata.bind": f"/dxc_connections({row_id})",
+                        "datedelivered": stack.today().isoformat(),
+                        "dxc_invoicetype": schema.option_value(schema.INVOICE_TYPE, "Sales"),
+                    },
+                ),
+                Operation(
+                    "POST",
+                    "invoicedetails",
+                    {
+                        "invoiceid@odata.bind": f"${content_id}",
+                        "isproductoverridden": True,
+                        "productdescription": f"Service {n}",
+                        "quantity": 1,
+                        "priceperunit": 10 + n,
+                    },
+                ),
+            ]
+        )
+    results = stack.dataverse.batch(changesets)
+    assert all(r.status < 300 for r in results), [r for r in results if r.status >= 300][:1]
+
 
 @pytest.fixture
 def stack(tmp_path: Path, database_url: str, xero_specs: None) -> Iterator[Stack]:
@@ -88,7 +155,7 @@ def stack(tmp_path: Path, database_url: str, xero_specs: None) -> Iterator[Stack
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
             authority=dataverse_server.url,
-            ca_bundle=ca_bundle_file(ca.cert_path),
+            ca_bundle=ca_bundle_file(ca.cert_path, tmp_path),
         )
         client = DataverseClient(http, dataverse_server.url, tokens)
         yield Stack(runtime, connection, xero, dataverse_app, client)

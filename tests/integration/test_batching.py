@@ -3,52 +3,11 @@ back in one $batch per page."""
 
 from __future__ import annotations
 
-from d365xero.dataverse.batch import Operation
-from d365xero.solution import schema
-from tests.integration.conftest import Stack
-
-
-def _backlog(stack: Stack, count: int) -> None:
-    """`count` ready invoices for one (already linked) customer, made in $batch requests."""
-    [account] = stack.rows("accounts", "name eq 'A. Datum Corporation (sample)'", "accountid")
-    [prices] = stack.rows("pricelevels", "name ne null", "pricelevelid")[:1]
-    row_id = stack.connection.dataverse_connection_row_id
-    changesets = []
-    for n in range(count):
-        content_id = 2 * n + 1  # the invoice's Content-ID in the batch; its line is the next
-        changesets.append(
-            [
-                Operation(
-                    "POST",
-                    "invoices",
-                    {
-                        "name": f"Backlog {n:04d}",
-                        "customerid_account@odata.bind": f"/accounts({account['accountid']})",
-                        "pricelevelid@odata.bind": f"/pricelevels({prices['pricelevelid']})",
-                        "dxc_ConnectionId@odata.bind": f"/dxc_connections({row_id})",
-                        "datedelivered": stack.today().isoformat(),
-                        "dxc_invoicetype": schema.option_value(schema.INVOICE_TYPE, "Sales"),
-                    },
-                ),
-                Operation(
-                    "POST",
-                    "invoicedetails",
-                    {
-                        "invoiceid@odata.bind": f"${content_id}",
-                        "isproductoverridden": True,
-                        "productdescription": f"Service {n}",
-                        "quantity": 1,
-                        "priceperunit": 10 + n,
-                    },
-                ),
-            ]
-        )
-    results = stack.dataverse.batch(changesets)
-    assert all(r.status < 300 for r in results), [r for r in results if r.status >= 300][:1]
+from tests.integration.conftest import Stack, ready_backlog
 
 
 def test_a_backlog_costs_one_xero_request_per_50_invoices(stack: Stack) -> None:
-    _backlog(stack, 120)
+    ready_backlog(stack, 120)
     stack.xero.emulator.calls.clear()
     result = stack.run_pass()
     assert result.report.count("created") == 120, result.message

@@ -100,7 +100,7 @@ def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_pat
         client_id="d365xero-demo",
         client_secret="demo-secret",
         authority=dataverse_url,
-        ca_bundle=ca_bundle_file(ca),
+        ca_bundle=ca_bundle_file(ca, tmp_path),
     )
     with httpx.Client(verify=ssl_context(ca)) as http:
         client = DataverseClient(http, dataverse_url, tokens)

@@ -1,15 +1,14 @@
 """Validates the Xero emulator's traffic against Xero's own OpenAPI files, in tests.
 
 Every request to /api.xro/2.0 or /Connections, and every 2xx or 400 response to one, is checked
-with openapi-core against ../shared/specs/xero (xero_accounting.yaml, xero-identity.yaml), as
-specs/README.md describes: `default: "false"/"true"` strings become booleans, the emulator's
+with openapi-core against the repository's specs/xero (xero_accounting.yaml, xero-identity.yaml),
+as specs/README.md describes: `default: "false"/"true"` strings become booleans, the emulator's
 origin is matched through relative `servers`, and security is not validated (scopes are the
 emulator's own job). Mismatches are collected; the fixtures fail the test if any remain.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,11 +25,7 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_DIR = Path(
-    os.environ.get(
-        "D365XERO_XERO_SPECS", Path(__file__).resolve().parents[3] / "shared" / "specs" / "xero"
-    )
-)
+SPEC_DIR = Path(__file__).resolve().parents[2] / "specs" / "xero"
 ACCOUNTING_PREFIX = "/api.xro/2.0"
 
 

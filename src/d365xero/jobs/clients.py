@@ -58,7 +58,8 @@ def build_clients(
     cache: ReferenceCache | None = None,
 ) -> ConnectionClients:
     cas = extra_cas(settings)
-    http = httpx.Client(verify=ssl_context(*cas), timeout=httpx.Timeout(60.0))
+    http = httpx.Client(verify=ssl_context(cas), timeout=httpx.Timeout(60.0))
+    ca_bundle = ca_bundle_file(cas, settings.data_dir)  # xero-python and msal take only a path
     endpoints = XeroEndpoints(connection.xero_url)
     xero_tokens = ClientCredentialsTokens(
         http,
@@ -70,7 +71,7 @@ def build_clients(
         endpoints=endpoints,
         tenant_id=connection.xero_tenant_id or "",
         tokens=xero_tokens,
-        ca_bundle=ca_bundle_file(*cas),
+        ca_bundle=ca_bundle,
         cache=cache,
     )
     org_url = _require(connection.dataverse_url, "Dynamics URL")
@@ -80,7 +81,7 @@ def build_clients(
         client_id=_require(connection.dataverse_client_id, "Dynamics client id"),
         client_secret=_require(secrets.get("dataverse_client_secret"), "Dynamics client secret"),
         authority=connection.dataverse_authority,
-        ca_bundle=ca_bundle_file(*cas),
+        ca_bundle=ca_bundle,
     )
     dataverse = DataverseClient(http, org_url, dataverse_tokens)
     dynamics = DynamicsGateway(

@@ -1,104 +1,260 @@
-"""One sync pass over one connection: the invoice push, recorded as a sync run.
+"""One sync pass over one connection: its steps in order, recorded as one sync run.
 
-A revoked or expired consent pauses the connection with a message saying how to reconnect;
-nothing is marked Failed for it.
+The steps are reference data, the invoice push, and whatever later steps PASS_STEPS names. A
+step that fails is recorded on the run with its reason and the next one still runs: an outage
+in one step never undoes or stops the work of another. A revoked or expired consent pauses the
+connection with a message saying how to reconnect and ends the pass; nothing is marked Failed.
+
+Only one pass of a connection runs at a time, whoever starts it (`sync`, the demo, the
+scheduler, a worker): the pass holds the connection's lock in the store (store.locks) from
+before it reads until it has written back. A pass that finds the lock held does nothing and
+says so: its result is `skipped`, naming the holder. It gets no sync_runs row: it did no work,
+the pass that holds the lock has its own row (shown as running), and a row per refused start
+(a scheduler beside a long backfill makes one every interval) would bury the real runs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError
+from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
 from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
+from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.runtime import Runtime
-from d365xero.store import connections, runs
-from d365xero.store.models import ConnectionStatus, RunStatus
+from d365xero.store import connections, locks, runs
+from d365xero.store.models import Connection, ConnectionStatus, RunStatus
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
-from d365xero.sync.report import PushReport
+from d365xero.sync.reference import ReferenceRefresh
+from d365xero.sync.report import Step, StepReport
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass
-class PassResult:
-    connection_name: str
-    status: RunStatus
-    report: PushReport
-    xero_calls: int = 0
-    dataverse_calls: int = 0
-    message: str = ""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class StepContext:
+    """What a step of a pass may use: the connection's clients and its state in the store."""
+
+    connection_id: str
+    tenant_id: str
+    clients: ConnectionClients
+    ledger: StoreLedger
+    marks: StoreMarks
+    now: Callable[[], datetime]
+    checkpoint: Callable[[str], None]
+
+
+def _reference(ctx: StepContext) -> Step:
+    return ReferenceRefresh(
+        ctx.clients.xero, ctx.clients.dynamics, ctx.marks, ctx.tenant_id, ctx.now
+    )
+
+
+def _push(ctx: StepContext) -> Step:
+    return InvoicePush(
+        ctx.clients.dynamics, ctx.clients.xero, ctx.ledger, ctx.now, checkpoint=ctx.checkpoint
+    )
+
+
+# The steps of every pass, in order: reference data first, so the push checks invoices against
+# Xero's current codes.
+PASS_STEPS: tuple[tuple[str, Callable[[StepContext], Step]], ...] = (
+    ("reference", _reference),
+    ("push", _push),
+)
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: RunStatus  # succeeded, partial (some records failed) or failed (the step stopped)
+    report: StepReport
+    xero_calls: int = 0
+    dataverse_calls: int = 0
+    message: str = ""
+    paused: bool = False  # consent was lost during the step: the connection is now paused
+
+    def record(self) -> dict[str, object]:
+        """What the run row keeps of the step."""
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "counts": dict(self.report.counts),
+            "xero_calls": self.xero_calls,
+            "dataverse_calls": self.dataverse_calls,
+            "message": self.message,
+        }
+
+
+@dataclass
+class PassResult:
+    connection_name: str
+    status: RunStatus
+    steps: list[StepResult] = field(default_factory=list)
+    message: str = ""
+
+    def step(self, name: str) -> StepResult | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    @property
+    def report(self) -> StepReport:
+        """The invoice push's report (empty when the push did not run)."""
+        push = self.step("push")
+        return push.report if push else StepReport()
+
+    @property
+    def xero_calls(self) -> int:
+        return sum(s.xero_calls for s in self.steps)
+
+    @property
+    def dataverse_calls(self) -> int:
+        return sum(s.dataverse_calls for s in self.steps)
+
+
 def run_pass(
-    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None] = lambda step: None
+    runtime: Runtime,
+    connection_id: str,
+    checkpoint: Callable[[str], None] = lambda step: None,
+    *,
+    wait: float = 0.0,
+) -> PassResult:
+    """One pass, unless another pass of the connection is running: then, after waiting up to
+    `wait` seconds for it to end, a skipped result that names it."""
+    try:
+        lock = locks.take_pass_lock(runtime.engine, connection_id, wait=wait)
+    except PassInProgress as busy:
+        name = _connection_name(runtime, connection_id)
+        return PassResult(name, RunStatus.skipped, message=f"skipped: {busy}")
+    try:
+        checkpoint("locked")
+
+        def step(reached: str) -> None:
+            lock.check()  # a pass that lost its lock stops before it writes more
+            checkpoint(reached)
+
+        return _locked_pass(runtime, connection_id, step)
+    finally:
+        lock.release()
+
+
+def _connection(session: Session, connection_id: str) -> Connection:
+    connection = connections.get_connection(session, connection_id)
+    if connection is None:
+        raise D365XeroError(f"no connection {connection_id}")
+    return connection
+
+
+def _connection_name(runtime: Runtime, connection_id: str) -> str:
+    with runtime.sessions() as session:
+        return _connection(session, connection_id).name
+
+
+def _locked_pass(
+    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None]
 ) -> PassResult:
     sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
+        connection = _connection(session, connection_id)
         name = connection.name
         if connection.status == ConnectionStatus.paused.value:
-            return PassResult(name, RunStatus.failed, PushReport(), message="paused")
+            return PassResult(name, RunStatus.failed, message="paused")
         secrets = connections.read_secrets(box, connection)
         clients = runtime.clients_for(connection, secrets)
         previous = runs.recent_runs(session, connection_id, limit=1)
         noted = bool(previous and previous[0].message)  # a message Dynamics users may still see
         run_id = runs.start_run(session, connection_id).id
-    report = PushReport()
-    status, message = RunStatus.succeeded, ""
+        tenant_id = connection.xero_tenant_id or ""
+    context = StepContext(
+        connection_id,
+        tenant_id,
+        clients,
+        StoreLedger(sessions, connection_id),
+        StoreMarks(sessions, connection_id),
+        _now,
+        checkpoint,
+    )
+    result = PassResult(name, RunStatus.succeeded)
+    for step_name, make in PASS_STEPS:
+        step = _run_step(runtime, context, name, step_name, make)
+        result.steps.append(step)
+        if step.paused:
+            break  # consent lost: the other steps cannot run either
+    failed = [s for s in result.steps if s.status is RunStatus.failed]
+    if failed:
+        result.status = RunStatus.failed
+        result.message = "; ".join(f"{s.name}: {s.message}" for s in failed)
+    else:
+        if noted:
+            _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
+        if any(s.status is RunStatus.partial for s in result.steps):
+            result.status = RunStatus.partial
+    _record(sessions, run_id, result)
+    return result
+
+
+def _run_step(
+    runtime: Runtime,
+    context: StepContext,
+    connection_name: str,
+    step_name: str,
+    make: Callable[[StepContext], Step],
+) -> StepResult:
+    clients = context.clients
     calls = (clients.xero.calls, clients.dataverse.calls)
+    report, status, message, paused = StepReport(), RunStatus.succeeded, "", False
     try:
-        ledger = StoreLedger(sessions, connection_id)
-        push = InvoicePush(clients.dynamics, clients.xero, ledger, _now, checkpoint=checkpoint)
-        report = push.run()
+        report = make(context).run()
     except AuthorisationLost as exc:
-        status, message = RunStatus.failed, str(exc)
-        _pause(sessions, clients, connection_id, message)
-        runtime.forget_clients(connection_id)  # fresh tokens once someone reconnects
+        status, message, paused = RunStatus.failed, str(exc), True
+        _pause(runtime.sessions, clients, context.connection_id, message)
+        runtime.forget_clients(context.connection_id)  # fresh tokens once someone reconnects
     except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
         status, message = RunStatus.failed, str(exc)
         _note_in_dynamics(clients, message)
     except D365XeroError as exc:
         status, message = RunStatus.failed, str(exc)
-        log.warning("sync pass failed", connection=name, error=message)
+        log.warning("sync step failed", connection=connection_name, step=step_name, error=message)
     except Exception as exc:  # a bug: recorded on the run and logged in full, never swallowed
-        log.exception("sync pass failed unexpectedly", connection=name)
+        log.exception("sync step failed unexpectedly", connection=connection_name, step=step_name)
         status = RunStatus.failed
         message = f"Unexpected error ({type(exc).__name__}): {exc}. See the connector's log."
-    if status is not RunStatus.failed and noted:
-        _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
     if status is RunStatus.succeeded and report.count("failed"):
         status = RunStatus.partial
-    result = PassResult(
-        name,
+    return StepResult(
+        step_name,
         status,
         report,
         clients.xero.calls - calls[0],
         clients.dataverse.calls - calls[1],
         message,
+        paused,
     )
+
+
+def _record(sessions: sessionmaker[Session], run_id: int, result: PassResult) -> None:
+    report = result.report
     with sessions.begin() as session:
         run = runs.get_run(session, run_id)
         assert run is not None
         run.invoices_seen = sum(report.counts.values())
         run.invoices_created = report.count("created")
+        run.invoices_updated = report.count("updated")
         run.invoices_failed = report.count("failed")
         run.xero_calls = result.xero_calls
         run.dataverse_calls = result.dataverse_calls
-        runs.finish_run(run, status, message or None)
-    return result
+        run.steps = json.dumps([s.record() for s in result.steps])
+        runs.finish_run(run, result.status, result.message or None)
 
 
 def _pause(
@@ -124,7 +280,7 @@ def _note_in_dynamics(clients: ConnectionClients, message: str | None) -> None:
 @dataclass
 class DryRunResult:
     connection_name: str
-    report: PushReport
+    report: StepReport
     intentions: Intentions
 
 
@@ -132,9 +288,7 @@ def dry_run_pass(runtime: Runtime, connection_id: str) -> DryRunResult:
     """The pass a real one would make, reading Xero and Dynamics and writing to neither."""
     sessions = runtime.sessions
     with sessions() as session:
-        connection = connections.get_connection(session, connection_id)
-        if connection is None:
-            raise D365XeroError(f"no connection {connection_id}")
+        connection = _connection(session, connection_id)
         name = connection.name
         clients = runtime.clients_for(connection, connections.read_secrets(runtime.box, connection))
     intentions = Intentions()

@@ -10,7 +10,7 @@ from d365xero.errors import ConfigurationError, D365XeroError
 from d365xero.jobs.passes import DryRunResult, PassResult, run_pass
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections
-from d365xero.store.models import ConnectionStatus
+from d365xero.store.models import ConnectionStatus, RunStatus
 
 
 def connection_ids(runtime: Runtime, name: str | None = None) -> list[str]:
@@ -25,6 +25,8 @@ def connection_ids(runtime: Runtime, name: str | None = None) -> list[str]:
 
 
 def summary(result: PassResult) -> str:
+    if result.status is RunStatus.skipped:
+        return f"{result.connection_name}: {result.message}"
     r = result.report
     counts = (
         f"{r.count('created')} created, {r.count('updated')} updated, {r.count('failed')} failed"
@@ -45,9 +47,12 @@ def run_passes(
     connection_name: str | None = None,
     once: bool = False,
     interval: float = 30.0,
+    wait: float = 0.0,
     echo: Callable[[str], object] = print,
     on_result: Callable[[PassResult], object] | None = None,
 ) -> None:
+    """Passes over the connections, once or every `interval` seconds. A connection whose pass
+    is already running elsewhere is skipped (after waiting up to `wait` seconds), and said so."""
     told = False
     while True:
         ids = connection_ids(runtime, connection_name)
@@ -56,7 +61,7 @@ def run_passes(
             told = True
         for connection_id in ids:
             try:
-                result = run_pass(runtime, connection_id)
+                result = run_pass(runtime, connection_id, wait=wait)
             except D365XeroError as exc:  # this connection cannot run; the others still do
                 echo(f"error: {exc}")
                 continue

@@ -13,10 +13,10 @@ from d365xero.config import Settings
 from d365xero.dataverse.gateway import reference_row_id
 from d365xero.errors import ConfigurationError
 from d365xero.jobs.clients import build_clients
-from d365xero.store import connections
+from d365xero.store import connections, marks
 from d365xero.store.models import DEFAULT_AUTHORITY, Connection
 from d365xero.store.secrets import SecretBox
-from d365xero.sync.reference import sync_reference_data
+from d365xero.sync.reference import LAST_IMPORT, sync_reference_data
 from d365xero.xero.client import Tenant
 
 DEFAULT_SALES_ACCOUNT = "200"  # Sales, in Xero's UK and US charts
@@ -79,6 +79,9 @@ def add_connection(
                     _account_row(tenant.tenant_id, accounts.get(DEFAULT_PURCHASE_ACCOUNT)),
                 )
             )
+        session.flush()
+        # Just imported: the passes' reference step need not import it again for a while.
+        marks.set_mark(session, connection.id, LAST_IMPORT, datetime.now(UTC))
         session.flush()
         session.expunge(connection)
     return connection, counts

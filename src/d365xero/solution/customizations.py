@@ -1,10 +1,10 @@
 """customizations.xml: our tables and columns, the columns we add to Dynamics tables, their
 relationships, forms, views and the integration role, all written from schema.py.
 
-The shape follows a real Dataverse export (reference/dataverse.md §8) within Microsoft's
-CustomizationsSolution.xsd: elements the 9.0 schema added (EntitySetName, NavigationPropertyName,
-RelationshipRoleType, `unmodified` on an entity) are the only ones beyond the older set in
-specs/dataverse-xsd, and ObjectTypeCode is left out as current exports leave it out.
+The shape follows a real Dataverse export (reference/dataverse.md §8) and validates against
+Microsoft's 9.0.0.2090 CustomizationsSolution.xsd (specs/dataverse-xsd-9.0), the schema current
+exports follow: it declares EntitySetName, NavigationPropertyName, RelationshipRoleType and
+`unmodified` on an entity, and ObjectTypeCode is left out as current exports leave it out.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@
     users        create_user, get_user(_by_email), verify_password, authenticate, set_password
     connections  add/get/list/delete connections, read/update their secrets, pause/resume
     runs         start_run, finish_run, get_run, recent_runs
+    locks        take_pass_lock: one pass per connection at a time, across processes
     writes       the write-ahead log of Xero writes: begin_write, mark_applied, mark_failed, ...
     migrate      upgrade(url), downgrade(url, rev), current_revision(url), head_revision()
 

@@ -21,7 +21,7 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def _sqlite_file(url: URL) -> Path | None:
+def sqlite_file(url: URL) -> Path | None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -35,7 +35,7 @@ def create_engine(url: str | URL, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
-    path = _sqlite_file(parsed)
+    path = sqlite_file(parsed)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     # Threads share the engine's pool (scheduler, portal), hence check_same_thread False; the

@@ -7,6 +7,7 @@ Secrets never live here in clear: `Connection.secrets` holds a Fernet token made
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -68,7 +69,7 @@ class Base(DeclarativeBase):
         return f"{type(self).__name__}({shown})"
 
 
-def _one_of(column: str, values: type[StrEnum]) -> sa.CheckConstraint:
+def _one_of(column: str, values: Iterable[StrEnum]) -> sa.CheckConstraint:
     allowed = ", ".join(f"'{v.value}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
 
@@ -83,6 +84,12 @@ class RunStatus(StrEnum):
     succeeded = "succeeded"
     failed = "failed"
     partial = "partial"
+    # Another pass of the connection held its lock: this one did nothing. Never stored: the
+    # pass that ran has the run row (see jobs.passes.run_pass).
+    skipped = "skipped"
+
+
+RECORDED_RUN_STATUSES = tuple(s for s in RunStatus if s is not RunStatus.skipped)
 
 
 class WriteState(StrEnum):
@@ -152,7 +159,7 @@ class SyncRun(Base):
     __tablename__ = "sync_runs"
     __table_args__ = (
         sa.Index("ix_sync_runs_connection_id_started_at", "connection_id", "started_at"),
-        _one_of("status", RunStatus),
+        _one_of("status", RECORDED_RUN_STATUSES),
     )
     _repr_fields = ("id", "connection_id", "status", "started_at", "finished_at")
 
@@ -168,6 +175,8 @@ class SyncRun(Base):
     xero_calls: Mapped[int] = mapped_column(default=0)
     dataverse_calls: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(sa.Text)
+    # JSON list, one object per step of the pass (name, status, counts, calls, message).
+    steps: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class XeroWrite(Base):
@@ -216,3 +225,19 @@ class XeroReference(Base):
     kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     payload: Mapped[str] = mapped_column(sa.Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncMark(Base):
+    """How far a step of a connection's passes has got, kept between processes so a restart
+    neither repeats nor skips work: a moment (a watermark, or when it last ran) or a token a
+    service gave (e.g. a Dataverse change-tracking delta link)."""
+
+    __tablename__ = "sync_marks"
+    _repr_fields = ("connection_id", "name", "value")
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    token: Mapped[str | None] = mapped_column(sa.Text)

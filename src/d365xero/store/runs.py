@@ -30,8 +30,8 @@ def start_run(session: Session, connection_id: str) -> SyncRun:
 
 
 def finish_run(run: SyncRun, status: RunStatus, message: str | None = None) -> None:
-    if status is RunStatus.running:
-        raise ValueError("a finished run needs an end status, not 'running'")
+    if status in (RunStatus.running, RunStatus.skipped):
+        raise ValueError(f"a finished run needs an end status, not {status.value!r}")
     run.status = status.value
     run.finished_at = utcnow()
     run.message = message

@@ -50,7 +50,7 @@ from d365xero.sync.ports import (
     XeroInvoiceResult,
     XeroPort,
 )
-from d365xero.sync.report import Outcome, PushReport
+from d365xero.sync.report import Outcome, StepReport
 
 T = TypeVar("T")
 PAGE_SIZE = 200  # invoices read from Dynamics at a time (and written back in one $batch)
@@ -120,15 +120,16 @@ class InvoicePush:
         self.ledger = ledger
         self.now = now
         self.page_size = page_size
-        # Called between the steps whose order makes exactly-once: the crash tests kill the
+        # Called between the steps whose order makes exactly-once: the pass checks there that
+        # it still holds its connection's lock (jobs.passes), and the crash tests kill the
         # process at each one.
         self.checkpoint = checkpoint
         self._cached_settings: ConnectorSettings | None = None
         self._state: _PassState | None = None  # Xero is asked only once something is to go
         self._fields = fieldmap.NO_MAPPING
 
-    def run(self) -> PushReport:
-        report = PushReport()
+    def run(self) -> StepReport:
+        report = StepReport()
         self._state = None
         started = self.now()
         extra = self._extra()
@@ -160,7 +161,7 @@ class InvoicePush:
         self.ledger.mark_edits_checked(latest)
         return report
 
-    def _write_back(self, changes: list[WriteBack], report: PushReport) -> None:
+    def _write_back(self, changes: list[WriteBack], report: StepReport) -> None:
         if changes:
             for refusal in self.dynamics.write_back(changes):
                 # The invoice stays ready; the next pass writes it back (Xero is not asked twice).
@@ -202,7 +203,7 @@ class InvoicePush:
             organisation, reference, item_codes=self.xero.item_codes()
         )
 
-    def _push_page(self, page: Sequence[Invoice], report: PushReport) -> list[WriteBack]:
+    def _push_page(self, page: Sequence[Invoice], report: StepReport) -> list[WriteBack]:
         now = self.now()
         today = _today(self._settings(), now).date()
         changes: list[WriteBack] = []
@@ -252,7 +253,7 @@ class InvoicePush:
                 changes += self._written_back(invoice, results[invoice.id], state, now, report)
         return changes
 
-    def _edit_page(self, page: Sequence[Invoice], report: PushReport) -> list[WriteBack]:
+    def _edit_page(self, page: Sequence[Invoice], report: StepReport) -> list[WriteBack]:
         """Exported invoices edited in Dynamics: sent again where Xero allows the change."""
         now = self.now()
         drafts = self._edit_drafts(page)
@@ -293,7 +294,7 @@ class InvoicePush:
         updates: list[tuple[Invoice, InvoiceDraft, bytes, str]],
         state: _PassState,
         now: datetime,
-        report: PushReport,
+        report: StepReport,
     ) -> list[WriteBack]:
         key = self.ledger.begin("invoice", {i.id: fp for i, _, fp, _ in updates})
         results = self.xero.update_invoices([(x, d) for _, d, _, x in updates], key)
@@ -326,7 +327,7 @@ class InvoicePush:
         xero_id: str,
         why_not: str,
         now: datetime,
-        report: PushReport,
+        report: StepReport,
     ) -> list[WriteBack]:
         """Say once why this edit cannot reach Xero (the ledger remembers it was said)."""
         key = self.ledger.begin("refused-edit", {invoice.id: digest})
@@ -340,7 +341,7 @@ class InvoicePush:
         candidates: list[tuple[Invoice, InvoiceDraft]],
         state: _PassState,
         now: datetime,
-        report: PushReport,
+        report: StepReport,
         changes: list[WriteBack],
     ) -> list[tuple[Invoice, InvoiceDraft]]:
         """The drafts Xero will take; the rest fail here, each with every reason, unsent."""
@@ -473,7 +474,7 @@ class InvoicePush:
         self,
         drafts: list[tuple[Invoice, InvoiceDraft]],
         now: datetime,
-        report: PushReport,
+        report: StepReport,
         changes: list[WriteBack],
     ) -> dict[str, XeroInvoiceResult]:
         results: dict[str, XeroInvoiceResult] = {}
@@ -485,7 +486,7 @@ class InvoicePush:
         self,
         drafts: list[tuple[Invoice, InvoiceDraft]],
         now: datetime,
-        report: PushReport,
+        report: StepReport,
         changes: list[WriteBack],
     ) -> dict[str, XeroInvoiceResult]:
         ids = [invoice.id for invoice, _ in drafts]
@@ -524,7 +525,7 @@ class InvoicePush:
         result: XeroInvoiceResult,
         state: _PassState,
         now: datetime,
-        report: PushReport,
+        report: StepReport,
         action: SyncAction = SyncAction.CREATE,
     ) -> list[WriteBack]:
         if not result.ok or not result.xero_invoice_id:
@@ -566,7 +567,7 @@ class InvoicePush:
         return changes
 
     def _failure(
-        self, invoice: Invoice, message: str, now: datetime, report: PushReport
+        self, invoice: Invoice, message: str, now: datetime, report: StepReport
     ) -> list[WriteBack]:
         report.add(Outcome(invoice.id, invoice.name, "failed", message=message))
         return [

@@ -305,7 +305,10 @@ class XeroClient:
             except urllib3.exceptions.HTTPError as exc:
                 last = exc  # timed out or dropped: the same request goes again, same key
             self._sleep(self._retry.backoff * 2**attempt)
-        raise TransientError(f"Xero did not answer after retries: {last}", service="xero")
+        raise TransientError(
+            f"Xero did not answer after {self._retry.attempts} tries: {_one_line(last)}",
+            service="xero",
+        )
 
 
 def _retry_after(exc: ApiException) -> float:
@@ -314,6 +317,13 @@ def _retry_after(exc: ApiException) -> float:
         return float(headers.get("Retry-After") or headers.get("retry-after") or 1)
     except (TypeError, ValueError):
         return 1.0
+
+
+def _one_line(exc: Exception | None) -> str:
+    """What went wrong, without the SDK's multi-line dump of headers and body."""
+    if isinstance(exc, ApiException):
+        return f"HTTP {exc.status} {exc.reason or ''}".strip() + f" ({_messages(exc)[:200]})"
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def _messages(exc: ApiException) -> str:
