@@ -127,10 +127,21 @@ def emulate(
         help="Enforce the service's documented limits (Xero: 60 calls a minute per tenant, 5,000 "
         "a day; Dataverse: 6,000 requests per 5 minutes).",
     ),
+    state: Path | None = typer.Option(
+        None,
+        "--state",
+        metavar="FILE",
+        help="Keep the emulator's whole state in FILE: loaded at start, saved a second after "
+        "changes and at exit, so a restart is the same organisation.",
+    ),
 ) -> None:
     """Run one emulator (Xero or Dataverse) until Ctrl-C."""
+    from contextlib import nullcontext
+
     from d365xero.config import get_settings
+    from d365xero.emulators.core.connect_hint import connection_half, trust_hint
     from d365xero.emulators.core.server import listen, serve_forever
+    from d365xero.emulators.core.state_file import Autosave, StateFileError
     from d365xero.emulators.core.tls import LocalCA
 
     settings = get_settings()
@@ -148,16 +159,30 @@ def emulate(
         asgi = create_dataverse(
             client_id=client_id, client_secret=client_secret, service_protection=rate_limits
         )
+    emulator = asgi.state.emulator
+    try:
+        autosave = Autosave.open(state, service.value, emulator) if state else None
+    except StateFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     if seed:
-        asgi.state.emulator.seed()
+        emulator.seed()
     files = None
     if tls:
         ca = LocalCA.load_or_create(settings.ensure_data_dir())
         files = ca.issue(f"{service.value}-emulator", hosts=(host, "localhost", "127.0.0.1"))
         typer.echo(f"CA certificate: {ca.cert_path.resolve()}")
+        typer.echo(trust_hint(settings.data_dir, ca.cert_path))
     scheme = "https" if tls else "http"
-    typer.echo(f"{service.value} emulator on {scheme}://{host}:{port}")
-    serve_forever(asgi, sock, files)
+    url = f"{scheme}://{host}:{port}"
+    if state:
+        typer.echo(f"State kept in {state.resolve()}")
+    tenant = emulator.entra.tenant if service is EmulatedService.dataverse else None
+    for line in connection_half(service.value, url, client_id, client_secret, tenant):
+        typer.echo(line)
+    typer.echo(f"{service.value} emulator on {url}")
+    with autosave.running() if autosave else nullcontext():
+        serve_forever(autosave.middleware(asgi) if autosave else asgi, sock, files)
 
 
 db_app = typer.Typer(help="The connector's own database.", epilog=EXIT_CODES, no_args_is_help=True)

@@ -158,9 +158,16 @@ def test_emulate_on_port_0_says_the_port_it_took(tmp_path: Path) -> None:
     )
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.fullmatch(r"dataverse emulator on http://127\.0\.0\.1:(\d+)\n", line)
-        assert match and int(match.group(1)) > 0, line
+        printed = ""
+        while not printed.endswith("\n") or "emulator on" not in printed.splitlines()[-1]:
+            line = process.stdout.readline()
+            assert line, printed  # the connection-add half comes first, then the URL
+            printed += line
+        match = re.fullmatch(
+            r"dataverse emulator on http://127\.0\.0\.1:(\d+)", printed.splitlines()[-1]
+        )
+        assert match and int(match.group(1)) > 0, printed
+        assert f"--dataverse-url http://127.0.0.1:{match.group(1)}" in printed  # the bound port
         deadline = time.monotonic() + 30
         while True:
             try:

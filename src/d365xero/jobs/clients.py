@@ -14,7 +14,7 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
 from d365xero.store.models import Connection
-from d365xero.trust import ca_bundle_file, ssl_context
+from d365xero.trust import ca_bundle_file, extra_cas, ssl_context
 from d365xero.urls import remote_url
 from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.client import XeroClient
@@ -66,9 +66,9 @@ def build_clients(
         _require(connection.dataverse_url, "Dynamics URL"), f"the Dynamics URL {of}"
     )
     authority = remote_url(connection.dataverse_authority, f"the Entra ID authority {of}")
-    http = httpx.Client(verify=ssl_context(settings.ca_bundle), timeout=httpx.Timeout(60.0))
-    # xero-python and msal take only a path
-    ca_bundle = ca_bundle_file(settings.ca_bundle, settings.data_dir)
+    cas = extra_cas(settings)
+    http = httpx.Client(verify=ssl_context(cas), timeout=httpx.Timeout(60.0))
+    ca_bundle = ca_bundle_file(cas, settings.data_dir)  # xero-python and msal take only a path
     endpoints = XeroEndpoints(xero_url)
     xero_tokens = ClientCredentialsTokens(
         http,

@@ -20,7 +20,7 @@ from d365xero.store import connections, marks
 from d365xero.store.models import DEFAULT_AUTHORITY, Connection
 from d365xero.store.secrets import SecretBox
 from d365xero.sync.reference import LAST_IMPORT, sync_reference_data
-from d365xero.trust import ssl_context
+from d365xero.trust import extra_cas, ssl_context
 from d365xero.xero.client import Tenant
 
 DEFAULT_SALES_ACCOUNT = "200"  # Sales, in Xero's UK and US charts
@@ -94,7 +94,7 @@ def add_connection(
 
 def _use_discovered(settings: Settings, connection: Connection, new: NewConnection) -> None:
     org_url = connection.dataverse_url or ""
-    with httpx.Client(verify=ssl_context(settings.ca_bundle)) as http:
+    with httpx.Client(verify=ssl_context(extra_cas(settings))) as http:
         challenge = discover(http, org_url)
     connection.dataverse_tenant = new.dataverse_tenant or challenge.tenant
     if not new.dataverse_authority:

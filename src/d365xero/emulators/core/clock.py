@@ -23,6 +23,16 @@ class Clock:
         with self._lock:
             self._offset += seconds
 
+    @property
+    def offset(self) -> float:
+        """Seconds the clock has been moved; kept in an emulator's state file."""
+        return self._offset
+
+    @offset.setter
+    def offset(self, seconds: float) -> None:
+        with self._lock:
+            self._offset = float(seconds)
+
     def reset(self) -> None:
         with self._lock:
             self._offset = 0.0

@@ -1,14 +1,19 @@
 """A local certificate authority kept in the data folder, and server certificates it signs.
 
 Real Dataverse, Entra ID and Xero are HTTPS only, and msal and Microsoft's Dataverse SDK refuse
-plain http, so the emulators serve HTTPS with certificates from this CA; clients trust it through
-D365XERO_CA_BUNDLE (or REQUESTS_CA_BUNDLE for requests-based SDKs).
+plain http, so the emulators serve HTTPS with certificates from this CA. The connector trusts it
+when it shares the data folder (trust.local_ca_path), or through D365XERO_CA_BUNDLE (other
+clients: REQUESTS_CA_BUNDLE for requests-based SDKs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +21,30 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from d365xero.trust import local_ca_path
+
+
+@contextmanager
+def _exclusive(lock: Path, stale_after: float = 30.0) -> Iterator[None]:
+    """Held by one process at a time: the lock file exists while it is held. A lock older than
+    `stale_after` seconds is a creator that died half-way, and is taken over."""
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > stale_after:
+                    lock.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -43,19 +72,40 @@ class LocalCA:
 
     @property
     def cert_path(self) -> Path:
-        return self.folder / "ca.pem"
+        return local_ca_path(self.folder.parent)
 
     @classmethod
     def load_or_create(cls, data_dir: Path) -> LocalCA:
-        folder = data_dir / "tls"
+        """The data folder's CA, made on first use. Several processes may start at once on a
+        fresh folder (`emulate xero` and `emulate dataverse`): one makes it, under a lock file,
+        and the others load that one, so every server certificate chains to the CA on disk."""
+        folder = local_ca_path(data_dir).parent
         folder.mkdir(parents=True, exist_ok=True)
-        cert_path, key_path = folder / "ca.pem", folder / "ca-key.pem"
-        if cert_path.exists() and key_path.exists():
+        found = cls._load(folder)
+        if found is not None:
+            return found
+        with _exclusive(folder / ".ca.lock"):
+            return cls._load(folder) or cls._create(folder)
+
+    @classmethod
+    def _load(cls, folder: Path) -> LocalCA | None:
+        """The CA kept in `folder` if it is whole (key and certificate a pair) and good for more
+        than a day."""
+        cert_path, key_path = local_ca_path(folder.parent), folder / "ca-key.pem"
+        try:
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-            assert isinstance(key, ec.EllipticCurvePrivateKey)
-            if cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
-                return cls(folder, cert, key)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or cert.public_key() != key.public_key():
+            return None
+        if cert.not_valid_after_utc <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
+            return None
+        return cls(folder, cert, key)
+
+    @classmethod
+    def _create(cls, folder: Path) -> LocalCA:
+        cert_path, key_path = local_ca_path(folder.parent), folder / "ca-key.pem"
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "d365xero local CA")])
         now = dt.datetime.now(dt.UTC)

@@ -116,6 +116,26 @@ class Entra:
         self._codes.clear()
         self._refresh.clear()
 
+    def snapshot(self) -> dict[str, Any]:
+        """The directory's users, codes, refresh tokens and signing key (so tokens issued
+        before a restart still work); its apps come from how the emulator is started."""
+        return {
+            "users": self.users,
+            "organisations": self.organisations,
+            "redirect_uris": self.redirect_uris,
+            "codes": self._codes,
+            "refresh": self._refresh,
+            "key": self._key,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.users = state["users"]
+        self.organisations = state["organisations"]
+        self.redirect_uris = state["redirect_uris"]
+        self._codes = state["codes"]
+        self._refresh = state["refresh"]
+        self._key = state["key"]
+
     def register_organisation(self, url: str, name: str) -> None:
         self.organisations.setdefault(url.rstrip("/"), name)
 

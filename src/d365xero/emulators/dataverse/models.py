@@ -18,8 +18,10 @@ from typing import Any
 from d365xero.emulators.core.calls import CallLog
 from d365xero.emulators.core.clock import Clock
 from d365xero.emulators.core.faultplan import FaultPlan
+from d365xero.emulators.core.state_codec import StateCodec
+from d365xero.emulators.core.state_file import StateFileError
 from d365xero.emulators.dataverse import sales
-from d365xero.emulators.dataverse.entra import Entra
+from d365xero.emulators.dataverse.entra import Entra, Grant, User
 from d365xero.emulators.dataverse.errors import (
     ConcurrencyVersionMismatch,
     DuplicateRecord,
@@ -55,6 +57,8 @@ def new_id() -> str:
 
 class Organisation:
     """The emulator's backend (`app.state.emulator`): an organisation plus Entra in front."""
+
+    codec = StateCodec((Ref, User, Grant))
 
     def __init__(
         self,
@@ -121,6 +125,55 @@ class Organisation:
 
         with self.lock:
             return sample.load_sample_data(self)
+
+    # --- state file (emulators/core/state_file.py) -----------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every table's rows, the version counter and tombstones (change tracking goes on
+        where it was), the invoice numbering, the clock and, when the organisation has a
+        directory of its own, Entra's state. Not kept: call counts, faults, service-protection
+        windows, webhook deliveries still queued, and solutions imported at run time (their
+        tables must exist at start: `d365xero emulate dataverse` always has ours)."""
+        return {
+            "app": self.entra.default_client_id,
+            "tenant": self.entra.tenant,
+            "clock_offset": self.clock.offset,
+            "tables": self.tables,
+            "version": self.version,
+            "tombstones": self.tombstones,
+            "invoice_number": self._invoice_number,
+            "base_currency": self.base_currency,
+            "entra": self.entra.snapshot() if self._owns_directory else None,
+            "revoked_privileges": sorted(self.security.revoked),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for key, mine in (("app", self.entra.default_client_id), ("tenant", self.entra.tenant)):
+            if state[key] != mine:
+                raise StateFileError(
+                    f"the saved organisation's {key} is {state[key]!r}, not {mine!r}: "
+                    "start the emulator as it was"
+                )
+        unknown = sorted(set(state["tables"]) - set(self.metadata.entities))
+        if unknown:
+            raise StateFileError(f"the saved organisation has tables this one lacks: {unknown}")
+        with self.lock:
+            self.clock.offset = state["clock_offset"]
+            self.tables = {name: {} for name in self.metadata.entities}
+            for name, rows in state["tables"].items():
+                columns = self.metadata.entities[name].attributes
+                for row in rows.values():
+                    for column in columns:
+                        row.setdefault(column, None)  # a column added since the save: empty
+                self.tables[name] = rows
+            self._reindex()
+            self.version = int(state["version"])
+            self.tombstones = state["tombstones"]
+            self.security.revoked = set(state.get("revoked_privileges", ()))
+            self._invoice_number = int(state["invoice_number"])
+            self.base_currency = state["base_currency"]
+            if self._owns_directory and state["entra"] is not None:
+                self.entra.restore(state["entra"])
 
     # --- metadata --------------------------------------------------------------------------
 

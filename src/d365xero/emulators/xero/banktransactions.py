@@ -57,6 +57,18 @@ class BankTransactionBook:
         self.overpayments: dict[str, dict[str, Any]] = {}
         self.prepayments: dict[str, dict[str, Any]] = {}
 
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "transactions": self.transactions,
+            "overpayments": self.overpayments,
+            "prepayments": self.prepayments,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.transactions = state["transactions"]
+        self.overpayments = state["overpayments"]
+        self.prepayments = state["prepayments"]
+
     def get(self, transaction_id: str) -> dict[str, Any] | None:
         if not isinstance(transaction_id, str):
             return None

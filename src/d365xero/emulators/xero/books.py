@@ -226,6 +226,47 @@ class Books:
         counts["currencies"] = len(self.currencies)
         return counts
 
+    # --- state file (emulators/core/state_file.py) -----------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The organisation's plain state, live (the caller encodes it under the lock)."""
+        return {
+            "organisation": self.organisation,
+            "base_currency": self.base_currency,
+            "tax_rates": self.tax_rates,
+            "accounts": self.accounts,
+            "branding_themes": self.branding_themes,
+            "currencies": self.currencies,
+            "tracking_categories": self.tracking_categories,
+            "contacts": self.contacts.contacts,
+            "items": self.items.items,
+            "invoices": self.invoices.snapshot(),
+            "credit_notes": self.credit_notes.snapshot(),
+            "payments": self.payments.payments,
+            "bank_transactions": self.bank_transactions.snapshot(),
+        }
+
+    @classmethod
+    def restore(cls, state: dict[str, Any], now: Callable[[], datetime]) -> Books:
+        organisation = state["organisation"]
+        books = cls(
+            organisation["OrganisationID"], organisation["Name"], organisation["ShortCode"], now
+        )
+        books.organisation = organisation
+        books.base_currency = state["base_currency"]
+        books.tax_rates = state["tax_rates"]
+        books.accounts = state["accounts"]
+        books.branding_themes = state["branding_themes"]
+        books.currencies = state["currencies"]
+        books.tracking_categories = state["tracking_categories"]
+        books.contacts.contacts = state["contacts"]
+        books.items.items = state["items"]
+        books.invoices.restore(state["invoices"])
+        books.credit_notes.restore(state["credit_notes"])
+        books.payments.payments = state["payments"]
+        books.bank_transactions.restore(state["bank_transactions"])
+        return books
+
     # --- batch writes ------------------------------------------------------------------------
 
     def save_contacts(self, elements: list[Any], *, create_only: bool) -> list[Outcome]:

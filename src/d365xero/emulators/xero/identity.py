@@ -160,6 +160,35 @@ class Identity:
         )
         return identity
 
+    # --- state file ------------------------------------------------------------------------
+
+    RECORDS = (User, Connection, AccessToken, AuthCode, Grant, RefreshToken)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Users, connections and every token, code and grant (of the records above); the app
+        is not state: it comes from how the emulator is started."""
+        return {
+            "users": self.users,
+            "connections": self.connections,
+            "tokens": self.tokens,
+            "codes": self.codes,
+            "grants": self.grants,
+            "refresh_tokens": self.refresh_tokens,
+        }
+
+    @classmethod
+    def restore(cls, clock: Clock, app: RegisteredApp, state: dict[str, Any]) -> Identity:
+        return cls(
+            clock,
+            app,
+            users=state["users"],
+            connections=state["connections"],
+            tokens=state["tokens"],
+            codes=state["codes"],
+            grants=state["grants"],
+            refresh_tokens=state["refresh_tokens"],
+        )
+
     # --- clients and scopes ----------------------------------------------------------------
 
     def check_client(self, client_id: str | None, client_secret: str | None) -> RegisteredApp:

@@ -133,6 +133,13 @@ class InvoiceBook:
         self.invoices: dict[str, dict[str, Any]] = {}
         self.next_number = 1
 
+    def snapshot(self) -> dict[str, Any]:
+        return {"documents": self.invoices, "next_number": self.next_number}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.invoices = state["documents"]
+        self.next_number = int(state["next_number"])
+
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         if not isinstance(invoice_id, str):
             return None

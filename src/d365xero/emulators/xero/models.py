@@ -15,6 +15,8 @@ from typing import Any
 from d365xero.emulators.core.calls import CallLog
 from d365xero.emulators.core.clock import Clock
 from d365xero.emulators.core.faultplan import FaultPlan
+from d365xero.emulators.core.state_codec import StateCodec
+from d365xero.emulators.core.state_file import StateFileError
 from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.books import Books, Emit
 from d365xero.emulators.xero.errors import Forbidden, ValidationException
@@ -26,7 +28,7 @@ from d365xero.emulators.xero.identity import (
     RegisteredApp,
 )
 from d365xero.emulators.xero.ratelimit import RateLimiter
-from d365xero.emulators.xero.webhooks import WebhookSender
+from d365xero.emulators.xero.webhooks import Subscription, WebhookSender
 
 IDEMPOTENCY_SECONDS = 6 * 60  # about 6 minutes (reference/xero.md §3.7)
 IDEMPOTENCY_KEY_MAX = 128
@@ -104,6 +106,41 @@ class XeroBackend:
     @property
     def demo(self) -> Books:
         return self.orgs[refdata.TENANT_ID]
+
+    # --- state file (emulators/core/state_file.py) -----------------------------------------
+
+    codec = StateCodec((*Identity.RECORDS, IdempotentEntry, Subscription))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a restarted Xero keeps: its organisations with their contacts, items,
+        invoices, credit notes and payments, the identity service's connections and tokens,
+        the Idempotency-Key store, the webhook settings and the clock. Not kept: call counts,
+        injected faults and rate-limit windows (test hooks, and minutes long)."""
+        return {
+            "app": self.app.client_id,
+            "clock_offset": self.clock.offset,
+            "organisations": {tid: books.snapshot() for tid, books in self.orgs.items()},
+            "identity": self.identity.snapshot(),
+            "idempotency": self.idempotency,
+            "webhooks": self.webhooks.snapshot(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        if state["app"] != self.app.client_id:
+            raise StateFileError(
+                f"the saved emulator's app has client id {state['app']!r}, not "
+                f"{self.app.client_id!r}: start it with the same client id"
+            )
+        with self.lock:
+            self.clock.offset = state["clock_offset"]
+            self.orgs = {
+                tid: Books.restore(books, self.now) for tid, books in state["organisations"].items()
+            }
+            for books in self.orgs.values():
+                books.emit = self._emitter(books.tenant_id)
+            self.identity = Identity.restore(self.clock, self.app, state["identity"])
+            self.idempotency = state["idempotency"]
+            self.webhooks.restore(state["webhooks"])
 
     # --- access ----------------------------------------------------------------------------
 

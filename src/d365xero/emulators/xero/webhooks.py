@@ -71,6 +71,15 @@ class WebhookSender:
             self.subscription = None
             self.sequence = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        """The developer portal's webhook settings; events still queued are not kept."""
+        return {"subscription": self.subscription, "sequence": self.sequence}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self.subscription = state["subscription"]
+            self.sequence = int(state["sequence"])
+
     # --- subscription ----------------------------------------------------------------------
 
     def subscribe(
