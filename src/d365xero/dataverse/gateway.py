@@ -20,8 +20,11 @@ from d365xero.domain.history import (
     CustomerLink,
     HistoryEntry,
     LineTax,
+    SyncAction,
+    SyncStatus,
     WriteBack,
     XeroDetailChange,
+    tax_not_written,
 )
 from d365xero.domain.records import (
     Address,
@@ -51,7 +54,8 @@ _CONTACT = (
 )
 _LINE = (
     "invoicedetailid,isproductoverridden,productdescription,quantity,priceperunit,"
-    "manualdiscountamount,sequencenumber,lineitemnumber,dxc_trackingoption1,dxc_trackingoption2"
+    "manualdiscountamount,sequencenumber,lineitemnumber,dxc_trackingoption1,dxc_trackingoption2,"
+    "pricingerrorcode"
 )
 _INVOICE = (
     "invoiceid,name,invoicenumber,description,datedelivered,duedate,statecode,"
@@ -97,6 +101,7 @@ def _expand(extra: ExtraColumns) -> str:
             f"customerid_account($select={_with(_ACCOUNT, extra.columns('account'))})",
             f"customerid_contact($select={_with(_CONTACT, extra.columns('contact'))})",
             "transactioncurrencyid($select=isocurrencycode)",
+            "pricelevelid($select=name)",
             "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
             f"{_DETAILS_NAV}($select={_DETAIL})",
             f"invoice_details($select={_with(_LINE, extra.columns('line'))};"
@@ -197,8 +202,8 @@ class DynamicsGateway:
             "$expand": _expand(extra),
             "$orderby": "createdon asc",
         }
-        prefer = _FORMATTED if extra.any() else None
-        for rows in self.client.pages("invoices", params, page_size, prefer=prefer):
+        # Formatted values always: a line's pricing error is named by Dynamics' own label.
+        for rows in self.client.pages("invoices", params, page_size, prefer=_FORMATTED):
             yield [self._invoice(r, _xero_link(r.get(_DETAILS_NAV) or []), extra) for r in rows]
 
     def _invoice(self, row: dict[str, Any], link: XeroLink | None, extra: ExtraColumns) -> Invoice:
@@ -213,6 +218,7 @@ class DynamicsGateway:
             description=row.get("description"),
             customer=_customer(row, extra),
             has_price_list=bool(row.get("_pricelevelid_value")),
+            price_list_name=(row.get("pricelevelid") or {}).get("name"),
             currency=currency.get("isocurrencycode"),
             date_delivered=_day(row.get("datedelivered")),
             due_date=_day(row.get("duedate")),
@@ -292,13 +298,37 @@ class DynamicsGateway:
 
     def write_back(self, changes: Sequence[WriteBack]) -> list[str]:
         """One $batch; one change set per invoice, so one invoice's failure spares the rest.
-        Returns Dynamics' reasons for the change sets it refused."""
+        Returns Dynamics' reasons for the change sets it refused.
+
+        Line tax goes first, one line a change set: an invoice paid or canceled in Dynamics
+        meanwhile is read-only and refuses it, which must not undo its Xero details and Sync
+        History. Each such change set has exactly one response, so the first results are the
+        taxes'; an invoice whose tax was refused gets a Sync History note saying so."""
+        taxes: list[tuple[str, Operation]] = []
         groups: dict[str, list[Operation]] = {}
         for change in changes:
             key, op = _operation(change)
-            groups.setdefault(key, []).append(op)
-        results = self.client.batch(list(groups.values()))
-        return [f"Dynamics refused a write-back: {_error(r)}" for r in results if r.status >= 400]
+            if isinstance(change, LineTax):
+                taxes.append((key, op))
+            else:
+                groups.setdefault(key, []).append(op)
+        results = self.client.batch([[op] for _, op in taxes] + list(groups.values()))
+        refused: dict[str, str] = {}
+        for (invoice_id, _), result in zip(taxes, results, strict=False):
+            if result.status >= 400:
+                refused.setdefault(invoice_id, _error(result))
+        if refused:
+            now = datetime.now(UTC)
+            notes = [
+                HistoryEntry(i, now, SyncAction.UPDATE, SyncStatus.FAILED, tax_not_written(why))
+                for i, why in refused.items()
+            ]
+            results += self.client.batch([[_operation(note)[1]] for note in notes])
+        return [
+            f"Dynamics refused a write-back: {_error(r)}"
+            for r in results[len(taxes) :]
+            if r.status >= 400
+        ]
 
     @staticmethod
     def _raise_failures(results: Sequence[OperationResult]) -> None:
@@ -393,6 +423,8 @@ def _line(row: dict[str, Any], extra: ExtraColumns) -> InvoiceLine:
         tracking=tracking,
         sequence=int(row.get("sequencenumber") or row.get("lineitemnumber") or 0),
         extra=_values(extra, "line", row),
+        pricing_error=int(row.get("pricingerrorcode") or 0),
+        pricing_error_label=row.get("pricingerrorcode" + _FORMATTED_KEY),
     )
 
 

@@ -80,6 +80,15 @@ def updated_message(xero_invoice_id: str) -> str:
     return f"Invoice has been updated in Xero - {xero_invoice_id}"
 
 
+def tax_not_written(reason: str) -> str:
+    """For an invoice that became read-only in Dynamics before Xero's tax came back."""
+    return (
+        "The invoice is in Xero, but Xero's tax on its lines could not be written to Dynamics, "
+        f"which refused it ({reason}): a paid or canceled invoice is read-only. Reactivate the "
+        "invoice and set Export status to No if the line tax matters."
+    )
+
+
 def invoice_url(short_code: str | None, xero_invoice_id: str, invoice_type: str) -> str:
     """Xero's deep link, which logs the user into the right organisation first."""
     page = "AccountsPayable" if invoice_type == "ACCPAY" else "AccountsReceivable"
