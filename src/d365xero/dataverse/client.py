@@ -135,6 +135,7 @@ class DataverseClient:
                 f"Dynamics refused {method} {path.split('?')[0]}: {_message(response)}",
                 status=response.status_code,
                 service="dataverse",
+                code=_code(response),
             )
         raise TransientError(f"Dynamics did not answer after retries: {last}", service="dataverse")
 
@@ -145,6 +146,13 @@ def _message(response: httpx.Response) -> str:
         return str(error.get("message") or error)
     except ValueError:
         return response.text[:300]
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error", {}).get("code") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _chunks(

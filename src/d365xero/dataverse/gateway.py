@@ -18,6 +18,8 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.domain.fieldmap import NO_EXTRA, SOURCES, ExtraColumns
 from d365xero.domain.history import (
     CustomerLink,
+    DetailHistory,
+    DetailStatus,
     HistoryEntry,
     LineTax,
     SyncAction,
@@ -40,9 +42,12 @@ from d365xero.domain.records import (
 )
 from d365xero.errors import RemoteRejected
 from d365xero.solution import schema
-from d365xero.sync.ports import ReferenceData
+from d365xero.sync.ports import InvoiceChanges, ReferenceData
 
-ACTIVE = 0
+ACTIVE, CANCELED = 0, 3
+EXPIRED_VERSION_STAMP = "0x80044352"  # "The specified version stamp has expired" (change tracking)
+CHANGES_PAGE = 5000  # rows a page of the change feed: only ids and state are read
+_TRACKED = "invoiceid,name,statecode,_dxc_connectionid_value"
 _EXISTING = (("If-Match", "*"),)  # update only: never let a PATCH create a missing row
 _ADDRESS = (
     "address1_line1,address1_line2,address1_city,address1_stateorprovince,"
@@ -183,6 +188,51 @@ class DynamicsGateway:
             f"modifiedon ge {_iso(since)} and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})"
         )
         return self._invoice_pages(condition, page_size, extra)
+
+    def invoice_changes(self, delta_link: str | None) -> InvoiceChanges:
+        """Dynamics' change feed of invoices (reference/dataverse.md §5): from `delta_link`, the
+        rows changed since and the ids deleted; without one, or when Dataverse refuses it as
+        expired (ExpireChangeTrackingInDays, 7 by default), every invoice and a fresh link."""
+        expired = False
+        if delta_link:
+            try:
+                return self._changes(delta_link, full=False, expired=False)
+            except RemoteRejected as exc:
+                if exc.code != EXPIRED_VERSION_STAMP:
+                    raise
+                expired = True
+        return self._changes(None, full=True, expired=expired)
+
+    def _changes(self, link: str | None, *, full: bool, expired: bool) -> InvoiceChanges:
+        prefer = f"odata.track-changes,odata.maxpagesize={CHANGES_PAGE}"
+        params = None if link else {"$select": _TRACKED}
+        body = self.client.get(link or "invoices", params, Prefer=prefer)
+        cancelled: list[str] = []
+        deleted: list[str] = []
+        present: set[str] = set()
+        names: dict[str, str] = {}
+        while True:
+            for row in body.get("value", []):
+                if "$deletedEntity" in str(row.get("@odata.context", "")):
+                    deleted.append(str(row["id"]))
+                    continue
+                present.add(row["invoiceid"])
+                ours = row.get("_dxc_connectionid_value") == self.connection_row_id
+                if ours and row.get("statecode") == CANCELED:
+                    cancelled.append(row["invoiceid"])
+                    names[row["invoiceid"]] = row.get("name") or ""
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                break
+            body = self.client.get(next_link, Prefer=prefer)
+        return InvoiceChanges(
+            cancelled=tuple(cancelled),
+            deleted=tuple(deleted),
+            delta_link=str(body.get("@odata.deltaLink") or ""),
+            present=frozenset(present) if full else None,
+            expired=expired,
+            names=names,
+        )
 
     def column_types(self, table: str) -> dict[str, str]:
         """Column logical name -> Dataverse AttributeType, from the table's metadata."""
@@ -432,10 +482,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def detail_row_id(change: XeroDetailChange | DetailHistory | DetailStatus) -> str:
+    """The invoice's dxc_xerodetail row: the connector makes one per invoice, with an id derived
+    from the invoice's, so it is found again after the invoice is deleted."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, change.invoice_id))
+
+
 def _operation(change: WriteBack) -> tuple[str, Operation]:
     """(the invoice or record it belongs to, the upsert that makes it so)."""
     if isinstance(change, XeroDetailChange):
-        detail_id = change.detail_id or str(uuid.uuid5(uuid.NAMESPACE_URL, change.invoice_id))
+        detail_id = change.detail_id or detail_row_id(change)
         body = {
             "dxc_name": change.invoice_name[:200],
             "dxc_InvoiceId@odata.bind": f"/invoices({change.invoice_id})",
@@ -449,16 +505,23 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
             "dxc_xerourl": change.xero_url,
         }
         return change.invoice_id, Operation("PATCH", f"dxc_xerodetails({detail_id})", body)
-    if isinstance(change, HistoryEntry):
+    if isinstance(change, HistoryEntry | DetailHistory):
         body = {
             "dxc_name": change.name,
-            "dxc_InvoiceId@odata.bind": f"/invoices({change.invoice_id})",
             "dxc_eventdate": _iso(change.when),
             "dxc_action": schema.option_value(schema.SYNC_ACTION, change.action.value),
             "dxc_syncstatus": schema.option_value(schema.SYNC_STATUS, change.status.value),
             "dxc_details": change.details[:4000],
         }
+        if isinstance(change, DetailHistory):
+            body["dxc_XeroDetailId@odata.bind"] = f"/dxc_xerodetails({detail_row_id(change)})"
+        if not isinstance(change, DetailHistory) or change.invoice_exists:
+            body["dxc_InvoiceId@odata.bind"] = f"/invoices({change.invoice_id})"
         return change.invoice_id, Operation("PATCH", f"dxc_synchistories({uuid.uuid4()})", body)
+    if isinstance(change, DetailStatus):
+        body = {"dxc_xerostatus": change.xero_status}
+        path = f"dxc_xerodetails({detail_row_id(change)})"
+        return change.invoice_id, Operation("PATCH", path, body, _EXISTING)
     if isinstance(change, LineTax):
         return change.invoice_id, Operation(
             "PATCH", f"invoicedetails({change.line_id})", {"tax": float(change.tax)}, _EXISTING

@@ -25,6 +25,10 @@ class SyncStatus(StrEnum):
     FAILED = "Failed"
 
 
+def history_name(when: datetime) -> str:
+    return f"Sync - {when:%Y-%m-%d %H:%M:%S}"
+
+
 @dataclass(frozen=True)
 class XeroDetailChange:
     """Create or update the invoice's dxc_xerodetail row (`detail_id` None: create)."""
@@ -50,7 +54,7 @@ class HistoryEntry:
 
     @property
     def name(self) -> str:
-        return f"Sync - {self.when:%Y-%m-%d %H:%M:%S}"
+        return history_name(self.when)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,32 @@ class CustomerLink:
     xero_contact_id: str
 
 
-WriteBack = XeroDetailChange | HistoryEntry | LineTax | CustomerLink
+@dataclass(frozen=True)
+class DetailHistory:
+    """A Sync History row on the invoice's Xero details (which outlive the invoice), and on the
+    invoice too while it exists: a cancellation's record."""
+
+    invoice_id: str
+    invoice_exists: bool
+    when: datetime
+    action: SyncAction
+    status: SyncStatus
+    details: str
+
+    @property
+    def name(self) -> str:
+        return history_name(self.when)
+
+
+@dataclass(frozen=True)
+class DetailStatus:
+    """The Xero status shown on the invoice's existing Xero details."""
+
+    invoice_id: str
+    xero_status: str
+
+
+WriteBack = XeroDetailChange | HistoryEntry | LineTax | CustomerLink | DetailHistory | DetailStatus
 
 
 def created_message(xero_invoice_id: str) -> str:

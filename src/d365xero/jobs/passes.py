@@ -23,6 +23,7 @@ from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, runs
 from d365xero.store.models import ConnectionStatus, RunStatus
+from d365xero.sync.cancellations import Cancellations
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
@@ -60,11 +61,23 @@ def _push(ctx: StepContext) -> Step:
     )
 
 
+def _cancellations(ctx: StepContext) -> Step:
+    return Cancellations(
+        ctx.clients.dynamics,
+        ctx.clients.xero,
+        ctx.ledger,
+        ctx.marks,
+        ctx.now,
+        checkpoint=ctx.checkpoint,
+    )
+
+
 # The steps of every pass, in order: reference data first, so the push checks invoices against
 # Xero's current codes.
 PASS_STEPS: tuple[tuple[str, Callable[[StepContext], Step]], ...] = (
     ("reference", _reference),
     ("push", _push),
+    ("cancellations", _cancellations),
 )
 
 

@@ -93,7 +93,7 @@ class _PassState:
         return self.catalog.item_codes
 
 
-def _today(settings: ConnectorSettings, now: datetime) -> datetime:
+def local_now(settings: ConnectorSettings, now: datetime) -> datetime:
     """Now in the connection's time zone, which decides whether Date Delivered has come."""
     try:
         zone = ZoneInfo(settings.timezone)
@@ -132,7 +132,7 @@ class InvoicePush:
         self._state = None
         started = self.now()
         extra = self._extra()
-        today = _today(self._settings(), started).date()
+        today = local_now(self._settings(), started).date()
         handled: set[str] = set()
         while True:
             page = self.dynamics.ready_invoices(self.page_size, extra, today)
@@ -204,7 +204,7 @@ class InvoicePush:
 
     def _push_page(self, page: Sequence[Invoice], report: StepReport) -> list[WriteBack]:
         now = self.now()
-        today = _today(self._settings(), now).date()
+        today = local_now(self._settings(), now).date()
         changes: list[WriteBack] = []
         ready: list[Invoice] = []
         for invoice in page:
