@@ -513,11 +513,15 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
             "dxc_syncstatus": schema.option_value(schema.SYNC_STATUS, change.status.value),
             "dxc_details": change.details[:4000],
         }
+        row_id = str(uuid.uuid4())
         if isinstance(change, DetailHistory):
             body["dxc_XeroDetailId@odata.bind"] = f"/dxc_xerodetails({detail_row_id(change)})"
+            # An invoice is cancelled in Xero once: its record has one row, written again (not
+            # twice) by a pass that finishes the work of one that stopped before recording it.
+            row_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancellation:{change.invoice_id}"))
         if not isinstance(change, DetailHistory) or change.invoice_exists:
             body["dxc_InvoiceId@odata.bind"] = f"/invoices({change.invoice_id})"
-        return change.invoice_id, Operation("PATCH", f"dxc_synchistories({uuid.uuid4()})", body)
+        return change.invoice_id, Operation("PATCH", f"dxc_synchistories({row_id})", body)
     if isinstance(change, DetailStatus):
         body = {"dxc_xerostatus": change.xero_status}
         path = f"dxc_xerodetails({detail_row_id(change)})"
