@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +15,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     secret_key: str | None = None
     ca_bundle: Path | None = None
+    # An invoice Xero did not answer for is tried again on later passes, with exponential
+    # backoff (1 minute doubling to 1 hour, with jitter), until it has failed this many times
+    # or for this long, then marked Failed with the last reason.
+    retry_max_attempts: int = Field(default=8, ge=1)
+    retry_max_age_hours: float = Field(default=24.0, gt=0)
 
     def database(self) -> str:
         """The store's URL: the configured one, else a SQLite file in the data folder."""

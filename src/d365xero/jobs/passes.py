@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from d365xero.domain.retry import RetryPolicy
 from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError
 from d365xero.jobs.clients import ConnectionClients
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
+from d365xero.jobs.retries import StoreRetries
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, runs
 from d365xero.store.models import ConnectionStatus, RunStatus
@@ -47,6 +49,7 @@ class StepContext:
     marks: StoreMarks
     now: Callable[[], datetime]
     checkpoint: Callable[[str], None]
+    retries: StoreRetries
 
 
 def _reference(ctx: StepContext) -> Step:
@@ -57,7 +60,12 @@ def _reference(ctx: StepContext) -> Step:
 
 def _push(ctx: StepContext) -> Step:
     return InvoicePush(
-        ctx.clients.dynamics, ctx.clients.xero, ctx.ledger, ctx.now, checkpoint=ctx.checkpoint
+        ctx.clients.dynamics,
+        ctx.clients.xero,
+        ctx.ledger,
+        ctx.now,
+        checkpoint=ctx.checkpoint,
+        retries=ctx.retries,
     )
 
 
@@ -153,6 +161,7 @@ def run_pass(
         StoreMarks(sessions, connection_id),
         _now,
         checkpoint,
+        StoreRetries(sessions, connection_id, _retry_policy(runtime)),
     )
     result = PassResult(name, RunStatus.succeeded)
     for step_name, make in PASS_STEPS:
@@ -169,8 +178,24 @@ def run_pass(
             _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
         if any(s.status is RunStatus.partial for s in result.steps):
             result.status = RunStatus.partial
+    waiting = _retry_note(result.report)
+    result.message = "; ".join(m for m in (result.message, waiting) if m)
     _record(sessions, run_id, result)
     return result
+
+
+def _retry_policy(runtime: Runtime) -> RetryPolicy:
+    settings = runtime.settings
+    return RetryPolicy(settings.retry_max_attempts, timedelta(hours=settings.retry_max_age_hours))
+
+
+def _retry_note(report: StepReport) -> str:
+    """How many invoices wait for a retry after Xero did not answer, and why (the latest)."""
+    waiting = [o for o in report.outcomes if o.result in ("deferred", "retry-waiting")]
+    count = report.count("deferred") + report.count("retry-waiting")
+    if not count:
+        return ""
+    return f"{count} invoice(s) waiting for a retry: {waiting[-1].message}"
 
 
 def _run_step(

@@ -14,6 +14,7 @@ from d365xero.domain.fieldmap import NO_EXTRA, ExtraColumns
 from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
+from d365xero.domain.retry import RetryPolicy, RetryState
 
 
 @dataclass(frozen=True)
@@ -289,3 +290,36 @@ class Marks(Protocol):
     def set_token(self, name: str, token: str) -> None: ...
 
     def clear(self, name: str) -> None: ...
+
+
+class RetryBook(Protocol):
+    """Invoices Xero did not answer for, and when each is tried again (kept in the store)."""
+
+    policy: RetryPolicy
+
+    def states(self, invoice_ids: Sequence[str]) -> dict[str, RetryState]: ...
+
+    def failed(
+        self, invoice_ids: Sequence[str], reason: str, now: datetime
+    ) -> dict[str, RetryState]:
+        """One more transient failure for each: their new states (next attempt, backoff)."""
+        ...
+
+    def clear(self, invoice_ids: Sequence[str]) -> None: ...
+
+
+class NoRetries:
+    """A book that keeps nothing (a dry run, or a test that does not care)."""
+
+    policy = RetryPolicy()
+
+    def states(self, invoice_ids: Sequence[str]) -> dict[str, RetryState]:
+        return {}
+
+    def failed(
+        self, invoice_ids: Sequence[str], reason: str, now: datetime
+    ) -> dict[str, RetryState]:
+        return {}
+
+    def clear(self, invoice_ids: Sequence[str]) -> None:
+        return None
