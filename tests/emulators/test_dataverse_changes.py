@@ -90,3 +90,41 @@ def test_delta_tokens_expire_after_seven_days(
 @pytest.mark.parametrize("token", ["garbage", "12!13/45/2020 00:00:00"])
 def test_bad_delta_tokens_are_400(dv: DataverseClient, token: str) -> None:
     assert dv.get("accounts", params={"$select": "name", "$deltatoken": token}).status_code == 400
+
+
+def test_invoice_cancel_reactivate_and_delete_reach_the_delta_link(dv: DataverseClient) -> None:
+    """What the connector reads: a Canceled invoice (statecode 3, statuscode 100003) is a
+    changed row, read-only until reactivated with statecode 0; a deleted invoice and its lines
+    are $deletedEntity rows of their sets."""
+    invoices = dv.get("invoices?$select=name,statecode,statuscode", headers=TRACK).json()
+    lines = dv.get("invoicedetails?$select=quantity", headers=TRACK).json()
+    office = sample_id("invoice", "Office licences (sample)")
+    training = sample_id("invoice", "Training invoice (sample)")
+    training_line = sample_id("invoicedetail", "Training invoice (sample):0")
+
+    cancel = dv.patch(f"invoices({office})", json={"statecode": 3, "statuscode": 100003})
+    assert cancel.status_code == 204, cancel.text
+    assert dv.patch(f"invoices({office})", json={"name": "edited"}).status_code == 400
+    delta = _follow(dv, invoices["@odata.deltaLink"]).json()
+    assert [(r["invoiceid"], r["statecode"], r["statuscode"]) for r in delta["value"]] == [
+        (office, 3, 100003)
+    ]
+
+    assert dv.patch(f"invoices({office})", json={"statecode": 0}).status_code == 204
+    assert dv.patch(f"invoices({office})", json={"name": "edited"}).status_code == 204
+    again = _follow(dv, delta["@odata.deltaLink"]).json()
+    assert [(r["statecode"], r["statuscode"], r["name"]) for r in again["value"]] == [
+        (0, 1, "edited")
+    ]
+
+    assert dv.delete(f"invoices({training})").status_code == 204
+    gone = _follow(dv, again["@odata.deltaLink"]).json()["value"]
+    assert gone == [
+        {
+            "@odata.context": "http://testserver/api/data/v9.2/$metadata#invoices/$deletedEntity",
+            "id": training,
+            "reason": "deleted",
+        }
+    ]
+    gone_lines = _follow(dv, lines["@odata.deltaLink"]).json()["value"]
+    assert {r["id"] for r in gone_lines if r.get("reason") == "deleted"} == {training_line}

@@ -160,6 +160,43 @@ def test_product_missing_from_the_price_list_is_a_pricing_error(org: Organisatio
     assert org.get("invoice", invoice_id)["pricingerrorcode"] == 1  # Detail Error
 
 
+def test_pricing_errors_name_their_cause(org: Organisation) -> None:
+    """pricingerrorcode as the pricing engine sets it (CE invoicedetail.md options): 11 for a
+    product not on the invoice's price list, 3 for an inactive price list, 4 for no quantity;
+    the line is priced at 0 and the invoice says 1 (Detail Error); 0 once all is well."""
+    unit = _ref("uom", "Primary Unit")
+    unlisted = org.create(
+        "product",
+        {
+            "name": "Unlisted widget",
+            "productnumber": "UNLISTED-1",
+            "defaultuomid": unit,
+            "defaultuomscheduleid": _ref("uomschedule", "Default Unit"),
+        },
+    )
+    invoice_id = _invoice(org)
+    line_id = _line(
+        org, invoice_id, productid=Ref("product", unlisted), uomid=unit, quantity=Decimal(1)
+    )
+    line = org.get("invoicedetail", line_id)
+    assert (line["pricingerrorcode"], line["priceperunit"]) == (11, Decimal("0.00"))
+    assert org.get("invoice", invoice_id)["pricingerrorcode"] == 1
+    org.delete("invoicedetail", line_id)
+    assert org.get("invoice", invoice_id)["pricingerrorcode"] == 0
+
+    listed = _ref("product", "CRM Online: Enterprise (sample)")
+    no_quantity = _line(org, invoice_id, productid=listed, uomid=unit)
+    assert org.get("invoicedetail", no_quantity)["pricingerrorcode"] == 4
+    org.update("invoicedetail", no_quantity, {"quantity": Decimal(1)})
+    assert org.get("invoicedetail", no_quantity)["pricingerrorcode"] == 0
+
+    price_list = sample_id("pricelevel", "CRM Service: USA (sample)")
+    org.update("pricelevel", price_list, {"statecode": 1, "statuscode": 100002})
+    inactive = _line(org, invoice_id, productid=listed, uomid=unit, quantity=Decimal(1))
+    assert org.get("invoicedetail", inactive)["pricingerrorcode"] == 3
+    assert org.get("invoice", invoice_id)["pricingerrorcode"] == 1
+
+
 def test_line_changes_and_deletes_recalculate_the_invoice(org: Organisation) -> None:
     invoice_id = _invoice(org)
     line_id = _line(

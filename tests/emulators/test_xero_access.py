@@ -29,6 +29,12 @@ def _contact(name: str) -> dict[str, Any]:
         ("accounting.settings.read", "GET", "/TaxRates", True),
         ("accounting.settings.read", "GET", "/Organisation", True),
         ("accounting.invoices", "GET", "/Accounts", False),
+        ("accounting.payments.read", "GET", "/Prepayments", True),
+        ("accounting.payments.read", "GET", "/Overpayments", True),
+        ("accounting.invoices", "GET", "/Prepayments", False),
+        ("accounting.banktransactions.read", "GET", "/BankTransactions", True),
+        ("accounting.payments", "GET", "/BankTransactions", False),
+        ("accounting.transactions.read", "GET", "/BankTransactions", True),
     ],
 )
 def test_scopes_per_route(

@@ -5,6 +5,7 @@ and Idempotency-Key on every one of these writes."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -436,6 +437,9 @@ def test_invoice_lists_page_up_to_a_thousand_with_their_settlements(xero: Client
         20,
     )
     assert first["CreditNotes"] == first["Overpayments"] == first["Prepayments"] == []
+    # UpdatedDateUTCString is the same moment as UpdatedDateUTC, in ISO-8601 to the second.
+    moment = datetime.strptime(first["UpdatedDateUTCString"], "%Y-%m-%dT%H:%M:%S%z")
+    assert int(moment.timestamp()) == int(first["UpdatedDateUTC"][6:-7]) // 1000
     paid = _get(xero, 'Invoices?where=Status=="PAID"')["Invoices"]
     assert [i["InvoiceID"] for i in paid] == [invoices[0]["InvoiceID"]]
     by_ids = _get(xero, f"Invoices?IDs={invoices[1]['InvoiceID']},{invoices[2]['InvoiceID']}")

@@ -45,8 +45,17 @@ FIELDS = [
     "IsSold",
     "ContactNumber",
     "Option",
+    "BankAccount",
+    "LineAmount",
+    "Overpayment",
+    "Prepayment",
+    "CreditNote",
+    "OverpaymentID",
+    "PrepaymentID",
+    "InvoiceID",
+    "IsReconciled",
 ]
-COLLECTIONS = ["Invoices", "CreditNotes", "Contacts", "Items", "Payments"]
+COLLECTIONS = ["Invoices", "CreditNotes", "Contacts", "Items", "Payments", "BankTransactions"]
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -98,7 +107,18 @@ LINE_FIELDS = [
 # Shaped like a real write, so the deeper rules (lines, totals, payments) are reached too.
 shaped = st.fixed_dictionaries(
     {
-        "Type": st.sampled_from(["ACCREC", "ACCPAY", "ACCRECCREDIT", "ACCPAYCREDIT"]),
+        "Type": st.sampled_from(
+            [
+                "ACCREC",
+                "ACCPAY",
+                "ACCRECCREDIT",
+                "ACCPAYCREDIT",
+                "RECEIVE",
+                "SPEND",
+                "RECEIVE-OVERPAYMENT",
+                "SPEND-PREPAYMENT",
+            ]
+        ),
         "Contact": st.fixed_dictionaries({"Name": st.sampled_from(["Bayside Club", "New"])}),
         "Status": st.one_of(
             st.sampled_from(["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]),
@@ -110,6 +130,9 @@ shaped = st.fixed_dictionaries(
         "LineItems": st.lists(st.dictionaries(st.sampled_from(LINE_FIELDS), scalars), max_size=3),
         "Invoice": st.fixed_dictionaries({"InvoiceNumber": st.just("INV-0001")}),
         "Account": st.fixed_dictionaries({"Code": st.sampled_from(["090", "200"])}),
+        "BankAccount": st.fixed_dictionaries({"Code": st.sampled_from(["090", "200", "x"])}),
+        "CurrencyCode": st.sampled_from(["GBP", "USD", "JPY"]),
+        "CurrencyRate": scalars,
         "Amount": scalars,
         "Code": st.text(max_size=40),
         "Name": st.text(max_size=300),
@@ -173,7 +196,18 @@ WHERE_PARTS = st.sampled_from(
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     collection=st.sampled_from(
-        ["Invoices", "Contacts", "Items", "Payments", "CreditNotes", "Accounts", "TaxRates"]
+        [
+            "Invoices",
+            "Contacts",
+            "Items",
+            "Payments",
+            "CreditNotes",
+            "Accounts",
+            "TaxRates",
+            "BankTransactions",
+            "Overpayments",
+            "Prepayments",
+        ]
     ),
     where=st.one_of(
         st.text(max_size=30), st.lists(WHERE_PARTS, max_size=12).map("".join), st.just("(" * 3000)
@@ -198,4 +232,60 @@ def test_any_query_gets_a_xero_answer(
     with harness.validator.allowing_invalid_requests():
         response = client.get(f"{API}/{collection}", headers=headers, params=params)
     assert response.status_code in (200, 400), response.text
+    harness.check()
+
+
+ALLOCATION_FIELDS = ["Invoice", "Amount", "Date", "InvoiceID", "InvoiceNumber", "AllocationID"]
+allocations = st.one_of(
+    st.dictionaries(st.sampled_from(ALLOCATION_FIELDS), values, max_size=4),
+    st.fixed_dictionaries(
+        {
+            "Invoice": st.fixed_dictionaries(
+                {"InvoiceNumber": st.sampled_from(["INV-0001", "INV-0002", "INV-0003", "X"])}
+            ),
+            "Amount": scalars,
+            "Date": st.sampled_from(["2026-11-25", "bogus"]),
+        }
+    ),
+)
+
+
+def _credits(client: Any, headers: dict[str, str]) -> dict[str, str]:
+    """A credit note, an overpayment and a prepayment of a seeded customer, by collection."""
+    contact = {"Name": "Bayside Club"}
+    line = {"Description": "x", "Quantity": 1, "UnitAmount": 50, "AccountCode": "200"}
+    note = {"Type": "ACCRECCREDIT", "Contact": contact, "Status": "AUTHORISED", "LineItems": [line]}
+    made = client.put(f"{API}/CreditNotes", headers=headers, json=note).json()
+    ids = {"CreditNotes": made["CreditNotes"][0]["CreditNoteID"]}
+    for collection, type_, key in (
+        ("Overpayments", "RECEIVE-OVERPAYMENT", "OverpaymentID"),
+        ("Prepayments", "RECEIVE-PREPAYMENT", "PrepaymentID"),
+    ):
+        body = {
+            "Type": type_,
+            "Contact": contact,
+            "BankAccount": {"Code": "090"},
+            "LineItems": [line],
+        }
+        answer = client.put(f"{API}/BankTransactions", headers=headers, json=body).json()
+        ids[collection] = answer["BankTransactions"][0][key]
+    return ids
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    collection=st.sampled_from(["CreditNotes", "Overpayments", "Prepayments"]),
+    body=st.one_of(st.lists(allocations, max_size=3), allocations, values),
+)
+def test_any_allocation_gets_a_xero_answer(collection: str, body: Any) -> None:
+    harness = build_harness()
+    harness.emulator.seed()
+    client, headers = harness.client(), harness.headers()
+    credit_id = _credits(client, headers)[collection]
+    payload = {"Allocations": body} if isinstance(body, list) else body
+    with harness.validator.allowing_invalid_requests():
+        url = f"{API}/{collection}/{credit_id}/Allocations"
+        response = client.put(url, headers=headers, json=payload)
+    assert response.status_code in (200, 400), response.text
+    assert response.headers["content-type"].startswith("application/json")
     harness.check()

@@ -21,6 +21,8 @@ from xero_python.accounting import (
     AccountingApi,
     Allocation,
     Allocations,
+    BankTransaction,
+    BankTransactions,
     Contact,
     Contacts,
     CreditNote,
@@ -32,6 +34,7 @@ from xero_python.accounting import (
     Items,
     LineAmountTypes,
     LineItem,
+    Overpayment,
     Payment,
     PaymentDelete,
     Payments,
@@ -321,3 +324,141 @@ def test_sdk_status_payment_and_credit_note_tour(sdk: tuple[ApiClient, XeroHarne
     assert noted.reference == "Paid in part, credited in part"
     balances = xero.get_contact(TENANT_ID, contact.contact_id).contacts[0].balances
     assert balances.accounts_receivable.outstanding == Decimal("200.00")
+
+
+def test_sdk_reads_back_settlements_overpayments_prepayments_and_cancellations(
+    sdk: tuple[ApiClient, XeroHarness],
+) -> None:
+    """What the connector reads back from Xero, through the SDK's models: overpayments and
+    prepayments made by bank transactions and allocated, a refund, a deallocation, a credit
+    note larger than its invoice, a payment found by If-Modified-Since then deleted and the
+    invoice voided, filtered and paged invoice lists, and the contact's balances."""
+    api_client, server = sdk
+    api_client.get_client_credentials_token()
+    xero = AccountingApi(api_client, base_url=f"{server.url}/api.xro/2.0")
+    [customer] = xero.create_contacts(
+        TENANT_ID, Contacts(contacts=[Contact(name="Settling Customer")])
+    ).contacts
+    contact = Contact(contact_id=customer.contact_id)
+    work = LineItem(description="Work", quantity=1, unit_amount=100, account_code="200")
+
+    def invoice() -> Invoice:
+        return Invoice(
+            type="ACCREC",
+            contact=contact,
+            date=date(2026, 11, 2),
+            due_date=date(2099, 12, 31),
+            status="AUTHORISED",
+            line_items=[work],
+        )
+
+    a, b, c, d = xero.create_invoices(
+        TENANT_ID, Invoices(invoices=[invoice() for _ in range(4)])
+    ).invoices
+    bank = Account(code="090")
+    over, pre = xero.create_bank_transactions(
+        TENANT_ID,
+        BankTransactions(
+            bank_transactions=[
+                BankTransaction(
+                    type="RECEIVE-OVERPAYMENT",
+                    contact=contact,
+                    bank_account=bank,
+                    date=date(2026, 11, 20),
+                    line_amount_types=LineAmountTypes.NOTAX,
+                    line_items=[LineItem(description="Paid twice", line_amount=150)],
+                ),
+                BankTransaction(
+                    type="RECEIVE-PREPAYMENT",
+                    contact=contact,
+                    bank_account=bank,
+                    line_amount_types=LineAmountTypes.EXCLUSIVE,
+                    line_items=[work],
+                ),
+            ]
+        ),
+        idempotency_key="tour-bank",
+    ).bank_transactions
+
+    def allocation(target: Invoice, amount: int) -> Allocations:
+        return Allocations(
+            allocations=[
+                Allocation(
+                    invoice=Invoice(invoice_id=target.invoice_id),
+                    amount=amount,
+                    date=date(2026, 11, 20),
+                )
+            ]
+        )
+
+    xero.create_overpayment_allocations(TENANT_ID, over.overpayment_id, allocation(a, 120))
+    xero.create_prepayment_allocations(TENANT_ID, pre.prepayment_id, allocation(b, 120))
+    paid = xero.get_invoice(TENANT_ID, a.invoice_id).invoices[0]
+    assert (paid.status, paid.amount_credited, paid.amount_due) == (
+        "PAID",
+        Decimal("120.00"),
+        Decimal("0.00"),
+    )
+    assert paid.overpayments[0].overpayment_id == over.overpayment_id
+    assert xero.get_overpayment(TENANT_ID, over.overpayment_id).overpayments[
+        0
+    ].remaining_credit == Decimal("30.00")
+    xero.create_payment(
+        TENANT_ID,
+        Payment(
+            overpayment=Overpayment(overpayment_id=over.overpayment_id),
+            account=bank,
+            amount=30,
+            date=date(2026, 11, 21),
+        ),
+    )
+    [spent] = xero.get_overpayments(TENANT_ID, where='Status=="PAID"').overpayments
+    assert (spent.overpayment_id, spent.remaining_credit) == (over.overpayment_id, Decimal("0.00"))
+    [made] = xero.get_prepayment(TENANT_ID, pre.prepayment_id).prepayments[0].allocations
+    xero.delete_prepayment_allocations(TENANT_ID, pre.prepayment_id, made.allocation_id)
+    back = xero.get_invoice(TENANT_ID, b.invoice_id).invoices[0]
+    assert (back.status, back.amount_due, back.prepayments) == ("AUTHORISED", Decimal("120.00"), [])
+
+    note = CreditNote(
+        type="ACCRECCREDIT",
+        contact=contact,
+        status="AUTHORISED",
+        line_items=[
+            LineItem(description="Refund", quantity=2, unit_amount=100, account_code="200")
+        ],
+    )
+    [credit] = xero.create_credit_notes(TENANT_ID, CreditNotes(credit_notes=[note])).credit_notes
+    xero.create_credit_note_allocation(TENANT_ID, credit.credit_note_id, allocation(c, 120))
+    [left] = xero.get_credit_notes(TENANT_ID, where='Status=="AUTHORISED"').credit_notes
+    assert (left.credit_note_id, left.remaining_credit) == (
+        credit.credit_note_id,
+        Decimal("120.00"),
+    )
+
+    server.emulator.clock.advance(5)  # past the refund above
+    moment = server.emulator.clock.now().replace(microsecond=0)
+    payment = xero.create_payment(
+        TENANT_ID,
+        Payment(invoice=Invoice(invoice_id=d.invoice_id), account=bank, amount=120),
+    ).payments[0]
+    recent = xero.get_payments(TENANT_ID, if_modified_since=moment).payments
+    assert [p.payment_id for p in recent] == [payment.payment_id]
+    xero.delete_payment(TENANT_ID, payment.payment_id, PaymentDelete(status="DELETED"))
+    [voided] = xero.update_invoice(
+        TENANT_ID, d.invoice_id, Invoices(invoices=[Invoice(status="VOIDED")])
+    ).invoices
+    assert (voided.status, voided.amount_due) == ("VOIDED", Decimal("0.00"))
+    settled = xero.get_invoices(
+        TENANT_ID,
+        statuses=["PAID", "VOIDED"],
+        contact_i_ds=[customer.contact_id],
+        page=1,
+        page_size=1000,
+    )
+    assert sorted(i.invoice_id for i in settled.invoices) == sorted(
+        [a.invoice_id, c.invoice_id, d.invoice_id]
+    )
+    assert settled.pagination.page_size == 1000
+    [read] = xero.get_contacts(TENANT_ID, i_ds=[customer.contact_id], page=1).contacts
+    # Owed 120 (b), less the prepayment's 120 and the credit note's 120 left unallocated.
+    assert read.balances.accounts_receivable.outstanding == Decimal("-120.00")

@@ -26,8 +26,10 @@ DEFAULT_STATE: dict[str, int] = {}
 # Parental relationships whose children go with the parent.
 CASCADE = {"invoice": (("invoicedetail", "invoiceid"),)}
 
-# Pricing error codes (qooi_pricingerrorcode).
-NO_ERROR, DETAIL_ERROR, MISSING_PRICE_LEVEL, PRODUCT_NOT_IN_PRICE_LEVEL = 0, 1, 2, 11
+# Pricing error codes (pricingerrorcode options, CE invoicedetail.md): the ones the emulator's
+# pricing sets. A line in error is priced at 0 and the invoice says Detail Error.
+NO_ERROR, DETAIL_ERROR, MISSING_PRICE_LEVEL, INACTIVE_PRICE_LEVEL = 0, 1, 2, 3
+MISSING_QUANTITY, PRODUCT_NOT_IN_PRICE_LEVEL = 4, 11
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -197,6 +199,8 @@ def _price_line(org: Organisation, row: Row) -> None:
         # The pricing engine sets the unit price from the price list unless the price is
         # overridden; a price sent without ispriceoverridden=true is replaced.
         row["priceperunit"], row["pricingerrorcode"] = _list_price(org, row)
+    if not row["isproductoverridden"] and row.get("quantity") is None:
+        row["pricingerrorcode"] = row["pricingerrorcode"] or MISSING_QUANTITY
     price = _money(row.get("priceperunit"))
     quantity = Decimal(row.get("quantity") or 0)
     row["priceperunit"] = price
@@ -212,6 +216,8 @@ def _list_price(org: Organisation, line: Row) -> tuple[Decimal, int]:
     price_list = invoice.get("pricelevelid")
     if price_list is None:
         return ZERO, MISSING_PRICE_LEVEL
+    if org.get("pricelevel", price_list.id).get("statecode") not in (None, ACTIVE):
+        return ZERO, INACTIVE_PRICE_LEVEL
     for item in org.rows("productpricelevel"):
         if (
             item["pricelevelid"].id == price_list.id

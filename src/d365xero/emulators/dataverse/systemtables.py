@@ -426,16 +426,48 @@ def invoice() -> Entity:
     )
 
 
-# Pricing error codes (qooi_pricingerrorcode), the ones this emulator sets.
+# Pricing error codes (pricingerrorcode), every option Dynamics defines (CE invoicedetail.md,
+# PricingErrorCode Choices/Options; the label of 32 ends in a space there too). sales.py sets
+# 0, 1, 2, 3, 4 and 11.
 PRICING_ERRORS = {
     0: "None",
     1: "Detail Error",
     2: "Missing Price Level",
+    3: "Inactive Price Level",
     4: "Missing Quantity",
     5: "Missing Unit Price",
     6: "Missing Product",
+    7: "Invalid Product",
+    8: "Missing Pricing Code",
+    9: "Invalid Pricing Code",
     10: "Missing UOM",
     11: "Product Not In Price Level",
+    12: "Missing Price Level Amount",
+    13: "Missing Price Level Percentage",
+    14: "Missing Price",
+    15: "Missing Current Cost",
+    16: "Missing Standard Cost",
+    17: "Invalid Price Level Amount",
+    18: "Invalid Price Level Percentage",
+    19: "Invalid Price",
+    20: "Invalid Current Cost",
+    21: "Invalid Standard Cost",
+    22: "Invalid Rounding Policy",
+    23: "Invalid Rounding Option",
+    24: "Invalid Rounding Amount",
+    25: "Price Calculation Error",
+    26: "Invalid Discount Type",
+    27: "Discount Type Invalid State",
+    28: "Invalid Discount",
+    29: "Invalid Quantity",
+    30: "Invalid Pricing Precision",
+    31: "Missing Product Default UOM",
+    32: "Missing Product UOM Schedule ",
+    33: "Inactive Discount Type",
+    34: "Invalid Price Level Currency",
+    35: "Price Attribute Out Of Range",
+    36: "Base Currency Attribute Overflow",
+    37: "Base Currency Attribute Underflow",
 }
 
 

@@ -133,16 +133,8 @@ class BankTransactionBook:
         return transaction
 
     def _bank_account(self, raw: Any, errors: list[str]) -> dict[str, Any] | None:
-        account = None
-        if isinstance(raw, dict):
-            if raw.get("AccountID"):
-                wanted = str(raw["AccountID"]).lower()
-                account = next(
-                    (a for a in self.books.accounts.values() if a["AccountID"] == wanted), None
-                )
-            elif isinstance(raw.get("Code"), str):
-                account = self.books.account(raw["Code"])
-        if account is None or account["Status"] != "ACTIVE":
+        account = self.books.account_by_ref(raw)
+        if account is None:
             errors.append("A valid BankAccount must be specified")
             return None
         if account["Type"] != "BANK":  # "Only accounts of Type BANK will be accepted."

@@ -26,7 +26,7 @@ from d365xero.emulators.xero.invoices import (
 from d365xero.emulators.xero.items import ItemBook
 from d365xero.emulators.xero.payments import PaymentBook
 from d365xero.emulators.xero.totals import money, to_dp
-from d365xero.emulators.xero.wire import ZERO_ID, render, render_dict
+from d365xero.emulators.xero.wire import ZERO_ID, iso_utc, render, render_dict
 
 
 @dataclass
@@ -105,6 +105,19 @@ class Books:
     def account(self, code: str) -> dict[str, Any] | None:
         account = self.accounts.get(code)
         return account if account and account["Status"] == "ACTIVE" else None
+
+    def account_by_ref(self, raw: Any) -> dict[str, Any] | None:
+        """The active account a `{"AccountID": ...}` or `{"Code": ...}` reference names."""
+        account = None
+        if isinstance(raw, dict):
+            if raw.get("AccountID"):
+                wanted = str(raw["AccountID"]).lower()
+                account = next(
+                    (a for a in self.accounts.values() if a["AccountID"] == wanted), None
+                )
+            elif isinstance(raw.get("Code"), str):
+                account = self.account(raw["Code"])
+        return account if account is not None and account["Status"] == "ACTIVE" else None
 
     def tax_rate(self, code: str) -> dict[str, Any] | None:
         rate = self.tax_rates.get(code.upper())
@@ -458,6 +471,7 @@ class Books:
 
     def render_payment(self, payment: dict[str, Any]) -> dict[str, Any]:
         out = render_dict(payment)
+        out["UpdatedDateUTCString"] = iso_utc(payment["UpdatedDateUTC"])
         document, kind = self.payments.document_of(payment)
         summary = {
             kind.id_field: document[kind.id_field],
@@ -479,6 +493,8 @@ class Books:
         parameter is used")."""
         out = render_dict(document)
         out["Contact"] = render(self.contact_summary(document["_contact_id"]))
+        if "BankTransactionID" not in document:  # not on bank transactions (spec)
+            out["UpdatedDateUTCString"] = iso_utc(document["UpdatedDateUTC"])
         if with_lines:
             for line in out["LineItems"]:
                 line["UnitAmount"] = float(to_dp(Decimal(str(line["UnitAmount"])), unitdp))

@@ -47,6 +47,8 @@ DEFAULT_APP_SCOPES = frozenset(
         "accounting.invoices.read",
         "accounting.payments",
         "accounting.payments.read",
+        "accounting.banktransactions",
+        "accounting.banktransactions.read",
     }
 )
 

@@ -553,7 +553,7 @@ def settle(document: dict[str, Any], kind: Kind, on: date | None = None) -> None
     settled = document["_paid"] or document["_credited"]
     if document["Status"] == "AUTHORISED" and left == 0 and settled:
         document["Status"] = "PAID"
-        if on is not None:
+        if on is not None and kind in (INVOICE, CREDIT_NOTE):  # overpayments have none (spec)
             document["FullyPaidOnDate"] = on
     elif document["Status"] == "PAID" and left != 0:
         document["Status"] = "AUTHORISED"

@@ -102,16 +102,8 @@ class PaymentBook:
         )
 
     def _account(self, raw: Any) -> dict[str, Any]:
-        account = None
-        if isinstance(raw, dict):
-            if raw.get("AccountID"):
-                wanted = str(raw["AccountID"]).lower()
-                account = next(
-                    (a for a in self.books.accounts.values() if a["AccountID"] == wanted), None
-                )
-            elif isinstance(raw.get("Code"), str):
-                account = self.books.account(raw["Code"])
-        if account is None or account["Status"] != "ACTIVE":
+        account = self.books.account_by_ref(raw)
+        if account is None:
             raise ElementInvalid("Account could not be found")
         # Payments go to a bank account or one enabled for payments (spec Account fields).
         if account["Type"] != "BANK" and not account.get("EnablePaymentsToAccount"):

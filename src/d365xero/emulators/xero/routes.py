@@ -263,10 +263,9 @@ def _credit_note_by_path(call: Call) -> dict[str, Any]:
 
 @accounting
 async def get_invoices(call: Call) -> Response:
-    books, unitdp = call.books, call.unitdp()
     paged = call.arg("page") is not None
     summary_only = parse_bool(call.arg("summaryOnly"), default=False)
-    invoices = list(books.invoices.invoices.values())
+    invoices = list(call.books.invoices.invoices.values())
     numbers = set(csv_values(call.arg("InvoiceNumbers")))
     if numbers:
         invoices = [i for i in invoices if i.get("InvoiceNumber") in numbers]
@@ -284,14 +283,20 @@ async def get_invoices(call: Call) -> Response:
             if term in i.get("InvoiceNumber", "").lower() or term in i.get("Reference", "").lower()
         ]
     # Line details come only with paging (Xero Invoices docs, "Paging"), never with summaryOnly.
-    rendered = [
-        books.render_document(i, unitdp=unitdp, with_lines=paged and not summary_only)
-        for i in invoices
-    ]
-    rendered = select(call, rendered, "InvoiceID")
+    return _documents(call, "Invoices", "InvoiceID", invoices, paged and not summary_only)
+
+
+def _documents(
+    call: Call, collection: str, id_field: str, documents: list[dict[str, Any]], lines: bool
+) -> Response:
+    """A list of documents with their lines or not, then IDs, If-Modified-Since, where, order
+    and paging."""
+    unitdp = call.unitdp()
+    rendered = [call.books.render_document(d, unitdp=unitdp, with_lines=lines) for d in documents]
+    rendered = select(call, rendered, id_field)
     items, pagination = page_of(call, rendered)
     extra = {"pagination": pagination} if pagination else {}
-    return envelope(call.backend, "Invoices", items, **extra)
+    return envelope(call.backend, collection, items, **extra)
 
 
 @accounting
@@ -327,16 +332,8 @@ async def _save_invoices(
 
 @accounting
 async def get_credit_notes(call: Call) -> Response:
-    books, unitdp = call.books, call.unitdp()
-    paged = call.arg("page") is not None
-    rendered = [
-        books.render_document(n, unitdp=unitdp, with_lines=paged)
-        for n in books.credit_notes.invoices.values()
-    ]
-    rendered = select(call, rendered, "CreditNoteID")
-    items, pagination = page_of(call, rendered)
-    extra = {"pagination": pagination} if pagination else {}
-    return envelope(call.backend, "CreditNotes", items, **extra)
+    notes = list(call.books.credit_notes.invoices.values())
+    return _documents(call, "CreditNotes", "CreditNoteID", notes, call.arg("page") is not None)
 
 
 @accounting
@@ -412,16 +409,9 @@ def _delete_allocation(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
 
 @accounting
 async def get_bank_transactions(call: Call) -> Response:
-    books, unitdp = call.books, call.unitdp()
+    transactions = list(call.books.bank_transactions.transactions.values())
     paged = call.arg("page") is not None
-    rendered = [
-        books.render_document(t, unitdp=unitdp, with_lines=paged)
-        for t in books.bank_transactions.transactions.values()
-    ]
-    rendered = select(call, rendered, "BankTransactionID")
-    items, pagination = page_of(call, rendered)
-    extra = {"pagination": pagination} if pagination else {}
-    return envelope(call.backend, "BankTransactions", items, **extra)
+    return _documents(call, "BankTransactions", "BankTransactionID", transactions, paged)
 
 
 @accounting
@@ -465,16 +455,9 @@ def _get_credits(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
 
     @accounting
     async def get_credits(call: Call) -> Response:
-        books, unitdp = call.books, call.unitdp()
+        credits = list(call.books.store(kind).values())
         paged = call.arg("page") is not None
-        rendered = [
-            books.render_document(c, unitdp=unitdp, with_lines=paged)
-            for c in books.store(kind).values()
-        ]
-        rendered = select(call, rendered, kind.id_field)
-        items, pagination = page_of(call, rendered)
-        extra = {"pagination": pagination} if pagination else {}
-        return envelope(call.backend, kind.collection, items, **extra)
+        return _documents(call, kind.collection, kind.id_field, credits, paged)
 
     return get_credits
 

@@ -20,6 +20,14 @@ def ms_date(value: date | datetime) -> str:
     return f"/Date({int(value.timestamp() * 1000)}+0000)/"
 
 
+def iso_utc(value: datetime) -> str:
+    """`UpdatedDateUTCString`: the UpdatedDateUTC moment in ISO-8601, to the second, e.g.
+    2025-02-26T08:02:32Z (Xero-OpenAPI PR #823, on Invoices, Credit Notes, Payments,
+    Overpayments and Prepayments)."""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def date_string(value: date) -> str:
     """Xero's `DateString` companion field: local midnight without offset."""
     return f"{value.isoformat()}T00:00:00"
