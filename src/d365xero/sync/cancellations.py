@@ -26,6 +26,7 @@ from d365xero.domain.cancellation import (
     plan,
 )
 from d365xero.domain.history import DetailHistory, DetailStatus, SyncStatus, WriteBack
+from d365xero.domain.records import ConnectorSettings
 from d365xero.errors import RemoteRejected
 from d365xero.sync.invoices import XERO_BATCH, local_now
 from d365xero.sync.ports import (
@@ -91,21 +92,27 @@ class Cancellations:
                 "change tracking was reset): starting over from a full read; invoices deleted "
                 "meanwhile are found among those the connector exported"
             )
-        exported = self.ledger.applied_sources("invoice")  # Dynamics id -> Xero InvoiceID
         deleted = set(changes.deleted)
-        if changes.present is not None:
+        if changes.present is None:  # a delta: only the invoices it names
+            named = list(dict.fromkeys([*changes.cancelled, *deleted]))
+            found = self.ledger.last_applied("invoice", named)
+            exported = {i: w.xero_id for i, w in found.items()}
+        else:  # a full read: an exported invoice it lacks was deleted meanwhile
+            exported = self.ledger.applied_sources("invoice")  # Dynamics id -> InvoiceID
             deleted |= exported.keys() - changes.present
         wanted = [i for i in dict.fromkeys([*changes.cancelled, *deleted]) if i in exported]
         handled = self.ledger.last_applied(HANDLED, wanted)
         cases = [_Case(i, exported[i], i in deleted) for i in wanted if i not in handled]
-        for start in range(0, len(cases), XERO_BATCH):
-            self._cancel(cases[start : start + XERO_BATCH], report)
+        if cases:
+            settings = self.dynamics.settings()
+            for start in range(0, len(cases), XERO_BATCH):
+                self._cancel(cases[start : start + XERO_BATCH], settings, report)
         if changes.delta_link:
             self.marks.set_token(DELTA_LINK, changes.delta_link)
         return report
 
-    def _cancel(self, cases: list[_Case], report: StepReport) -> None:
-        settings = self.dynamics.settings()
+    def _cancel(self, cases: list[_Case], settings: ConnectorSettings, report: StepReport) -> None:
+        """One batch: what Xero holds, what earlier passes did, then each write in turn."""
         found = self.xero.invoices_for_cancellation([c.xero_id for c in cases])
         for case in cases:
             case.invoice = found.get(case.xero_id)
