@@ -4,11 +4,6 @@ with exactly one deletion or one allocated credit note, and one Sync History rec
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
 
 from tests.integration.conftest import Stack
@@ -24,6 +19,7 @@ from tests.integration.test_cancellations import (
     step,
     xero_invoice,
 )
+from tests.support.crash_pass import crash_at
 
 DELETE_STEPS = ["deletes-begun", "deletes-sent", "cancellations-written-back"]
 CREDIT_STEPS = [
@@ -35,24 +31,6 @@ CREDIT_STEPS = [
 ]
 
 
-def _crash_at(stack: Stack, checkpoint: str) -> None:
-    settings = stack.runtime.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("D365XERO_")}
-    env.update(
-        D365XERO_DATA_DIR=str(settings.data_dir),
-        D365XERO_DATABASE_URL=settings.database(),
-        D365XERO_CA_BUNDLE=str(settings.ca_bundle),
-    )
-    crashed = subprocess.run(
-        [sys.executable, "-m", "tests.support.crash_pass", stack.connection.id, checkpoint],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("checkpoint", DELETE_STEPS)
 def test_killed_while_deleting_a_draft_deletes_it_once(stack: Stack, checkpoint: str) -> None:
@@ -61,7 +39,7 @@ def test_killed_while_deleting_a_draft_deletes_it_once(stack: Stack, checkpoint:
     row = detail(stack, dynamics_id)
     delete(stack, dynamics_id)  # deleted in Dynamics between two passes
 
-    _crash_at(stack, checkpoint)
+    crash_at(stack.runtime.settings, stack.connection.id, checkpoint)
     stack.run_pass()
 
     assert xero_invoice(stack, row["dxc_xeroinvoiceid"])["Status"] == "DELETED"
@@ -82,7 +60,7 @@ def test_killed_while_crediting_makes_one_credit_note_allocated_once(
     number = xero_invoice(stack, row["dxc_xeroinvoiceid"])["InvoiceNumber"]
     cancel(stack, dynamics_id)
 
-    _crash_at(stack, checkpoint)
+    crash_at(stack.runtime.settings, stack.connection.id, checkpoint)
     stack.run_pass()
 
     [note] = credit_notes(stack, number)

@@ -4,10 +4,6 @@ contact and item per Dynamics record, and one success in Sync History per invoic
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -15,6 +11,7 @@ import pytest
 from d365xero.demo import create_sample_invoices
 from d365xero.solution import schema
 from tests.integration.conftest import Stack
+from tests.support.crash_pass import crash_at
 
 STEPS = [
     "contacts-begun",
@@ -63,21 +60,7 @@ def test_killed_at_any_step_the_next_pass_finishes_without_duplicates(
     stack: Stack, step: str
 ) -> None:
     _prepare(stack)
-    settings = stack.runtime.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("D365XERO_")}
-    env.update(
-        D365XERO_DATA_DIR=str(settings.data_dir),
-        D365XERO_DATABASE_URL=settings.database(),
-        D365XERO_CA_BUNDLE=str(settings.ca_bundle),
-    )
-    crashed = subprocess.run(
-        [sys.executable, "-m", "tests.support.crash_pass", stack.connection.id, step],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
+    crash_at(stack.runtime.settings, stack.connection.id, step)
     stack.run_pass()
     _assert_exactly_once(stack)
     again = stack.run_pass()

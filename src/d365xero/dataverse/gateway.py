@@ -505,7 +505,7 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
             "dxc_xerourl": change.xero_url,
         }
         return change.invoice_id, Operation("PATCH", f"dxc_xerodetails({detail_id})", body)
-    if isinstance(change, HistoryEntry | DetailHistory):
+    if isinstance(change, HistoryEntry):  # DetailHistory too
         body = {
             "dxc_name": change.name,
             "dxc_eventdate": _iso(change.when),

@@ -74,20 +74,11 @@ class CustomerLink:
 
 
 @dataclass(frozen=True)
-class DetailHistory:
+class DetailHistory(HistoryEntry):
     """A Sync History row on the invoice's Xero details (which outlive the invoice), and on the
     invoice too while it exists: a cancellation's record."""
 
-    invoice_id: str
-    invoice_exists: bool
-    when: datetime
-    action: SyncAction
-    status: SyncStatus
-    details: str
-
-    @property
-    def name(self) -> str:
-        return history_name(self.when)
+    invoice_exists: bool = True
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ class Cancellations:
                     changes.append(DetailStatus(case.invoice_id, after))
             changes.append(
                 DetailHistory(
-                    case.invoice_id, exists, now, case.plan.history_action, status, message
+                    case.invoice_id, now, case.plan.history_action, status, message, exists
                 )
             )
             report.add(Outcome(case.invoice_id, case.number, result, case.number, message))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -212,13 +212,12 @@ class XeroClient:
         return created
 
     def create_invoices(self, drafts: Sequence[InvoiceDraft], key: str) -> list[XeroInvoiceResult]:
-        amounts = [ln.unit_amount for d in drafts for ln in d.lines if ln.unit_amount is not None]
         body = xm.Invoices(invoices=[_invoice(d) for d in drafts])
         result = self._call(
             self.api.create_invoices,
             invoices=body,
             summarize_errors=False,
-            unitdp=4 if needs_4dp(amounts) else 2,
+            unitdp=_unitdp(ln for d in drafts for ln in d.lines),
             idempotency_key=key,
         )
         return [_result(inv) for inv in result.invoices or []]
@@ -227,18 +226,16 @@ class XeroClient:
         self, updates: Sequence[tuple[str, InvoiceDraft]], key: str
     ) -> list[XeroInvoiceResult]:
         invoices = []
-        amounts = []
         for xero_id, draft in updates:
             invoice = _invoice(draft)
             invoice.invoice_id = xero_id
             invoice.status = None  # Xero's to move once the invoice is there
             invoices.append(invoice)
-            amounts += [ln.unit_amount for ln in draft.lines if ln.unit_amount is not None]
         result = self._call(
             self.api.update_or_create_invoices,
             invoices=xm.Invoices(invoices=invoices),
             summarize_errors=False,
-            unitdp=4 if needs_4dp(amounts) else 2,
+            unitdp=_unitdp(ln for _, d in updates for ln in d.lines),
             idempotency_key=key,
         )
         return [_result(inv) for inv in result.invoices or []]
@@ -293,13 +290,12 @@ class XeroClient:
         ]
 
     def create_credit_notes(self, drafts: Sequence[CreditNoteDraft], key: str) -> list[XeroChange]:
-        amounts = [ln.unit_amount for d in drafts for ln in d.lines if ln.unit_amount is not None]
         body = xm.CreditNotes(credit_notes=[_credit_note(d) for d in drafts])
         result = self._call(
             self.api.create_credit_notes,
             credit_notes=body,
             summarize_errors=False,
-            unitdp=4 if needs_4dp(amounts) else 2,
+            unitdp=_unitdp(ln for d in drafts for ln in d.lines),
             idempotency_key=key,
         )
         return [
@@ -507,6 +503,12 @@ def _invoice(draft: InvoiceDraft) -> xm.Invoice:
     if draft.currency:
         invoice.currency_code = xm.CurrencyCode(draft.currency)
     return invoice
+
+
+def _unitdp(lines: Iterable[LineDraft]) -> int:
+    """Four decimal places for unit amounts when any needs them (Xero rounds to two else)."""
+    amounts = [ln.unit_amount for ln in lines if ln.unit_amount is not None]
+    return 4 if needs_4dp(amounts) else 2
 
 
 def _change(xero_id: Any, number: str | None, errors: Any) -> XeroChange:
