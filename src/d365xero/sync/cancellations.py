@@ -82,9 +82,11 @@ class Cancellations:
         self.marks = marks
         self.now = now
         self.checkpoint = checkpoint  # the crash tests kill the process at each one
+        self._unrecorded = False
 
     def run(self) -> StepReport:
         report = StepReport()
+        self._unrecorded = False  # Dynamics refused a record: read these changes again
         changes = self.dynamics.invoice_changes(self.marks.token(DELTA_LINK))
         if changes.expired:
             log.warning(
@@ -107,7 +109,7 @@ class Cancellations:
             settings = self.dynamics.settings()
             for start in range(0, len(cases), XERO_BATCH):
                 self._cancel(cases[start : start + XERO_BATCH], settings, report)
-        if changes.delta_link:
+        if changes.delta_link and not self._unrecorded:
             self.marks.set_token(DELTA_LINK, changes.delta_link)
         return report
 
@@ -271,9 +273,15 @@ class Cancellations:
             )
             report.add(Outcome(case.invoice_id, case.number, result, case.number, message))
             outcomes[case.invoice_id] = message
-        for refusal in self.dynamics.write_back(changes):
+        refusals = self.dynamics.write_back(changes)
+        for refusal in refusals:
             report.add(Outcome("", "", "unrecorded", message=refusal))
         self.checkpoint("cancellations-written-back")
+        if refusals:
+            # Not marked handled: the next pass reads the same changes (the delta link is not
+            # moved on) and writes the record again; the ledger keeps Xero from a second write.
+            self._unrecorded = True
+            return
         key = self.ledger.begin(HANDLED, {i: m.encode() for i, m in outcomes.items()})
         self.ledger.applied(key, {c.invoice_id: c.xero_id for c in cases})
 
