@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from d365xero.errors import ConfigurationError
@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     # shell history that way); the portal's registered apps read the same two.
     xero_client_secret: SecretStr | None = None
     dataverse_client_secret: SecretStr | None = None
+
+    # An invoice Xero did not answer for is tried again on later passes, with exponential
+    # backoff (1 minute doubling to 1 hour, with jitter), until it has failed this many times
+    # or for this long, then marked Failed with the last reason.
+    retry_max_attempts: int = Field(default=8, ge=1)
+    retry_max_age_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("xero_url")
     @classmethod

@@ -52,7 +52,11 @@ class AuthorisationLost(RemoteError):
 
 
 class RemoteRejected(RemoteError):
-    pass
+    def __init__(
+        self, message: str, *, status: int | None = None, service: str = "", code: str = ""
+    ) -> None:
+        super().__init__(message, status=status, service=service)
+        self.code = code  # the peer's own error code where it has one (Dataverse: 0x80044352)
 
 
 class StoreError(D365XeroError):

@@ -10,12 +10,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from d365xero.config import Settings
@@ -30,7 +31,7 @@ from d365xero.jobs.passes import PassResult, run_pass
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.jobs.setup import add_connection
 from d365xero.solution import schema
-from d365xero.store.models import Connection
+from d365xero.store.models import Connection, InvoiceRetry
 from d365xero.trust import ca_bundle_file, ssl_context
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness, build_harness
 
@@ -74,6 +75,12 @@ class Stack:
             D365XERO_CA_BUNDLE=str(settings.ca_bundle),
         )
         return env
+
+    def retries_due(self) -> None:
+        """Every invoice's retry backoff is over (its next attempt moved into the past)."""
+        with self.runtime.sessions.begin() as session:
+            past = datetime.now(UTC) - timedelta(seconds=1)
+            session.execute(sa.update(InvoiceRetry).values(next_attempt_at=past))
 
     def crash_pass(self, step: str) -> None:
         """A pass in a process of its own, killed with SIGKILL at the engine's step `step`."""

@@ -1,5 +1,6 @@
 """Runs one sync pass and kills its own process with SIGKILL at a named step of the engine:
-`python -m tests.support.crash_pass CONNECTION_ID STEP` (settings from D365XERO_* variables)."""
+`python -m tests.support.crash_pass CONNECTION_ID STEP` (settings from D365XERO_* variables).
+Tests start it with `Stack.crash_pass`."""
 
 from __future__ import annotations
 

@@ -130,6 +130,20 @@ def test_every_lookup_has_a_relationship_with_its_navigation_properties(
         assert navigation == {"1": lookup.column.schema_name, "0": lookup.relationship_name}
 
 
+def test_deleting_an_invoice_keeps_its_xero_details_and_their_history(
+    parts: dict[str, ET.Element],
+) -> None:
+    relationships = {
+        r.get("Name"): r for r in parts["customizations.xml"].iter("EntityRelationship")
+    }
+    by_column = {(lk.referencing, lk.column.logical_name): lk for lk in schema.lookups()}
+    detail = by_column[("dxc_xerodetail", "dxc_invoiceid")]
+    history = by_column[("dxc_synchistory", "dxc_xerodetailid")]
+    assert history.referenced == "dxc_xerodetail"
+    for lookup in (detail, history, by_column[("dxc_synchistory", "dxc_invoiceid")]):
+        assert relationships[lookup.relationship_name].findtext("CascadeDelete") == "RemoveLink"
+
+
 def test_change_tracking_is_on_where_the_connector_reads(parts: dict[str, ET.Element]) -> None:
     entities = {e.get("Name"): e for e in parts["customizations.xml"].iter("entity")}
     for t in schema.TABLES:

@@ -153,6 +153,21 @@ def test_every_message_says_how_to_retry() -> None:
 # -- lines -----------------------------------------------------------------------------------
 
 
+def test_a_line_dynamics_could_not_price_names_the_product_and_the_price_list() -> None:
+    unpriced = replace(
+        PRODUCT,
+        unit_price=Decimal(0),
+        pricing_error=11,
+        pricing_error_label="Product Not In Price Level",
+    )
+    message = only(check(with_line(unpriced, price_list_name="Retail 2026")))
+    assert 'Line 1 "CRM Online: Enterprise (sample)"' in message
+    assert 'the product "CRM Online: Enterprise (sample)"' in message
+    assert 'the price list "Retail 2026" (Product Not In Price Level)' in message
+    unlabelled = only(check(with_line(replace(unpriced, pricing_error_label=None))))
+    assert "(pricing error 11)" in unlabelled and '"(none)"' in unlabelled
+
+
 def test_an_invoice_of_notes_only_bills_nothing() -> None:
     message = only(check(with_line(NOTE)))
     assert "only description lines" in message and "quantity and a price" in message

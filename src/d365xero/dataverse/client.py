@@ -145,6 +145,7 @@ class DataverseClient:
                 f"Dynamics refused {method} {path.split('?')[0]}: {_message(response)}",
                 status=response.status_code,
                 service="dataverse",
+                code=_code(response),
             )
         if failure is not None and not last:
             raise transport_failure(failure, self.org_url, "dataverse") from failure
@@ -185,6 +186,13 @@ def _message(response: httpx.Response) -> str:
         return str(error.get("message") or error)
     except ValueError:
         return response.text[:300]
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error", {}).get("code") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _chunks(

@@ -18,10 +18,15 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.domain.fieldmap import NO_EXTRA, SOURCES, ExtraColumns
 from d365xero.domain.history import (
     CustomerLink,
+    DetailHistory,
+    DetailStatus,
     HistoryEntry,
     LineTax,
+    SyncAction,
+    SyncStatus,
     WriteBack,
     XeroDetailChange,
+    tax_not_written,
 )
 from d365xero.domain.records import (
     Address,
@@ -37,9 +42,12 @@ from d365xero.domain.records import (
 )
 from d365xero.errors import RemoteRejected
 from d365xero.solution import schema
-from d365xero.sync.ports import ReferenceData
+from d365xero.sync.ports import InvoiceChanges, ReferenceData
 
-ACTIVE = 0
+ACTIVE, CANCELED = 0, 3
+EXPIRED_VERSION_STAMP = "0x80044352"  # "The specified version stamp has expired" (change tracking)
+CHANGES_PAGE = 5000  # rows a page of the change feed: only ids and state are read
+_TRACKED = "invoiceid,name,statecode,_dxc_connectionid_value"
 _EXISTING = (("If-Match", "*"),)  # update only: never let a PATCH create a missing row
 _ADDRESS = (
     "address1_line1,address1_line2,address1_city,address1_stateorprovince,"
@@ -51,7 +59,8 @@ _CONTACT = (
 )
 _LINE = (
     "invoicedetailid,isproductoverridden,productdescription,quantity,priceperunit,"
-    "manualdiscountamount,sequencenumber,lineitemnumber,dxc_trackingoption1,dxc_trackingoption2"
+    "manualdiscountamount,sequencenumber,lineitemnumber,dxc_trackingoption1,dxc_trackingoption2,"
+    "pricingerrorcode"
 )
 _INVOICE = (
     "invoiceid,name,invoicenumber,description,datedelivered,duedate,statecode,"
@@ -97,6 +106,7 @@ def _expand(extra: ExtraColumns) -> str:
             f"customerid_account($select={_with(_ACCOUNT, extra.columns('account'))})",
             f"customerid_contact($select={_with(_CONTACT, extra.columns('contact'))})",
             "transactioncurrencyid($select=isocurrencycode)",
+            "pricelevelid($select=name)",
             "dxc_BrandingThemeId($select=dxc_xerobrandingthemeid)",
             f"{_DETAILS_NAV}($select={_DETAIL})",
             f"invoice_details($select={_with(_LINE, extra.columns('line'))};"
@@ -179,6 +189,51 @@ class DynamicsGateway:
         )
         return self._invoice_pages(condition, page_size, extra)
 
+    def invoice_changes(self, delta_link: str | None) -> InvoiceChanges:
+        """Dynamics' change feed of invoices (reference/dataverse.md §5): from `delta_link`, the
+        rows changed since and the ids deleted; without one, or when Dataverse refuses it as
+        expired (ExpireChangeTrackingInDays, 7 by default), every invoice and a fresh link."""
+        expired = False
+        if delta_link:
+            try:
+                return self._changes(delta_link, full=False, expired=False)
+            except RemoteRejected as exc:
+                if exc.code != EXPIRED_VERSION_STAMP:
+                    raise
+                expired = True
+        return self._changes(None, full=True, expired=expired)
+
+    def _changes(self, link: str | None, *, full: bool, expired: bool) -> InvoiceChanges:
+        prefer = f"odata.track-changes,odata.maxpagesize={CHANGES_PAGE}"
+        params = None if link else {"$select": _TRACKED}
+        body = self.client.get(link or "invoices", params, Prefer=prefer)
+        cancelled: list[str] = []
+        deleted: list[str] = []
+        present: set[str] = set()
+        names: dict[str, str] = {}
+        while True:
+            for row in body.get("value", []):
+                if "$deletedEntity" in str(row.get("@odata.context", "")):
+                    deleted.append(str(row["id"]))
+                    continue
+                present.add(row["invoiceid"])
+                ours = row.get("_dxc_connectionid_value") == self.connection_row_id
+                if ours and row.get("statecode") == CANCELED:
+                    cancelled.append(row["invoiceid"])
+                    names[row["invoiceid"]] = row.get("name") or ""
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                break
+            body = self.client.get(next_link, Prefer=prefer)
+        return InvoiceChanges(
+            cancelled=tuple(cancelled),
+            deleted=tuple(deleted),
+            delta_link=str(body.get("@odata.deltaLink") or ""),
+            present=frozenset(present) if full else None,
+            expired=expired,
+            names=names,
+        )
+
     def column_types(self, table: str) -> dict[str, str]:
         """Column logical name -> Dataverse AttributeType, from the table's metadata."""
         rows = self.client.get(
@@ -197,8 +252,8 @@ class DynamicsGateway:
             "$expand": _expand(extra),
             "$orderby": "createdon asc",
         }
-        prefer = _FORMATTED if extra.any() else None
-        for rows in self.client.pages("invoices", params, page_size, prefer=prefer):
+        # Formatted values always: a line's pricing error is named by Dynamics' own label.
+        for rows in self.client.pages("invoices", params, page_size, prefer=_FORMATTED):
             yield [self._invoice(r, _xero_link(r.get(_DETAILS_NAV) or []), extra) for r in rows]
 
     def _invoice(self, row: dict[str, Any], link: XeroLink | None, extra: ExtraColumns) -> Invoice:
@@ -213,6 +268,7 @@ class DynamicsGateway:
             description=row.get("description"),
             customer=_customer(row, extra),
             has_price_list=bool(row.get("_pricelevelid_value")),
+            price_list_name=(row.get("pricelevelid") or {}).get("name"),
             currency=currency.get("isocurrencycode"),
             date_delivered=_day(row.get("datedelivered")),
             due_date=_day(row.get("duedate")),
@@ -292,13 +348,37 @@ class DynamicsGateway:
 
     def write_back(self, changes: Sequence[WriteBack]) -> list[str]:
         """One $batch; one change set per invoice, so one invoice's failure spares the rest.
-        Returns Dynamics' reasons for the change sets it refused."""
+        Returns Dynamics' reasons for the change sets it refused.
+
+        Line tax goes first, one line a change set: an invoice paid or canceled in Dynamics
+        meanwhile is read-only and refuses it, which must not undo its Xero details and Sync
+        History. Each such change set has exactly one response, so the first results are the
+        taxes'; an invoice whose tax was refused gets a Sync History note saying so."""
+        taxes: list[tuple[str, Operation]] = []
         groups: dict[str, list[Operation]] = {}
         for change in changes:
             key, op = _operation(change)
-            groups.setdefault(key, []).append(op)
-        results = self.client.batch(list(groups.values()))
-        return [f"Dynamics refused a write-back: {_error(r)}" for r in results if r.status >= 400]
+            if isinstance(change, LineTax):
+                taxes.append((key, op))
+            else:
+                groups.setdefault(key, []).append(op)
+        results = self.client.batch([[op] for _, op in taxes] + list(groups.values()))
+        refused: dict[str, str] = {}
+        for (invoice_id, _), result in zip(taxes, results, strict=False):
+            if result.status >= 400:
+                refused.setdefault(invoice_id, _error(result))
+        if refused:
+            now = datetime.now(UTC)
+            notes = [
+                HistoryEntry(i, now, SyncAction.UPDATE, SyncStatus.FAILED, tax_not_written(why))
+                for i, why in refused.items()
+            ]
+            results += self.client.batch([[_operation(note)[1]] for note in notes])
+        return [
+            f"Dynamics refused a write-back: {_error(r)}"
+            for r in results[len(taxes) :]
+            if r.status >= 400
+        ]
 
     @staticmethod
     def _raise_failures(results: Sequence[OperationResult]) -> None:
@@ -393,6 +473,8 @@ def _line(row: dict[str, Any], extra: ExtraColumns) -> InvoiceLine:
         tracking=tracking,
         sequence=int(row.get("sequencenumber") or row.get("lineitemnumber") or 0),
         extra=_values(extra, "line", row),
+        pricing_error=int(row.get("pricingerrorcode") or 0),
+        pricing_error_label=row.get("pricingerrorcode" + _FORMATTED_KEY),
     )
 
 
@@ -400,10 +482,16 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def detail_row_id(change: XeroDetailChange | DetailHistory | DetailStatus) -> str:
+    """The invoice's dxc_xerodetail row: the connector makes one per invoice, with an id derived
+    from the invoice's, so it is found again after the invoice is deleted."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, change.invoice_id))
+
+
 def _operation(change: WriteBack) -> tuple[str, Operation]:
     """(the invoice or record it belongs to, the upsert that makes it so)."""
     if isinstance(change, XeroDetailChange):
-        detail_id = change.detail_id or str(uuid.uuid5(uuid.NAMESPACE_URL, change.invoice_id))
+        detail_id = change.detail_id or detail_row_id(change)
         body = {
             "dxc_name": change.invoice_name[:200],
             "dxc_InvoiceId@odata.bind": f"/invoices({change.invoice_id})",
@@ -417,16 +505,27 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
             "dxc_xerourl": change.xero_url,
         }
         return change.invoice_id, Operation("PATCH", f"dxc_xerodetails({detail_id})", body)
-    if isinstance(change, HistoryEntry):
+    if isinstance(change, HistoryEntry):  # DetailHistory too
         body = {
             "dxc_name": change.name,
-            "dxc_InvoiceId@odata.bind": f"/invoices({change.invoice_id})",
             "dxc_eventdate": _iso(change.when),
             "dxc_action": schema.option_value(schema.SYNC_ACTION, change.action.value),
             "dxc_syncstatus": schema.option_value(schema.SYNC_STATUS, change.status.value),
             "dxc_details": change.details[:4000],
         }
-        return change.invoice_id, Operation("PATCH", f"dxc_synchistories({uuid.uuid4()})", body)
+        row_id = str(uuid.uuid4())
+        if isinstance(change, DetailHistory):
+            body["dxc_XeroDetailId@odata.bind"] = f"/dxc_xerodetails({detail_row_id(change)})"
+            # An invoice is cancelled in Xero once: its record has one row, written again (not
+            # twice) by a pass that finishes the work of one that stopped before recording it.
+            row_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cancellation:{change.invoice_id}"))
+        if not isinstance(change, DetailHistory) or change.invoice_exists:
+            body["dxc_InvoiceId@odata.bind"] = f"/invoices({change.invoice_id})"
+        return change.invoice_id, Operation("PATCH", f"dxc_synchistories({row_id})", body)
+    if isinstance(change, DetailStatus):
+        body = {"dxc_xerostatus": change.xero_status}
+        path = f"dxc_xerodetails({detail_row_id(change)})"
+        return change.invoice_id, Operation("PATCH", path, body, _EXISTING)
     if isinstance(change, LineTax):
         return change.invoice_id, Operation(
             "PATCH", f"invoicedetails({change.line_id})", {"tax": float(change.tax)}, _EXISTING

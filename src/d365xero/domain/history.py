@@ -25,6 +25,10 @@ class SyncStatus(StrEnum):
     FAILED = "Failed"
 
 
+def history_name(when: datetime) -> str:
+    return f"Sync - {when:%Y-%m-%d %H:%M:%S}"
+
+
 @dataclass(frozen=True)
 class XeroDetailChange:
     """Create or update the invoice's dxc_xerodetail row (`detail_id` None: create)."""
@@ -50,7 +54,7 @@ class HistoryEntry:
 
     @property
     def name(self) -> str:
-        return f"Sync - {self.when:%Y-%m-%d %H:%M:%S}"
+        return history_name(self.when)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,23 @@ class CustomerLink:
     xero_contact_id: str
 
 
-WriteBack = XeroDetailChange | HistoryEntry | LineTax | CustomerLink
+@dataclass(frozen=True)
+class DetailHistory(HistoryEntry):
+    """A Sync History row on the invoice's Xero details (which outlive the invoice), and on the
+    invoice too while it exists: a cancellation's record."""
+
+    invoice_exists: bool = True
+
+
+@dataclass(frozen=True)
+class DetailStatus:
+    """The Xero status shown on the invoice's existing Xero details."""
+
+    invoice_id: str
+    xero_status: str
+
+
+WriteBack = XeroDetailChange | HistoryEntry | LineTax | CustomerLink | DetailHistory | DetailStatus
 
 
 def created_message(xero_invoice_id: str) -> str:
@@ -78,6 +98,15 @@ def created_message(xero_invoice_id: str) -> str:
 
 def updated_message(xero_invoice_id: str) -> str:
     return f"Invoice has been updated in Xero - {xero_invoice_id}"
+
+
+def tax_not_written(reason: str) -> str:
+    """For an invoice that became read-only in Dynamics before Xero's tax came back."""
+    return (
+        "The invoice is in Xero, but Xero's tax on its lines could not be written to Dynamics, "
+        f"which refused it ({reason}): a paid or canceled invoice is read-only. Reactivate the "
+        "invoice and set Export status to No if the line tax matters."
+    )
 
 
 def invoice_url(short_code: str | None, xero_invoice_id: str, invoice_type: str) -> str:

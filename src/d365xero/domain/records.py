@@ -77,6 +77,9 @@ class InvoiceLine:
     tracking: tuple[str, ...] = ()  # "Category: Option", at most two
     sequence: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)  # mapped columns, as text
+    # Dynamics' pricingerrorcode (0: priced) and its label, e.g. "Product Not In Price Level".
+    pricing_error: int = 0
+    pricing_error_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Invoice:
     url: str | None = None  # the invoice's link in Dynamics
     modified_on: datetime | None = None  # by Dynamics' clock
     extra: Mapping[str, str] = field(default_factory=dict)  # mapped columns, as text
+    price_list_name: str | None = None
 
 
 @dataclass(frozen=True)

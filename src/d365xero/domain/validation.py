@@ -222,6 +222,25 @@ def _header_lengths(s: Subject) -> Iterator[str]:
 # -- line rules -----------------------------------------------------------------------------------
 
 
+def _prices_computed(s: Subject) -> Iterator[str]:
+    # Dynamics' pricing engine sets a product line's pricingerrorcode when it cannot price it
+    # (the qooi_pricingerrorcode choices: 0 None, 2 Missing Price Level, 11 Product Not In Price
+    # Level, ...: learn.microsoft.com/previous-versions/ms934525, PRICING_ERROR_CODE); its price
+    # is then 0, and Xero would bill nothing for the line.
+    for line in s.lines:
+        source = line.source
+        if source is None or not source.pricing_error:
+            continue
+        product = source.product_name or source.product_number or line.draft.description
+        price_list = s.invoice.price_list_name or "(none)"
+        why = source.pricing_error_label or f"pricing error {source.pricing_error}"
+        yield (
+            f'{line.label}: Dynamics could not price the product "{_clip(product)}" from the '
+            f'price list "{price_list}" ({why}): add the product to the price list, or pick '
+            f"another price list or product, {RETRY}"
+        )
+
+
 def _descriptions(s: Subject) -> Iterator[str]:
     for line in s.lines:
         text = line.draft.description
@@ -408,6 +427,7 @@ RULES: tuple[Rule, ...] = (
     _currency_enabled,
     _invoice_number_unused,
     _header_lengths,
+    _prices_computed,
     _descriptions,
     _tax_types_known,
     _account_codes_known,

@@ -55,6 +55,11 @@ class StoreLedger:
                 if write.xero_id
             }
 
+    def applied_sources(self, kind: str) -> dict[str, str]:
+        with self._sessions() as session:
+            found = writes.applied_writes_of_kind(session, self._connection_id, kind)
+            return {source_id: write.xero_id for source_id, write in found.items() if write.xero_id}
+
     def pending(self, kind: str) -> list[PendingWrite]:
         with self._sessions() as session:
             groups: dict[str, list[XeroWrite]] = defaultdict(list)

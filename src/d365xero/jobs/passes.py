@@ -21,18 +21,21 @@ import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from d365xero.domain.retry import RetryPolicy
 from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
+from d365xero.jobs.retries import StoreRetries
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, locks, runs
 from d365xero.store.models import Connection, ConnectionStatus, RunStatus
+from d365xero.sync.cancellations import Cancellations
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
@@ -59,6 +62,7 @@ class StepContext:
     marks: StoreMarks
     now: Callable[[], datetime]
     checkpoint: Callable[[str], None]
+    retries: StoreRetries
 
 
 def _reference(ctx: StepContext) -> Step:
@@ -69,7 +73,23 @@ def _reference(ctx: StepContext) -> Step:
 
 def _push(ctx: StepContext) -> Step:
     return InvoicePush(
-        ctx.clients.dynamics, ctx.clients.xero, ctx.ledger, ctx.now, checkpoint=ctx.checkpoint
+        ctx.clients.dynamics,
+        ctx.clients.xero,
+        ctx.ledger,
+        ctx.now,
+        checkpoint=ctx.checkpoint,
+        retries=ctx.retries,
+    )
+
+
+def _cancellations(ctx: StepContext) -> Step:
+    return Cancellations(
+        ctx.clients.dynamics,
+        ctx.clients.xero,
+        ctx.ledger,
+        ctx.marks,
+        ctx.now,
+        checkpoint=ctx.checkpoint,
     )
 
 
@@ -78,6 +98,7 @@ def _push(ctx: StepContext) -> Step:
 PASS_STEPS: tuple[tuple[str, Callable[[StepContext], Step]], ...] = (
     ("reference", _reference),
     ("push", _push),
+    ("cancellations", _cancellations),
 )
 
 
@@ -190,6 +211,7 @@ def _locked_pass(
         StoreMarks(sessions, connection_id),
         _now,
         checkpoint,
+        StoreRetries(sessions, connection_id, _retry_policy(runtime)),
     )
     result = PassResult(name, RunStatus.succeeded)
     for step_name, make in PASS_STEPS:
@@ -206,8 +228,24 @@ def _locked_pass(
             _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
         if troubled:
             result.status = RunStatus.partial
+    waiting = _retry_note(result.report)
+    result.message = "; ".join(m for m in (result.message, waiting) if m)
     _record(sessions, run_id, result)
     return result
+
+
+def _retry_policy(runtime: Runtime) -> RetryPolicy:
+    settings = runtime.settings
+    return RetryPolicy(settings.retry_max_attempts, timedelta(hours=settings.retry_max_age_hours))
+
+
+def _retry_note(report: StepReport) -> str:
+    """How many invoices wait for a retry after Xero did not answer, and why (the latest)."""
+    waiting = [o for o in report.outcomes if o.result in ("deferred", "retry-waiting")]
+    count = report.count("deferred") + report.count("retry-waiting")
+    if not count:
+        return ""
+    return f"{count} invoice(s) waiting for a retry: {waiting[-1].message}"
 
 
 def _run_step(

@@ -51,7 +51,7 @@ CHANGED = {
     "updated": "updated in Xero",
     "failed": "failed",
     "refused": "not updated in Xero",
-    "deferred": "deferred to the next pass",
+    "deferred": "deferred",
     "unrecorded": "not recorded in Dynamics",
 }
 

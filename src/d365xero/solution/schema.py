@@ -353,6 +353,15 @@ SYNC_HISTORY = Table(
     _name("Name", "'Sync - <date and time>'."),
     (
         _lookup("dxc_InvoiceId", "Invoice", "The Dynamics invoice.", "invoice"),
+        # Every relationship of ours removes the link on delete (never cascades): the Xero
+        # details and this history outlive an invoice deleted in Dynamics, and the history of
+        # its cancellation hangs on the Xero details.
+        _lookup(
+            "dxc_XeroDetailId",
+            "Xero details",
+            "The invoice's Xero details, which stay when the invoice is deleted in Dynamics.",
+            "dxc_xerodetail",
+        ),
         Column("dxc_EventDate", ColumnType.DATETIME, "Event date and time", "When it happened."),
         _choice("dxc_Action", "Action", "What the connector did.", SYNC_ACTION),
         Column(

@@ -256,3 +256,20 @@ class SyncMark(Base):
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[datetime | None] = mapped_column(UTCDateTime())
     token: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class InvoiceRetry(Base):
+    """An invoice Xero did not answer for (429, 5xx, timeouts, lost replies beyond the retries
+    within a request): when the push tries it again, and why it last failed."""
+
+    __tablename__ = "invoice_retries"
+    _repr_fields = ("connection_id", "invoice_id", "attempts", "next_attempt_at")
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    invoice_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_reason: Mapped[str] = mapped_column(sa.Text)

@@ -121,25 +121,34 @@ def pending_writes(session: Session, connection_id: str) -> list[XeroWrite]:
     return list(session.scalars(query))
 
 
+def _applied(connection_id: str, kind: str) -> sa.Select[tuple[XeroWrite]]:
+    return (
+        sa.select(XeroWrite)
+        .where(
+            XeroWrite.connection_id == connection_id,
+            XeroWrite.kind == kind,
+            XeroWrite.state == WriteState.applied.value,
+        )
+        .order_by(XeroWrite.id)
+    )
+
+
 def applied_writes(
     session: Session, connection_id: str, kind: str, source_ids: Sequence[str]
 ) -> dict[str, XeroWrite]:
     """The latest applied write of this kind for each of these Dynamics records that has one."""
     found: dict[str, XeroWrite] = {}
     for start in range(0, len(source_ids), 500):  # bounded IN lists
-        query = (
-            sa.select(XeroWrite)
-            .where(
-                XeroWrite.connection_id == connection_id,
-                XeroWrite.kind == kind,
-                XeroWrite.source_id.in_(source_ids[start : start + 500]),
-                XeroWrite.state == WriteState.applied.value,
-            )
-            .order_by(XeroWrite.id)
-        )
+        chunk = source_ids[start : start + 500]
+        query = _applied(connection_id, kind).where(XeroWrite.source_id.in_(chunk))
         for write in session.scalars(query):
             found[write.source_id] = write  # ascending ids: the latest wins
     return found
+
+
+def applied_writes_of_kind(session: Session, connection_id: str, kind: str) -> dict[str, XeroWrite]:
+    """The latest applied write of this kind for every record that has one."""
+    return {write.source_id: write for write in session.scalars(_applied(connection_id, kind))}
 
 
 def applied_write(

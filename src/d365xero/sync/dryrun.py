@@ -152,6 +152,9 @@ class DryRunLedger:
     def pending(self, kind: str) -> list[PendingWrite]:
         return self._ledger.pending(kind)
 
+    def applied_sources(self, kind: str) -> dict[str, str]:
+        return self._ledger.applied_sources(kind)
+
     def edits_checked_until(self) -> datetime | None:
         return self._ledger.edits_checked_until()
 

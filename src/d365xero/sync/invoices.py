@@ -31,6 +31,7 @@ from d365xero.domain.history import (
 from d365xero.domain.mapping import ACCREC, ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.readiness import Verdict, assess
 from d365xero.domain.records import ConnectorSettings, Customer, ExportStatus, Invoice
+from d365xero.domain.retry import exhausted, gave_up_message
 from d365xero.domain.status import edit_refusal
 from d365xero.domain.validation import (
     XeroCatalog,
@@ -44,8 +45,10 @@ from d365xero.errors import ConfigurationError, RemoteRejected, TransientError
 from d365xero.sync.ports import (
     AppliedWrite,
     DynamicsPort,
+    NoRetries,
     Organisation,
     PendingWrite,
+    RetryBook,
     WriteLedger,
     XeroInvoiceResult,
     XeroPort,
@@ -93,7 +96,7 @@ class _PassState:
         return self.catalog.item_codes
 
 
-def _today(settings: ConnectorSettings, now: datetime) -> datetime:
+def local_now(settings: ConnectorSettings, now: datetime) -> datetime:
     """Now in the connection's time zone, which decides whether Date Delivered has come."""
     try:
         zone = ZoneInfo(settings.timezone)
@@ -114,8 +117,10 @@ class InvoicePush:
         now: Callable[[], datetime],
         page_size: int = PAGE_SIZE,
         checkpoint: Callable[[str], None] = lambda step: None,
+        retries: RetryBook | None = None,
     ) -> None:
         self.dynamics = dynamics
+        self.retries: RetryBook = retries or NoRetries()
         self.xero = xero
         self.ledger = ledger
         self.now = now
@@ -133,7 +138,7 @@ class InvoicePush:
         self._state = None
         started = self.now()
         extra = self._extra()
-        today = _today(self._settings(), started).date()
+        today = local_now(self._settings(), started).date()
         handled: set[str] = set()
         while True:
             page = self.dynamics.ready_invoices(self.page_size, extra, today)
@@ -205,12 +210,20 @@ class InvoicePush:
 
     def _push_page(self, page: Sequence[Invoice], report: StepReport) -> list[WriteBack]:
         now = self.now()
-        today = _today(self._settings(), now).date()
+        today = local_now(self._settings(), now).date()
         changes: list[WriteBack] = []
         ready: list[Invoice] = []
+        backoff = self.retries.states([invoice.id for invoice in page])
         for invoice in page:
             verdict = assess(invoice, today)
-            if verdict.verdict is Verdict.FAILED:
+            waiting = backoff.get(invoice.id)
+            if verdict.verdict is Verdict.READY and waiting and not waiting.due(now):
+                message = (
+                    f"Waiting to try again from {waiting.next_attempt:%Y-%m-%d %H:%M} UTC "
+                    f"(attempt {waiting.attempts + 1}): {waiting.last_reason}"
+                )
+                report.add(Outcome(invoice.id, invoice.name, "retry-waiting", message=message))
+            elif verdict.verdict is Verdict.FAILED:
                 changes += self._failure(invoice, verdict.message, now, report)
             elif verdict.verdict is Verdict.WAIT:
                 report.add(Outcome(invoice.id, invoice.name, "waiting"))
@@ -504,9 +517,8 @@ class InvoicePush:
             results = self.xero.create_invoices([d for _, d in drafts], key)
             self.checkpoint("invoices-sent")
         except TransientError as exc:
-            # The outcome is unknown: the write stays pending and the next pass recovers it.
-            for invoice, _ in drafts:
-                report.add(Outcome(invoice.id, invoice.name, "deferred", message=str(exc)))
+            # The outcome is unknown: the write stays pending and a later pass recovers it.
+            self._transient(drafts, str(exc), now, report, changes)
             return {}
         except RemoteRejected as exc:
             self.ledger.failed(key, ids, str(exc))
@@ -517,7 +529,32 @@ class InvoicePush:
             key, {inv.id: r.xero_invoice_id for (inv, _), r in zip(drafts, results, strict=True)}
         )
         self.checkpoint("invoices-applied")
+        self.retries.clear(ids)
         return {inv.id: r for (inv, _), r in zip(drafts, results, strict=True)}
+
+    def _transient(
+        self,
+        drafts: list[tuple[Invoice, InvoiceDraft]],
+        reason: str,
+        now: datetime,
+        report: StepReport,
+        changes: list[WriteBack],
+    ) -> None:
+        """Xero did not answer, beyond the retries within the request: each invoice stays ready
+        and is tried again after a backoff, until the policy's limit marks it Failed."""
+        states = self.retries.failed([invoice.id for invoice, _ in drafts], reason, now)
+        gave_up = []
+        for invoice, _ in drafts:
+            state = states.get(invoice.id)
+            if state is not None and exhausted(state, now, self.retries.policy):
+                changes += self._failure(invoice, gave_up_message(state), now, report)
+                gave_up.append(invoice.id)
+                continue
+            message = reason
+            if state is not None:
+                message += f" Tried again from {state.next_attempt:%Y-%m-%d %H:%M} UTC."
+            report.add(Outcome(invoice.id, invoice.name, "deferred", message=message))
+        self.retries.clear(gave_up)  # set back to No, it starts afresh
 
     def _written_back(
         self,

@@ -9,10 +9,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from d365xero.domain.cancellation import CreditNoteDraft, XeroInvoice
 from d365xero.domain.fieldmap import NO_EXTRA, ExtraColumns
 from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
+from d365xero.domain.retry import RetryPolicy, RetryState
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,72 @@ class XeroPort(Protocol):
 
 
 @dataclass(frozen=True)
+class InvoiceChanges:
+    """What Dynamics' change feed of invoices says happened since the last delta link."""
+
+    cancelled: tuple[str, ...]  # invoices of this connection now Canceled (statecode 3)
+    deleted: tuple[str, ...]  # invoices deleted (of any connection: Dynamics does not say)
+    delta_link: str  # where the next pass continues
+    # Every invoice id there is, when this was a full read (the first pass, or the old link had
+    # expired): an exported invoice missing from it was deleted meanwhile.
+    present: frozenset[str] | None = None
+    expired: bool = False  # the old delta link was refused as expired: this is a full read
+    names: Mapping[str, str] = field(default_factory=dict)  # invoice id -> name, where known
+
+
+@dataclass(frozen=True)
+class XeroChange:
+    """Xero's answer for one record of a batch write."""
+
+    ok: bool
+    xero_id: str | None = None
+    number: str | None = None
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditNoteState:
+    xero_id: str
+    number: str
+    status: str
+    remaining_credit: Decimal
+    allocated_to: frozenset[str]  # InvoiceIDs
+
+
+class CancellationDynamics(Protocol):
+    def settings(self) -> ConnectorSettings: ...
+
+    def invoice_changes(self, delta_link: str | None) -> InvoiceChanges:
+        """Invoices cancelled or deleted since `delta_link` (None: a first, full read)."""
+        ...
+
+    def write_back(self, changes: Sequence[WriteBack]) -> list[str]: ...
+
+
+class CancellationXero(Protocol):
+    def invoices_for_cancellation(self, ids: Sequence[str]) -> dict[str, XeroInvoice]:
+        """The invoices with their lines, by InvoiceID (one that is gone is left out)."""
+        ...
+
+    def delete_invoices(self, ids: Sequence[str], key: str) -> list[XeroChange]: ...
+
+    def create_credit_notes(
+        self, drafts: Sequence[CreditNoteDraft], key: str
+    ) -> list[XeroChange]: ...
+
+    def allocate_credit_note(
+        self, credit_note_id: str, invoice_id: str, amount: Decimal, on: date, key: str
+    ) -> XeroChange: ...
+
+    def find_credit_note(self, draft: CreditNoteDraft) -> str | None:
+        """The CreditNoteID of a live credit note an earlier, unconfirmed write made for
+        `draft` (found by its Reference and contact)."""
+        ...
+
+    def credit_notes_by_id(self, ids: Sequence[str]) -> dict[str, CreditNoteState]: ...
+
+
+@dataclass(frozen=True)
 class PendingWrite:
     key: str
     kind: str
@@ -197,6 +265,10 @@ class WriteLedger(Protocol):
 
     def pending(self, kind: str) -> list[PendingWrite]: ...
 
+    def applied_sources(self, kind: str) -> dict[str, str]:
+        """Every record with an applied write of this kind -> the Xero id of its latest."""
+        ...
+
     def edits_checked_until(self) -> datetime | None:
         """Edits made in Dynamics before this moment have been dealt with."""
         ...
@@ -218,3 +290,36 @@ class Marks(Protocol):
     def set_token(self, name: str, token: str) -> None: ...
 
     def clear(self, name: str) -> None: ...
+
+
+class RetryBook(Protocol):
+    """Invoices Xero did not answer for, and when each is tried again (kept in the store)."""
+
+    policy: RetryPolicy
+
+    def states(self, invoice_ids: Sequence[str]) -> dict[str, RetryState]: ...
+
+    def failed(
+        self, invoice_ids: Sequence[str], reason: str, now: datetime
+    ) -> dict[str, RetryState]:
+        """One more transient failure for each: their new states (next attempt, backoff)."""
+        ...
+
+    def clear(self, invoice_ids: Sequence[str]) -> None: ...
+
+
+class NoRetries:
+    """A book that keeps nothing (a dry run, or a test that does not care)."""
+
+    policy = RetryPolicy()
+
+    def states(self, invoice_ids: Sequence[str]) -> dict[str, RetryState]:
+        return {}
+
+    def failed(
+        self, invoice_ids: Sequence[str], reason: str, now: datetime
+    ) -> dict[str, RetryState]:
+        return {}
+
+    def clear(self, invoice_ids: Sequence[str]) -> None:
+        return None

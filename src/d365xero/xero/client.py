@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -24,18 +24,22 @@ from xero_python.api_client.serializer import serialize
 from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
-from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
+from d365xero.domain.cancellation import CreditNoteDraft, XeroInvoice
+from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft, LineDraft
 from d365xero.domain.money import needs_4dp
+from d365xero.domain.records import LineAmountTypes
 from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
 from d365xero.reach import transport_failure
 from d365xero.sync.ports import (
     Account,
     BrandingTheme,
     ContactLookup,
+    CreditNoteState,
     Organisation,
     ReferenceData,
     TaxRate,
     TrackingCategory,
+    XeroChange,
     XeroInvoiceResult,
 )
 from d365xero.xero.cache import ReferenceCache
@@ -210,13 +214,12 @@ class XeroClient:
         return created
 
     def create_invoices(self, drafts: Sequence[InvoiceDraft], key: str) -> list[XeroInvoiceResult]:
-        amounts = [ln.unit_amount for d in drafts for ln in d.lines if ln.unit_amount is not None]
         body = xm.Invoices(invoices=[_invoice(d) for d in drafts])
         result = self._call(
             self.api.create_invoices,
             invoices=body,
             summarize_errors=False,
-            unitdp=4 if needs_4dp(amounts) else 2,
+            unitdp=_unitdp(ln for d in drafts for ln in d.lines),
             idempotency_key=key,
         )
         return [_result(inv) for inv in result.invoices or []]
@@ -225,18 +228,16 @@ class XeroClient:
         self, updates: Sequence[tuple[str, InvoiceDraft]], key: str
     ) -> list[XeroInvoiceResult]:
         invoices = []
-        amounts = []
         for xero_id, draft in updates:
             invoice = _invoice(draft)
             invoice.invoice_id = xero_id
             invoice.status = None  # Xero's to move once the invoice is there
             invoices.append(invoice)
-            amounts += [ln.unit_amount for ln in draft.lines if ln.unit_amount is not None]
         result = self._call(
             self.api.update_or_create_invoices,
             invoices=xm.Invoices(invoices=invoices),
             summarize_errors=False,
-            unitdp=4 if needs_4dp(amounts) else 2,
+            unitdp=_unitdp(ln for _, d in updates for ln in d.lines),
             idempotency_key=key,
         )
         return [_result(inv) for inv in result.invoices or []]
@@ -264,6 +265,92 @@ class XeroClient:
             if invoice.url == draft.url and invoice.status != "DELETED":
                 return str(invoice.invoice_id)
         return None
+
+    # -- cancellations --------------------------------------------------------------------
+
+    def invoices_for_cancellation(self, ids: Sequence[str]) -> dict[str, XeroInvoice]:
+        found: dict[str, XeroInvoice] = {}
+        for start in range(0, len(ids), 50):
+            # Lines come with a list of invoices only when it is paged (Xero Invoices docs).
+            chunk = list(ids[start : start + 50])
+            result = self._call(self.api.get_invoices, i_ds=chunk, page=1, unitdp=4)
+            for invoice in result.invoices or []:
+                found[str(invoice.invoice_id)] = _xero_invoice(invoice)
+        return found
+
+    def delete_invoices(self, ids: Sequence[str], key: str) -> list[XeroChange]:
+        body = xm.Invoices(invoices=[xm.Invoice(invoice_id=i, status="DELETED") for i in ids])
+        result = self._call(
+            self.api.update_or_create_invoices,
+            invoices=body,
+            summarize_errors=False,
+            idempotency_key=key,
+        )
+        return [
+            _change(inv.invoice_id, inv.invoice_number, inv.validation_errors)
+            for inv in result.invoices or []
+        ]
+
+    def create_credit_notes(self, drafts: Sequence[CreditNoteDraft], key: str) -> list[XeroChange]:
+        body = xm.CreditNotes(credit_notes=[_credit_note(d) for d in drafts])
+        result = self._call(
+            self.api.create_credit_notes,
+            credit_notes=body,
+            summarize_errors=False,
+            unitdp=_unitdp(ln for d in drafts for ln in d.lines),
+            idempotency_key=key,
+        )
+        return [
+            _change(note.credit_note_id, note.credit_note_number, note.validation_errors)
+            for note in result.credit_notes or []
+        ]
+
+    def allocate_credit_note(
+        self, credit_note_id: str, invoice_id: str, amount: Decimal, on: date, key: str
+    ) -> XeroChange:
+        allocation = xm.Allocation(
+            invoice=xm.Invoice(invoice_id=invoice_id), amount=float(amount), date=on
+        )
+        result = self._call(
+            self.api.create_credit_note_allocation,
+            credit_note_id=credit_note_id,
+            allocations=xm.Allocations(allocations=[allocation]),
+            summarize_errors=False,
+            idempotency_key=key,
+        )
+        [made] = result.allocations or [None]
+        if made is None:
+            return XeroChange(False, errors=("Xero returned no allocation",))
+        return _change(made.allocation_id or credit_note_id, None, made.validation_errors)
+
+    def find_credit_note(self, draft: CreditNoteDraft) -> str | None:
+        where = (
+            f'Reference=="{_quote(draft.reference)}" AND '
+            f'Contact.ContactID==Guid("{draft.contact_id}") AND Type=="{draft.type}"'
+        )
+        result = self._call(self.api.get_credit_notes, where=where)
+        for note in result.credit_notes or []:
+            if _enum_value(note.status) not in ("DELETED", "VOIDED"):
+                return str(note.credit_note_id)
+        return None
+
+    def credit_notes_by_id(self, ids: Sequence[str]) -> dict[str, CreditNoteState]:
+        found: dict[str, CreditNoteState] = {}
+        for credit_note_id in ids:  # Xero has no IDs filter for credit notes
+            result = self._call(self.api.get_credit_note, credit_note_id=credit_note_id)
+            for note in result.credit_notes or []:
+                found[str(note.credit_note_id)] = CreditNoteState(
+                    xero_id=str(note.credit_note_id),
+                    number=note.credit_note_number or "",
+                    status=_enum_value(note.status),
+                    remaining_credit=Decimal(str(note.remaining_credit or 0)),
+                    allocated_to=frozenset(
+                        str(a.invoice.invoice_id)
+                        for a in note.allocations or []
+                        if a.invoice is not None and not a.is_deleted
+                    ),
+                )
+        return found
 
     # -- calls, errors and retries ---------------------------------------------------------
 
@@ -424,6 +511,69 @@ def _invoice(draft: InvoiceDraft) -> xm.Invoice:
     if draft.currency:
         invoice.currency_code = xm.CurrencyCode(draft.currency)
     return invoice
+
+
+def _unitdp(lines: Iterable[LineDraft]) -> int:
+    """Four decimal places for unit amounts when any needs them (Xero rounds to two else)."""
+    amounts = [ln.unit_amount for ln in lines if ln.unit_amount is not None]
+    return 4 if needs_4dp(amounts) else 2
+
+
+def _change(xero_id: Any, number: str | None, errors: Any) -> XeroChange:
+    messages = tuple(e.message for e in errors or [] if e.message)
+    text = str(xero_id) if xero_id else ""
+    text = "" if text.strip("0-") == "" else text  # a failed element has an all-zero id
+    return XeroChange(bool(text) and not messages, text or None, number, messages)
+
+
+def _xero_invoice(invoice: Any) -> XeroInvoice:
+    return XeroInvoice(
+        xero_id=str(invoice.invoice_id),
+        number=invoice.invoice_number or "",
+        type=_enum_value(invoice.type),
+        status=_enum_value(invoice.status),
+        contact_id=str(invoice.contact.contact_id) if invoice.contact else "",
+        currency=_optional_enum(invoice.currency_code),
+        line_amount_types=LineAmountTypes(_enum_value(invoice.line_amount_types)),
+        total=Decimal(str(invoice.total or 0)),
+        amount_due=Decimal(str(invoice.amount_due or 0)),
+        amount_paid=Decimal(str(invoice.amount_paid or 0)),
+        amount_credited=Decimal(str(invoice.amount_credited or 0)),
+        lines=tuple(_line_draft(li) for li in invoice.line_items or []),
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _line_draft(item: Any) -> LineDraft:
+    """A Xero line as it is, to be sent again on a credit note."""
+    return LineDraft(
+        description=item.description or "",
+        quantity=_decimal(item.quantity),
+        unit_amount=_decimal(item.unit_amount),
+        item_code=item.item_code,
+        account_code=item.account_code,
+        tax_type=item.tax_type,
+        discount_amount=_decimal(item.discount_amount) or None,
+        tracking=tuple((t.name, t.option) for t in item.tracking or []),
+    )
+
+
+def _credit_note(draft: CreditNoteDraft) -> xm.CreditNote:
+    note = xm.CreditNote(
+        type=draft.type,
+        contact=xm.Contact(contact_id=draft.contact_id),
+        date=draft.date,
+        line_amount_types=xm.LineAmountTypes(draft.line_amount_types.value),
+        line_items=[_line(ln) for ln in draft.lines],
+        reference=draft.reference,
+        status=draft.status,
+    )
+    if draft.currency:
+        note.currency_code = xm.CurrencyCode(draft.currency)
+    return note
 
 
 def _result(invoice: Any) -> XeroInvoiceResult:
