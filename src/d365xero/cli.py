@@ -508,27 +508,141 @@ def _dry_run(runtime: Any, name: str | None, failed: Callable[[str, D365XeroErro
             failed(connection_name, exc)
 
 
+class ReferenceKind(StrEnum):
+    taxrates = "taxrates"
+    accounts = "accounts"
+    brandingthemes = "brandingthemes"
+
+
+def _connection_clients(runtime: Any, name: str) -> tuple[Any, Any]:
+    """(the connection of that name, its clients)."""
+    from d365xero.store import connections
+
+    with runtime.sessions() as session:
+        found = _named(session, name)
+        return found, runtime.clients_for(found, connections.read_secrets(runtime.box, found))
+
+
+def _progress() -> Any:
+    """A Rich progress bar on stderr, so stdout keeps only the results."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 @app.command("reference-data", epilog=EXIT_CODES)
 def reference_data(
     connection: str = typer.Option(..., callback=_text, help="The connection's name."),
+    only: ReferenceKind | None = typer.Option(
+        None,
+        "--only",
+        help="Only this kind. The order is tax rates, accounts, branding themes: a kind is "
+        "refused while Dynamics has none of the kinds before it.",
+    ),
 ) -> None:
-    """Import Xero's tax rates, then accounts, then branding themes into Dynamics."""
+    """Import Xero's tax rates, then accounts, then branding themes into Dynamics (upserted by
+    Xero id; rows archived or removed in Xero are deactivated, never deleted)."""
     from d365xero.config import get_settings
     from d365xero.jobs.runtime import open_runtime
-    from d365xero.store import connections
-    from d365xero.sync.reference import sync_reference_data
+    from d365xero.sync.reference import KINDS, LABELS, sync_reference_data
 
+    kinds = [only.value] if only else list(KINDS)
     runtime = open_runtime(get_settings(), create=False)
     try:
-        with runtime.sessions() as session:
-            found = _named(session, connection)
-            clients = runtime.clients_for(found, connections.read_secrets(runtime.box, found))
-            tenant = found.xero_tenant_id or ""
-        _, counts = sync_reference_data(clients.xero, clients.dynamics, tenant)
+        found, clients = _connection_clients(runtime, connection)
+        with _progress() as progress:
+            task = progress.add_task("Reference data", total=len(kinds))
+
+            def done(kind: str, counts: dict[str, int]) -> None:
+                progress.update(task, advance=1, description=LABELS[kind])
+
+            _, counts = sync_reference_data(
+                clients.xero, clients.dynamics, found.xero_tenant_id or "", kinds, done
+            )
     finally:
         runtime.close()
     for table, count in counts.items():
         typer.echo(f"{table}: {count}")
+
+
+@app.command(epilog=EXIT_CODES)
+def retry(
+    connection: str = typer.Option(..., callback=_text, help="The connection's name."),
+    invoice: str | None = typer.Option(
+        None, callback=_text, help="The Dynamics invoice number of one Failed invoice."
+    ),
+    all_failed: bool = typer.Option(
+        False, "--all-failed", help="Every Failed invoice of the connection."
+    ),
+) -> None:
+    """Set Failed invoices back to export status No (and forget their retry backoff), so the
+    next pass sends them again; says how many."""
+    from d365xero.config import get_settings
+    from d365xero.domain.retry import RetryPolicy
+    from d365xero.errors import ConfigurationError
+    from d365xero.jobs.retries import StoreRetries
+    from d365xero.jobs.retry_failed import reset_failed
+    from d365xero.jobs.runtime import open_runtime
+
+    if (invoice is None) == (not all_failed):
+        raise ConfigurationError("retry: give either --invoice NUMBER or --all-failed (not both)")
+    runtime = open_runtime(get_settings(), create=False)
+    try:
+        found, clients = _connection_clients(runtime, connection)
+        # Clearing rows needs no policy: the default one is never consulted.
+        retries = StoreRetries(runtime.sessions, found.id, RetryPolicy())
+        result = reset_failed(clients, retries, invoice)
+    finally:
+        runtime.close()
+    if invoice is not None and not result.reset:
+        typer.echo(f"{invoice} is not Failed: nothing to retry")
+        return
+    for item in result.reset:
+        typer.echo(f"  {item.number}")
+    typer.echo(
+        f"{len(result.reset)} invoice(s) set back to export status No: the next pass sends them"
+    )
+
+
+@app.command(epilog=EXIT_CODES)
+def reconcile(
+    connection: str = typer.Option(..., callback=_text, help="The connection's name."),
+    csv: Path | None = typer.Option(
+        None, "--csv", metavar="FILE", help="Also write the findings to FILE as CSV."
+    ),
+) -> None:
+    """Compare every linked invoice's total, tax, status and amount due in Dynamics and Xero,
+    and list invoices only one side has. Exit 0 when all agree, 1 when something differs."""
+    from d365xero.config import get_settings
+    from d365xero.exits import FAILED
+    from d365xero.jobs.reconcile import reconcile_connection, report_lines, write_csv
+    from d365xero.jobs.runtime import open_runtime
+
+    runtime = open_runtime(get_settings(), create=False)
+    try:
+        _, clients = _connection_clients(runtime, connection)
+        result = reconcile_connection(clients)
+    finally:
+        runtime.close()
+    found = result.reconciliation
+    for line in report_lines(found):
+        typer.echo(line)
+    if csv is not None:
+        write_csv(csv, found)
+    verdict = "all agree" if found.agrees else "differences found"
+    typer.echo(
+        f"{found.linked} linked invoice(s) compared: {verdict} "
+        f"({result.xero_calls} Xero call(s), {result.dataverse_calls} Dynamics call(s))"
+    )
+    if not found.agrees:
+        raise typer.Exit(FAILED)
 
 
 @app.command(epilog=EXIT_CODES)

@@ -28,6 +28,7 @@ from d365xero.domain.history import (
     XeroDetailChange,
     tax_not_written,
 )
+from d365xero.domain.reconcile import LinkedInvoice
 from d365xero.domain.records import (
     Address,
     ConnectorSettings,
@@ -40,9 +41,9 @@ from d365xero.domain.records import (
     XeroLink,
     XeroStatus,
 )
-from d365xero.errors import RemoteRejected
+from d365xero.errors import ConfigurationError, RemoteRejected
 from d365xero.solution import schema
-from d365xero.sync.ports import InvoiceChanges, ReferenceData
+from d365xero.sync.ports import FailedInvoice, InvoiceChanges, ReferenceData
 
 ACTIVE, CANCELED = 0, 3
 EXPIRED_VERSION_STAMP = "0x80044352"  # "The specified version stamp has expired" (change tracking)
@@ -75,6 +76,13 @@ _DETAILS_NAV = next(
 )
 _FORMATTED = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
 _FORMATTED_KEY = "@OData.Community.Display.V1.FormattedValue"
+REFERENCE_KINDS = ("taxrates", "accounts", "brandingthemes")  # the order they must come in
+REFERENCE_TABLES = {  # kind -> (entity set, primary key)
+    "taxrates": ("dxc_taxtypes", "dxc_taxtypeid"),
+    "accounts": ("dxc_chartofaccounts", "dxc_chartofaccountid"),
+    "brandingthemes": ("dxc_brandingthemes", "dxc_brandingthemeid"),
+}
+INACTIVE, INACTIVE_STATUS, ACTIVE_STATUS = 1, 2, 1
 _AS_LABEL = {"Picklist", "State", "Status", "Boolean", "MultiSelectPicklist"}
 
 
@@ -284,6 +292,86 @@ class DynamicsGateway:
             f"&id={row['invoiceid']}",
         )
 
+    def linked_invoice_pages(self, page_size: int = 1000) -> Iterator[list[LinkedInvoice]]:
+        """Every invoice of this connection its Xero details link to a Xero invoice (export
+        status Yes), whatever its state, a page at a time."""
+        yes = schema.option_value(schema.EXPORT_STATUS, "Yes")
+        params = {
+            "$select": "invoiceid,name,totalamount,totaltax",
+            "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} and "
+            f"{_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})",
+            "$expand": f"{_DETAILS_NAV}($select=dxc_xeroinvoiceid,dxc_xerostatus)",
+            "$orderby": "invoiceid asc",
+        }
+        for rows in self.client.pages("invoices", params, page_size):
+            page = []
+            for row in rows:
+                detail = (row.get(_DETAILS_NAV) or [{}])[0]
+                if not detail.get("dxc_xeroinvoiceid"):
+                    continue  # Yes without an id: nothing in Xero to compare with
+                page.append(
+                    LinkedInvoice(
+                        invoice_id=row["invoiceid"],
+                        name=row.get("name") or "",
+                        xero_id=str(detail["dxc_xeroinvoiceid"]).lower(),
+                        total=_money(row.get("totalamount")),
+                        tax=_money(row.get("totaltax")),
+                        xero_status=detail.get("dxc_xerostatus"),
+                    )
+                )
+            yield page
+
+    def failed_invoices(self, number: str | None = None) -> list[FailedInvoice]:
+        """This connection's invoices whose export status is Failed (only the one of that
+        Dynamics invoice number, when given; an unknown number raises ConfigurationError)."""
+        failed = schema.option_value(schema.EXPORT_STATUS, "Failed")
+        condition = f"_dxc_connectionid_value eq {self.connection_row_id}"
+        if number is not None:
+            quoted = number.replace("'", "''")
+            condition += f" and invoicenumber eq '{quoted}'"
+        params = {
+            "$select": "invoiceid,name,invoicenumber",
+            "$filter": condition,
+            "$expand": f"{_DETAILS_NAV}($select=dxc_xerodetailid,dxc_exportstatus)",
+        }
+        if number is None:
+            params["$filter"] += f" and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {failed})"
+        found: list[FailedInvoice] = []
+        seen = False
+        for rows in self.client.pages("invoices", params):
+            for row in rows:
+                seen = True
+                for detail in row.get(_DETAILS_NAV) or []:
+                    if detail.get("dxc_exportstatus") == failed:
+                        found.append(
+                            FailedInvoice(
+                                row["invoiceid"],
+                                row.get("invoicenumber") or row.get("name") or "",
+                                detail["dxc_xerodetailid"],
+                            )
+                        )
+        if number is not None and not seen:
+            raise ConfigurationError(
+                f"no invoice numbered {number!r} in this connection's Dynamics invoices"
+            )
+        return found
+
+    def reset_export_status(self, detail_ids: Sequence[str]) -> None:
+        """Export status No on these Xero details, in $batch requests (one change set each)."""
+        no = schema.option_value(schema.EXPORT_STATUS, "No")
+        self._raise_failures(
+            self.client.batch(
+                [
+                    [
+                        Operation(
+                            "PATCH", f"dxc_xerodetails({i})", {"dxc_exportstatus": no}, _EXISTING
+                        )
+                    ]
+                    for i in detail_ids
+                ]
+            )
+        )
+
     # -- setting up a connection ----------------------------------------------------------
 
     def ensure_connection(
@@ -337,14 +425,42 @@ class DynamicsGateway:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
-        """Each table in its own change set, in order, so accounts find their tax rates."""
-        self._raise_failures(self.client.batch(reference_operations(tenant_id, data)))
-        return {
-            "dxc_taxtypes": len(data.tax_rates),
-            "dxc_chartofaccounts": len(data.accounts),
-            "dxc_brandingthemes": len(data.branding_themes),
-        }
+    def has_reference_rows(self, kind: str) -> bool:
+        """Whether Dynamics has any active row of this kind of reference data."""
+        entity_set, key = REFERENCE_TABLES[kind]
+        params = {"$select": key, "$filter": f"statecode eq {ACTIVE}", "$top": "1"}
+        return bool(self.client.get(entity_set, params)["value"])
+
+    def write_reference_data(
+        self, tenant_id: str, data: ReferenceData, kinds: Sequence[str] = REFERENCE_KINDS
+    ) -> dict[str, int]:
+        """Each kind in its own change set, in the seed's order (accounts find their tax
+        rates); rows Xero no longer lists are deactivated, never deleted. Counts by table, and
+        by table + " deactivated" where rows were."""
+        changesets, counts = [], {}
+        for kind in REFERENCE_KINDS:
+            if kind not in kinds:
+                continue
+            entity_set, key = REFERENCE_TABLES[kind]
+            upserts = reference_operations(tenant_id, data, kind)
+            wanted = {op.path for op in upserts}
+            rows = (
+                r
+                for page in self.client.pages(entity_set, {"$select": f"{key},statecode"})
+                for r in page
+            )
+            gone = [
+                Operation("PATCH", path, _deactivated(kind), _EXISTING)
+                for r in rows
+                if (path := f"{entity_set}({r[key]})") not in wanted
+                and r.get("statecode") == ACTIVE
+            ]
+            changesets += [ops for ops in (upserts, gone) if ops]
+            counts[entity_set] = len(upserts)
+            if gone:
+                counts[f"{entity_set} deactivated"] = len(gone)
+        self._raise_failures(self.client.batch(changesets))
+        return counts
 
     def write_back(self, changes: Sequence[WriteBack]) -> list[str]:
         """One $batch; one change set per invoice, so one invoice's failure spares the rest.
@@ -545,37 +661,57 @@ def _reference_id(tenant_id: str, kind: str, key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero:{tenant_id}:{kind}:{key}"))
 
 
-def reference_operations(tenant_id: str, data: ReferenceData) -> list[list[Operation]]:
-    """Upserts for tax rates, then accounts (bound to their tax rate), then branding themes."""
-    taxes = [
-        Operation(
-            "PATCH",
-            f"dxc_taxtypes({_reference_id(tenant_id, 'tax', r.code)})",
-            {
-                "dxc_name": r.name[:200],
-                "dxc_taxtypecode": r.code,
-                "dxc_effectiverate": float(r.rate),
-                "dxc_status": r.status,
-            },
-        )
-        for r in data.tax_rates
-    ]
-    known_taxes = {r.code for r in data.tax_rates}
-    accounts = []
-    for a in data.accounts:
-        body: dict[str, Any] = {
-            "dxc_name": a.name[:200],
-            "dxc_code": a.code,
-            "dxc_accounttype": a.type,
-            "dxc_xeroaccountid": a.xero_id,
-            "dxc_status": a.status,
-        }
-        if a.tax_type in known_taxes:
-            tax_id = _reference_id(tenant_id, "tax", a.tax_type or "")
-            body["dxc_TaxTypeId@odata.bind"] = f"/dxc_taxtypes({tax_id})"
-        row_id = _reference_id(tenant_id, "account", a.xero_id)
-        accounts.append(Operation("PATCH", f"dxc_chartofaccounts({row_id})", body))
-    themes = [
+def _state(status: str | None) -> dict[str, int]:
+    """Active in Dynamics while active in Xero: archived or deleted rows are deactivated."""
+    if status is None or status.upper() == "ACTIVE":
+        return {"statecode": ACTIVE, "statuscode": ACTIVE_STATUS}
+    return {"statecode": INACTIVE, "statuscode": INACTIVE_STATUS}
+
+
+def _deactivated(kind: str) -> dict[str, Any]:
+    """A row Xero no longer lists at all (removed there)."""
+    body: dict[str, Any] = {"statecode": INACTIVE, "statuscode": INACTIVE_STATUS}
+    if kind != "brandingthemes":  # themes have no status column
+        body["dxc_status"] = "DELETED"
+    return body
+
+
+def reference_operations(tenant_id: str, data: ReferenceData, kind: str) -> list[Operation]:
+    """Upserts for one kind: tax rates, accounts (bound to their tax rate) or branding themes."""
+    if kind == "taxrates":
+        return [
+            Operation(
+                "PATCH",
+                f"dxc_taxtypes({_reference_id(tenant_id, 'tax', r.code)})",
+                {
+                    "dxc_name": r.name[:200],
+                    "dxc_taxtypecode": r.code,
+                    "dxc_effectiverate": float(r.rate),
+                    "dxc_status": r.status,
+                    **_state(r.status),
+                },
+            )
+            for r in data.tax_rates
+        ]
+    if kind == "accounts":
+        known_taxes = {r.code for r in data.tax_rates}
+        accounts = []
+        for a in data.accounts:
+            body: dict[str, Any] = {
+                "dxc_name": a.name[:200],
+                "dxc_code": a.code,
+                "dxc_accounttype": a.type,
+                "dxc_xeroaccountid": a.xero_id,
+                "dxc_status": a.status,
+                **_state(a.status),
+            }
+            if a.tax_type in known_taxes:
+                tax_id = _reference_id(tenant_id, "tax", a.tax_type or "")
+                body["dxc_TaxTypeId@odata.bind"] = f"/dxc_taxtypes({tax_id})"
+            row_id = _reference_id(tenant_id, "account", a.xero_id)
+            accounts.append(Operation("PATCH", f"dxc_chartofaccounts({row_id})", body))
+        return accounts
+    return [
         Operation(
             "PATCH",
             f"dxc_brandingthemes({_reference_id(tenant_id, 'theme', t.xero_id)})",
@@ -583,11 +719,11 @@ def reference_operations(tenant_id: str, data: ReferenceData) -> list[list[Opera
                 "dxc_name": t.name[:200],
                 "dxc_xerobrandingthemeid": t.xero_id,
                 "dxc_sortorder": t.sort_order,
+                **_state(None),
             },
         )
         for t in data.branding_themes
     ]
-    return [ops for ops in (taxes, accounts, themes) if ops]
 
 
 def reference_row_id(tenant_id: str, kind: str, key: str) -> str:

@@ -79,6 +79,7 @@ def _push(ctx: StepContext) -> Step:
         ctx.now,
         checkpoint=ctx.checkpoint,
         retries=ctx.retries,
+        marks=ctx.marks,
     )
 
 

@@ -127,7 +127,12 @@ class DryRunDynamics:
         self._intentions.write_backs += changes
         return []
 
-    def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
+    def has_reference_rows(self, kind: str) -> bool:
+        return self._dynamics.has_reference_rows(kind)
+
+    def write_reference_data(
+        self, tenant_id: str, data: ReferenceData, kinds: Sequence[str] = ()
+    ) -> dict[str, int]:
         return {}
 
 

@@ -45,6 +45,7 @@ from d365xero.errors import ConfigurationError, RemoteRejected, TransientError
 from d365xero.sync.ports import (
     AppliedWrite,
     DynamicsPort,
+    Marks,
     NoRetries,
     Organisation,
     PendingWrite,
@@ -53,6 +54,7 @@ from d365xero.sync.ports import (
     XeroInvoiceResult,
     XeroPort,
 )
+from d365xero.sync.reference import ask_refresh
 from d365xero.sync.report import Outcome, StepReport
 
 T = TypeVar("T")
@@ -118,8 +120,10 @@ class InvoicePush:
         page_size: int = PAGE_SIZE,
         checkpoint: Callable[[str], None] = lambda step: None,
         retries: RetryBook | None = None,
+        marks: Marks | None = None,
     ) -> None:
         self.dynamics = dynamics
+        self.marks = marks  # where to ask the reference step for a fresh import
         self.retries: RetryBook = retries or NoRetries()
         self.xero = xero
         self.ledger = ledger
@@ -372,6 +376,8 @@ class InvoicePush:
                 fresh, archived_contact_names=state.catalog.archived_contact_names
             )
             state.refreshed = True
+            if self.marks is not None:  # Dynamics' lists of codes may be as old as the cache
+                ask_refresh(self.marks)
             catalog = state.catalog.with_invoice_numbers(used)
         passed = []
         for invoice, draft in candidates:

@@ -33,6 +33,15 @@ class XeroInvoiceResult:
 
 
 @dataclass(frozen=True)
+class FailedInvoice:
+    """A Dynamics invoice whose export status is Failed, with its Xero details row."""
+
+    invoice_id: str
+    number: str
+    detail_id: str
+
+
+@dataclass(frozen=True)
 class ContactLookup:
     active: dict[str, str]  # name as asked -> ContactID
     archived: frozenset[str] = frozenset()  # names (lower case) only archived contacts have
@@ -115,8 +124,15 @@ class DynamicsPort(Protocol):
         """Writes the changes; returns Dynamics' reasons for any it refused."""
         ...
 
-    def write_reference_data(self, tenant_id: str, data: ReferenceData) -> dict[str, int]:
-        """Upsert Xero's tax rates, accounts and branding themes; counts by table."""
+    def has_reference_rows(self, kind: str) -> bool:
+        """Whether Dynamics has any active row of `kind` (taxrates, accounts, brandingthemes)."""
+        ...
+
+    def write_reference_data(
+        self, tenant_id: str, data: ReferenceData, kinds: Sequence[str] = ...
+    ) -> dict[str, int]:
+        """Upsert the kinds asked for (all by default) and deactivate rows Xero no longer
+        lists; counts by table."""
         ...
 
 

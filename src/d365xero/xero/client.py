@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,6 +27,7 @@ from xero_python.identity import IdentityApi
 from d365xero.domain.cancellation import CreditNoteDraft, XeroInvoice
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft, LineDraft
 from d365xero.domain.money import needs_4dp
+from d365xero.domain.reconcile import XeroSide
 from d365xero.domain.records import LineAmountTypes
 from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
 from d365xero.reach import transport_failure
@@ -252,6 +253,35 @@ class XeroClient:
             return {}
         result = self._call(self.api.get_invoices, i_ds=list(ids), unitdp=4)
         return {str(inv.invoice_id): _result(inv) for inv in result.invoices or []}
+
+    def sales_invoice_pages(self, page_size: int = 1000) -> Iterator[list[XeroSide]]:
+        """Every sales invoice (ACCREC) in pages of `page_size` (Xero's most is 1,000), ordered
+        by InvoiceID, with the totals and the Url a reconciliation compares."""
+        page = 1
+        while True:
+            result = self._call(
+                self.api.get_invoices,
+                page=page,
+                page_size=page_size,
+                where='Type=="ACCREC"',
+                order="InvoiceID",
+            )
+            invoices = result.invoices or []
+            yield [
+                XeroSide(
+                    xero_id=str(inv.invoice_id).lower(),
+                    number=inv.invoice_number,
+                    status=_enum_value(inv.status),
+                    total=Decimal(str(inv.total or 0)),
+                    tax=Decimal(str(inv.total_tax or 0)),
+                    amount_due=Decimal(str(inv.amount_due or 0)),
+                    url=inv.url,
+                )
+                for inv in invoices
+            ]
+            if len(invoices) < page_size:
+                return
+            page += 1
 
     def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
         """Matched by the Url field, which holds the Dynamics invoice's link: Xero keeps it."""
