@@ -15,6 +15,7 @@ from typing import Any
 
 from d365xero.dataverse.batch import Operation, OperationResult
 from d365xero.dataverse.client import DataverseClient
+from d365xero.domain.backfill import UnlinkedInvoice
 from d365xero.domain.fieldmap import NO_EXTRA, SOURCES, ExtraColumns
 from d365xero.domain.history import (
     CustomerLink,
@@ -317,6 +318,39 @@ class DynamicsGateway:
                         total=_money(row.get("totalamount")),
                         tax=_money(row.get("totaltax")),
                         xero_status=detail.get("dxc_xerostatus"),
+                    )
+                )
+            yield page
+
+    def unlinked_invoice_pages(
+        self, since: date, page_size: int = 1000
+    ) -> Iterator[list[UnlinkedInvoice]]:
+        """This connection's invoices delivered on or after `since` that no Xero details link
+        to Xero (none, or export status No or Failed), a page at a time."""
+        yes = schema.option_value(schema.EXPORT_STATUS, "Yes")
+        params = {
+            "$select": "invoiceid,name,invoicenumber,datedelivered,totalamount",
+            "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} and "
+            f"datedelivered ge {since.isoformat()} and "
+            f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus ne {yes})",
+            "$expand": "customerid_account($select=name,dxc_xerocontactid),"
+            "customerid_contact($select=fullname,dxc_xerocontactid)",
+            "$orderby": "invoiceid asc",
+        }
+        for rows in self.client.pages("invoices", params, page_size):
+            page = []
+            for row in rows:
+                customer = row.get("customerid_account") or row.get("customerid_contact") or {}
+                xero_contact = customer.get("dxc_xerocontactid")
+                page.append(
+                    UnlinkedInvoice(
+                        invoice_id=row["invoiceid"],
+                        name=row.get("name") or "",
+                        number=row.get("invoicenumber"),
+                        customer_name=customer.get("name") or customer.get("fullname") or "",
+                        customer_xero_id=str(xero_contact).lower() if xero_contact else None,
+                        date=_day(row.get("datedelivered")),
+                        total=_money(row.get("totalamount")),
                     )
                 )
             yield page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 GONE = frozenset({"DELETED", "VOIDED"})
@@ -32,6 +33,9 @@ class XeroSide:
     tax: Decimal
     amount_due: Decimal
     url: str | None
+    contact_id: str | None = None  # lower case
+    contact_name: str | None = None
+    date: date | None = None
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,27 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from d365xero.domain.reconcile import Reconciliation, reconcile
+from d365xero.domain.reconcile import Reconciliation, XeroSide, reconcile
 from d365xero.jobs.clients import ConnectionClients
+from d365xero.xero.client import XeroClient
 
 PAGE_SIZE = 1000  # Xero's largest page, and a Dynamics page of the same size
+
+
+def every_sales_invoice(xero: XeroClient, since: date | None = None) -> list[XeroSide]:
+    """Xero's sales invoices (dated `since` or later), a page of PAGE_SIZE at a time until a
+    short page."""
+    found: list[XeroSide] = []
+    page = 1
+    while True:
+        batch = xero.sales_invoices(page, PAGE_SIZE, since)
+        found += batch
+        if len(batch) < PAGE_SIZE:
+            return found
+        page += 1
 
 
 @dataclass(frozen=True)
@@ -25,7 +40,7 @@ def reconcile_connection(clients: ConnectionClients) -> ReconcileResult:
     sweep finds both the linked ones and those linking us that nothing links)."""
     calls = (clients.xero.calls, clients.dataverse.calls)
     held = [i for page in clients.dynamics.linked_invoice_pages(PAGE_SIZE) for i in page]
-    xero = {x.xero_id: x for page in clients.xero.sales_invoice_pages(PAGE_SIZE) for x in page}
+    xero = {x.xero_id: x for x in every_sales_invoice(clients.xero)}
     result = reconcile(held, xero, clients.dataverse.org_url)
     return ReconcileResult(
         result, clients.xero.calls - calls[0], clients.dataverse.calls - calls[1]

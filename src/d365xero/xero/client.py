@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -254,34 +254,32 @@ class XeroClient:
         result = self._call(self.api.get_invoices, i_ds=list(ids), unitdp=4)
         return {str(inv.invoice_id): _result(inv) for inv in result.invoices or []}
 
-    def sales_invoice_pages(self, page_size: int = 1000) -> Iterator[list[XeroSide]]:
-        """Every sales invoice (ACCREC) in pages of `page_size` (Xero's most is 1,000), ordered
-        by InvoiceID, with the totals and the Url a reconciliation compares."""
-        page = 1
-        while True:
-            result = self._call(
-                self.api.get_invoices,
-                page=page,
-                page_size=page_size,
-                where='Type=="ACCREC"',
-                order="InvoiceID",
+    def sales_invoices(
+        self, page: int, page_size: int = 1000, since: date | None = None
+    ) -> list[XeroSide]:
+        """One page (`page_size` up to Xero's 1,000) of the sales invoices (ACCREC), dated
+        `since` or later when given, ordered by InvoiceID: a key no change moves."""
+        where = 'Type=="ACCREC"'
+        if since is not None:
+            where += f" AND Date>=DateTime({since.year},{since.month:02d},{since.day:02d})"
+        result = self._call(
+            self.api.get_invoices, page=page, page_size=page_size, where=where, order="InvoiceID"
+        )
+        return [
+            XeroSide(
+                xero_id=str(inv.invoice_id).lower(),
+                number=inv.invoice_number,
+                status=_enum_value(inv.status),
+                total=Decimal(str(inv.total or 0)),
+                tax=Decimal(str(inv.total_tax or 0)),
+                amount_due=Decimal(str(inv.amount_due or 0)),
+                url=inv.url,
+                contact_id=str(inv.contact.contact_id).lower() if inv.contact else None,
+                contact_name=inv.contact.name if inv.contact else None,
+                date=inv.date.date() if isinstance(inv.date, datetime) else inv.date,
             )
-            invoices = result.invoices or []
-            yield [
-                XeroSide(
-                    xero_id=str(inv.invoice_id).lower(),
-                    number=inv.invoice_number,
-                    status=_enum_value(inv.status),
-                    total=Decimal(str(inv.total or 0)),
-                    tax=Decimal(str(inv.total_tax or 0)),
-                    amount_due=Decimal(str(inv.amount_due or 0)),
-                    url=inv.url,
-                )
-                for inv in invoices
-            ]
-            if len(invoices) < page_size:
-                return
-            page += 1
+            for inv in result.invoices or []
+        ]
 
     def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
         """Matched by the Url field, which holds the Dynamics invoice's link: Xero keeps it."""
