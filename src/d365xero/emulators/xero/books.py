@@ -10,11 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 from d365xero.emulators.xero import refdata
+from d365xero.emulators.xero.banktransactions import BankTransactionBook
 from d365xero.emulators.xero.contacts import ContactBook
 from d365xero.emulators.xero.errors import ElementInvalid
-from d365xero.emulators.xero.invoices import CREDIT_NOTE, INVOICE, InvoiceBook, due_by_terms
+from d365xero.emulators.xero.invoices import (
+    CREDIT_NOTE,
+    INVOICE,
+    OVERPAYMENT,
+    PREPAYMENT,
+    InvoiceBook,
+    Kind,
+    due_by_terms,
+)
 from d365xero.emulators.xero.items import ItemBook
 from d365xero.emulators.xero.payments import PaymentBook
+from d365xero.emulators.xero.totals import money, to_dp
 from d365xero.emulators.xero.wire import ZERO_ID, render, render_dict
 
 
@@ -78,6 +88,15 @@ class Books:
         self.invoices = InvoiceBook(self, INVOICE)
         self.credit_notes = InvoiceBook(self, CREDIT_NOTE)
         self.payments = PaymentBook(self)
+        self.bank_transactions = BankTransactionBook(self)
+
+    def store(self, kind: Kind) -> dict[str, dict[str, Any]]:
+        """The documents of one kind, by id."""
+        if kind is INVOICE:
+            return self.invoices.invoices
+        if kind is CREDIT_NOTE:
+            return self.credit_notes.invoices
+        return self.bank_transactions.credits(kind)
 
     # --- reference data --------------------------------------------------------------------
 
@@ -274,7 +293,7 @@ class Books:
             document = book.commit(resolved, existing, data, self.now())
             if resolved.new_contact_name:  # Xero made the contact on the way
                 self.emit("CONTACT", "CREATE", "Contacts", document["_contact_id"], None)
-            self._document_event(document, "CREATE" if existing is None else "UPDATE")
+            self._document_event(document, kind, "CREATE" if existing is None else "UPDATE")
             outcomes.append(Outcome(document, echo))
         return outcomes
 
@@ -291,83 +310,129 @@ class Books:
             except ElementInvalid as exc:
                 outcomes.append(Outcome(None, echo, exc.messages))
                 continue
-            self._document_event(self.payments.document_of(payment)[0], "UPDATE")
+            self._document_event(*self.payments.document_of(payment))
             outcomes.append(Outcome(payment, echo))
         return outcomes
 
     def delete_payment(self, payment: dict[str, Any]) -> None:
         self.payments.delete(payment, self.now())
-        self._document_event(self.payments.document_of(payment)[0], "UPDATE")
+        self._document_event(*self.payments.document_of(payment))
 
-    def deallocate(self, credit_note: dict[str, Any], allocation_id: str) -> dict[str, Any] | None:
-        allocation = self.payments.deallocate(credit_note, allocation_id, self.now())
-        if allocation is not None:
-            self._document_event(credit_note, "UPDATE")
-            self._document_event(
-                self.invoices.invoices[allocation["Invoice"]["InvoiceID"]], "UPDATE"
-            )
-        return allocation
+    def save_bank_transactions(self, elements: list[Any], *, unitdp: int = 2) -> list[Outcome]:
+        outcomes = []
+        for data in elements:
+            if not isinstance(data, dict):
+                outcomes.append(Outcome(None, {}, ["A bank transaction must be an object."]))
+                continue
+            echo = _echo(data, ("Type", "Reference", "Status"))
+            echo["BankTransactionID"] = ZERO_ID
+            known = set(self.contacts.contacts)
+            try:
+                transaction = self.bank_transactions.create(data, unitdp, self.now())
+            except ElementInvalid as exc:
+                outcomes.append(Outcome(None, echo, exc.messages))
+                continue
+            if transaction["_contact_id"] not in known:  # Xero made the contact on the way
+                self.emit("CONTACT", "CREATE", "Contacts", transaction["_contact_id"], None)
+            outcomes.append(Outcome(transaction, echo))
+        return outcomes
 
-    def _document_event(self, document: dict[str, Any], event: str) -> None:
-        if "CreditNoteID" in document:
-            data = {"Type": document["Type"], "Status": document["Status"]}
-            self.emit("CREDITNOTE", event, "CreditNotes", document["CreditNoteID"], data)
-        else:
-            self.emit("INVOICE", event, "Invoices", document["InvoiceID"], None)
-
-    def allocate(self, credit_note: dict[str, Any], elements: list[Any]) -> list[Outcome]:
+    def allocate(self, document: dict[str, Any], kind: Kind, elements: list[Any]) -> list[Outcome]:
         outcomes = []
         for data in elements:
             if not isinstance(data, dict):
                 outcomes.append(Outcome(None, {}, ["An allocation must be an object."]))
                 continue
             try:
-                allocation = self.payments.allocate(credit_note, data, self.now())
+                allocation = self.payments.allocate(document, kind, data, self.now())
             except ElementInvalid as exc:
                 outcomes.append(Outcome(None, {}, exc.messages))
                 continue
-            self._document_event(credit_note, "UPDATE")
+            self._document_event(document, kind)
             self._document_event(
-                self.invoices.invoices[allocation["Invoice"]["InvoiceID"]], "UPDATE"
+                self.invoices.invoices[allocation["Invoice"]["InvoiceID"]], INVOICE
             )
-            outcomes.append(Outcome(allocation, {}))
+            # The answer names the credit allocated too (spec examples of the Allocations PUTs).
+            made = dict(allocation, **{kind.ref: {kind.id_field: document[kind.id_field]}})
+            outcomes.append(Outcome(made, {}))
         return outcomes
+
+    def deallocate(
+        self, document: dict[str, Any], kind: Kind, allocation_id: str
+    ) -> dict[str, Any] | None:
+        allocation = self.payments.deallocate(document, kind, allocation_id, self.now())
+        if allocation is not None:
+            self._document_event(document, kind)
+            self._document_event(
+                self.invoices.invoices[allocation["Invoice"]["InvoiceID"]], INVOICE
+            )
+        return allocation
+
+    def _document_event(
+        self, document: dict[str, Any], kind: Kind = INVOICE, event: str = "UPDATE"
+    ) -> None:
+        """Webhook events exist for invoices and credit notes only (reference/xero.md §6)."""
+        if kind is CREDIT_NOTE:
+            data = {"Type": document["Type"], "Status": document["Status"]}
+            self.emit("CREDITNOTE", event, "CreditNotes", document["CreditNoteID"], data)
+        elif kind is INVOICE:
+            self.emit("INVOICE", event, "Invoices", document["InvoiceID"], None)
 
     # --- reads ------------------------------------------------------------------------------
 
     def render_contact(
-        self, contact: dict[str, Any], balances: dict[str, Any] | None = None
+        self,
+        contact: dict[str, Any],
+        balances: dict[str, Any] | None = None,
+        *,
+        with_balances: bool = False,
     ) -> dict[str, Any]:
+        """Balances "are only retrieved on GET requests for a single contact or when pagination
+        is used" (Xero, Contacts), so only those reads ask for them."""
         out = render_dict(contact)
-        if balances is None:
-            balances = self.all_balances().get(contact["ContactID"])
-        out["Balances"] = render(balances or _zero_balances())
+        if with_balances:
+            if balances is None:
+                balances = self.all_balances().get(contact["ContactID"])
+            out["Balances"] = render(balances or _zero_balances())
         return out
 
     def balances(self, contact_id: str) -> dict[str, Any]:
         return self.all_balances().get(contact_id) or _zero_balances()
 
     def all_balances(self) -> dict[str, dict[str, Any]]:
-        """Per contact: outstanding and overdue, from authorised invoices less unallocated
-        credit (spec Balances; reference/xero.md §4), in one pass over the documents.
-        Balances never bump UpdatedDateUTC."""
+        """Per contact, in one pass: what approved invoices still owe (overdue once the DueDate
+        is before the emulator's today), less credit not yet allocated (credit notes,
+        overpayments, prepayments), "converted to base currency" (Xero, Contacts: Balances).
+        Balances never bump UpdatedDateUTC ("changes to the Balances ... will not trigger a
+        contact to be returned with the Modified-After filter", same page)."""
         today = self.today()
         result: dict[str, dict[str, Any]] = {}
-        documents = [*self.invoices.invoices.values(), *self.credit_notes.invoices.values()]
-        for document in documents:
-            if document["Status"] != "AUTHORISED":
-                continue
+
+        def side(document: dict[str, Any], sales: bool) -> dict[str, Decimal]:
             balances = result.setdefault(document["_contact_id"], _zero_balances())
-            side = balances[
-                "AccountsReceivable" if document["Type"].startswith("ACCREC") else "AccountsPayable"
+            part: dict[str, Decimal] = balances[
+                "AccountsReceivable" if sales else "AccountsPayable"
             ]
-            if "CreditNoteID" in document:
-                side["Outstanding"] -= document["RemainingCredit"]
+            return part
+
+        for invoice in self.invoices.invoices.values():
+            if invoice["Status"] != "AUTHORISED":
                 continue
-            side["Outstanding"] += document["AmountDue"]
-            due = document.get("DueDate")
+            part = side(invoice, invoice["Type"] == INVOICE.sales)
+            owed = invoice["AmountDue"] / invoice["CurrencyRate"]
+            part["Outstanding"] += owed
+            due = invoice.get("DueDate")
             if due is not None and due < today:
-                side["Overdue"] += document["AmountDue"]
+                part["Overdue"] += owed
+        for kind in (CREDIT_NOTE, OVERPAYMENT, PREPAYMENT):
+            for credit in self.store(kind).values():
+                if credit["Status"] == "AUTHORISED":
+                    part = side(credit, credit["Type"] == kind.sales)
+                    part["Outstanding"] -= credit["RemainingCredit"] / credit["CurrencyRate"]
+        for balances in result.values():
+            for part in balances.values():
+                for key in part:
+                    part[key] = money(part[key])
         return result
 
     def contact_summary(self, contact_id: str | None) -> dict[str, Any]:
@@ -389,19 +454,21 @@ class Books:
             "Type": document["Type"],
             "Contact": self.contact_summary(document["_contact_id"]),
         }
-        if document.get(kind.number_field):
+        if kind.number_field and document.get(kind.number_field):
             summary[kind.number_field] = document[kind.number_field]
             out[kind.number_field] = document[kind.number_field]
-        out["Invoice" if kind is INVOICE else "CreditNote"] = render(summary)
+        out[kind.ref] = render(summary)
         return out
 
-    def render_invoice(
-        self, invoice: dict[str, Any], *, unitdp: int = 2, with_lines: bool = True
+    def render_document(
+        self, document: dict[str, Any], *, unitdp: int = 2, with_lines: bool = True
     ) -> dict[str, Any]:
-        from d365xero.emulators.xero.totals import to_dp
-
-        out = render_dict(invoice)
-        out["Contact"] = render(self.contact_summary(invoice["_contact_id"]))
+        """An invoice, credit note, overpayment, prepayment or bank transaction, with its
+        contact's summary; lists leave the lines out unless paged (Xero's Invoices, Credit Notes,
+        Overpayments and BankTransactions pages: "with line items shown ... when the page
+        parameter is used")."""
+        out = render_dict(document)
+        out["Contact"] = render(self.contact_summary(document["_contact_id"]))
         if with_lines:
             for line in out["LineItems"]:
                 line["UnitAmount"] = float(to_dp(Decimal(str(line["UnitAmount"])), unitdp))

@@ -20,20 +20,51 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Kind:
+    """A kind of document that payments or allocations settle."""
+
     id_field: str
     number_field: str
     types: tuple[str, str]  # (sales, purchases)
     prefix: str
     label: str
+    collection: str  # the API's collection, and the key of the invoice's array of them
 
     @property
     def sales(self) -> str:
         return self.types[0]
 
+    @property
+    def ref(self) -> str:
+        """The key naming one of these inside another resource (Payment.Invoice, ...)."""
+        return self.label.replace(" ", "")
 
-INVOICE = Kind("InvoiceID", "InvoiceNumber", ("ACCREC", "ACCPAY"), "INV-", "Invoice")
+
+INVOICE = Kind("InvoiceID", "InvoiceNumber", ("ACCREC", "ACCPAY"), "INV-", "Invoice", "Invoices")
 CREDIT_NOTE = Kind(
-    "CreditNoteID", "CreditNoteNumber", ("ACCRECCREDIT", "ACCPAYCREDIT"), "CN-", "Credit Note"
+    "CreditNoteID",
+    "CreditNoteNumber",
+    ("ACCRECCREDIT", "ACCPAYCREDIT"),
+    "CN-",
+    "Credit Note",
+    "CreditNotes",
+)
+# Made by BankTransactions of these types (developer.xero.com/documentation/api/accounting/
+# banktransactions); they carry no number of their own.
+OVERPAYMENT = Kind(
+    "OverpaymentID",
+    "",
+    ("RECEIVE-OVERPAYMENT", "SPEND-OVERPAYMENT"),
+    "",
+    "Overpayment",
+    "Overpayments",
+)
+PREPAYMENT = Kind(
+    "PrepaymentID",
+    "",
+    ("RECEIVE-PREPAYMENT", "SPEND-PREPAYMENT"),
+    "",
+    "Prepayment",
+    "Prepayments",
 )
 CREATE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 LINE_AMOUNT_TYPES = {"exclusive": "Exclusive", "inclusive": "Inclusive", "notax": "NoTax"}
@@ -150,10 +181,11 @@ class InvoiceBook:
 
     # --- lines ---------------------------------------------------------------------------
 
-    def _line(
+    def line(
         self, raw: Any, invoice_type: str, lat: str, unitdp: int, errors: list[str]
     ) -> dict[str, Any] | None:
-        """One line item, computed as Xero does; problems are appended to `errors`."""
+        """One line item, computed as Xero does; problems are appended to `errors`. Bank
+        transactions price their lines this way too."""
         if not isinstance(raw, dict):
             errors.append("Each line item must be an object.")
             return None
@@ -262,7 +294,7 @@ class InvoiceBook:
         merged = self._merge(data, existing)
         invoice_type, status = self._type_and_status(merged, data, existing, errors)
         resolved = Resolved(fields={"Status": status})
-        self._resolve_contact(merged.get("Contact"), resolved, errors)
+        self.resolve_contact(merged.get("Contact"), resolved, errors)
         fields = resolved.fields
         lat_raw = merged.get("LineAmountTypes") or "Exclusive"
         fields["LineAmountTypes"] = LINE_AMOUNT_TYPES.get(str(lat_raw).lower(), "Exclusive")
@@ -352,7 +384,7 @@ class InvoiceBook:
             errors.append("One or more line items must be specified")
             raw_lines = []
         lat = fields["LineAmountTypes"]
-        computed = [self._line(raw, invoice_type, lat, unitdp, errors) for raw in raw_lines]
+        computed = [self.line(raw, invoice_type, lat, unitdp, errors) for raw in raw_lines]
         lines = [line for line in computed if line is not None]
         # Approving needs an account on every line that carries an amount.
         if status in ("SUBMITTED", "AUTHORISED") and any(
@@ -400,7 +432,8 @@ class InvoiceBook:
             return ["The Type of an invoice cannot be changed."]
         return []
 
-    def _resolve_contact(self, raw: Any, resolved: Resolved, errors: list[str]) -> None:
+    def resolve_contact(self, raw: Any, resolved: Resolved, errors: list[str]) -> None:
+        """Sets resolved.contact_id, or new_contact_name when Xero would create the contact."""
         if not isinstance(raw, dict) or not any(
             raw.get(k) for k in ("ContactID", "Name", "ContactNumber")
         ):

@@ -1,6 +1,8 @@
-"""Payments against invoices (and refunds against credit notes), and credit note allocations:
-what moves AmountDue, RemainingCredit and the automatic PAID status (reference/xero.md §4
-Payment, Allocate credit note)."""
+"""Payments against invoices (and refunds of credit notes, overpayments and prepayments), and
+allocations of credit notes, overpayments and prepayments to invoices: what moves AmountDue,
+AmountCredited, RemainingCredit and the automatic PAID status (reference/xero.md §4 Payment,
+Allocate credit note; developer.xero.com/documentation/api/accounting/payments, /overpayments,
+/prepayments)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from d365xero.emulators.xero.errors import ElementInvalid
-from d365xero.emulators.xero.invoices import CREDIT_NOTE, INVOICE, Kind, settle
+from d365xero.emulators.xero.invoices import (
+    CREDIT_NOTE,
+    INVOICE,
+    OVERPAYMENT,
+    PREPAYMENT,
+    Kind,
+    settle,
+)
 from d365xero.emulators.xero.totals import money
 from d365xero.emulators.xero.wire import parse_date, parse_decimal
 
@@ -23,14 +32,22 @@ NOT_AUTHORISED = "Payments can only be made against Authorised documents"
 # RECEIVE-OVERPAYMENT instead): "it is not possible to post payment amount that are larger than
 # the amount owed via API" - Xero support, quoted in github.com/calcinai/xero-php/issues/534.
 TOO_MUCH = "Payment amount exceeds the amount outstanding on this document"
-ALLOCATION_TOO_MUCH = "Credit Note cannot be allocated as amount is greater than amount outstanding"
+# Xero's wording for credit notes (xeroizer#196, #320); the same form for the other kinds.
+ALLOCATION_TOO_MUCH = "{} cannot be allocated as amount is greater than amount outstanding"
 ALREADY_PAID = "The invoice you are trying to allocate to has already been paid off"
 PAYMENT_TYPES = {
     "ACCREC": "ACCRECPAYMENT",
     "ACCPAY": "ACCPAYPAYMENT",
     "ACCRECCREDIT": "ARCREDITPAYMENT",
     "ACCPAYCREDIT": "APCREDITPAYMENT",
+    "RECEIVE-OVERPAYMENT": "AROVERPAYMENTPAYMENT",
+    "SPEND-OVERPAYMENT": "APOVERPAYMENTPAYMENT",
+    "RECEIVE-PREPAYMENT": "ARPREPAYMENTPAYMENT",
+    "SPEND-PREPAYMENT": "APPREPAYMENTPAYMENT",
 }
+# What a payment may settle: an invoice, or a refund of the three kinds of credit.
+PAYABLE = (INVOICE, CREDIT_NOTE, OVERPAYMENT, PREPAYMENT)
+ALLOCATABLE = (CREDIT_NOTE, OVERPAYMENT, PREPAYMENT)
 
 
 def _amount(raw: Any, label: str = "Amount") -> Decimal:
@@ -66,23 +83,23 @@ class PaymentBook:
         return self.payments.get(payment_id.lower()) if isinstance(payment_id, str) else None
 
     def _target(self, data: dict[str, Any]) -> tuple[dict[str, Any], Kind]:
-        books = self.books
-        for key, book, kind in (
-            ("Invoice", books.invoices, INVOICE),
-            ("CreditNote", books.credit_notes, CREDIT_NOTE),
-        ):
-            ref = data.get(key)
+        for kind in PAYABLE:
+            ref = data.get(kind.ref)
             if not isinstance(ref, dict):
                 continue
+            store = self.books.store(kind)
             document = None
             if ref.get(kind.id_field):
-                document = book.invoices.get(str(ref[kind.id_field]).lower())
-            elif isinstance(ref.get(kind.number_field), str):
+                document = store.get(str(ref[kind.id_field]).lower())
+            elif kind.number_field and isinstance(ref.get(kind.number_field), str):
+                book = self.books.invoices if kind is INVOICE else self.books.credit_notes
                 document = book.by_number(ref[kind.number_field])
             if document is None:
                 raise ElementInvalid(f"{kind.label} could not be found")
             return document, kind
-        raise ElementInvalid("You must specify an Invoice or a Credit Note for the payment.")
+        raise ElementInvalid(
+            "You must specify an Invoice, Credit Note, Prepayment or Overpayment for the payment."
+        )
 
     def _account(self, raw: Any) -> dict[str, Any]:
         account = None
@@ -113,16 +130,16 @@ class PaymentBook:
         account = self._account(data.get("Account"))
         on = _date(data.get("Date"), self.books.today())
         reference = data.get("Reference") if isinstance(data.get("Reference"), str) else None
-        rate = parse_decimal(data.get("CurrencyRate")) or document["CurrencyRate"]
+        rate = self._rate(document, data.get("CurrencyRate"))
         payment: dict[str, Any] = {
             "PaymentID": str(uuid.uuid4()),
             "Date": on,
-            "Amount": amount,
-            "BankAmount": amount,
+            "Amount": amount,  # in the document's currency
+            "BankAmount": self._bank_amount(amount, rate, account),
             "CurrencyRate": rate,
             "PaymentType": PAYMENT_TYPES[document["Type"]],
             "Status": "AUTHORISED",
-            "IsReconciled": False,
+            "IsReconciled": data.get("IsReconciled") is True,
             "HasAccount": True,
             "HasValidationErrors": False,
             "UpdatedDateUTC": now,
@@ -137,6 +154,26 @@ class PaymentBook:
         settle(document, kind, on)
         document["UpdatedDateUTC"] = now
         return payment
+
+    def _rate(self, document: dict[str, Any], raw: Any) -> Decimal:
+        """CurrencyRate "is only used for non base currency invoices and credit notes" (Xero,
+        Payments); without one the document's own rate applies."""
+        if document["CurrencyCode"] == self.books.base_currency:
+            return Decimal(1)
+        if raw is None:
+            rate: Decimal = document["CurrencyRate"]
+            return rate
+        given = parse_decimal(raw)
+        if given is None or given <= 0:
+            raise ElementInvalid("CurrencyRate must be a positive number.")
+        return given
+
+    def _bank_amount(self, amount: Decimal, rate: Decimal, account: dict[str, Any]) -> Decimal:
+        """BankAmount is "the amount of the payment in the currency of the bank account" (spec
+        Payment): rates are units of the document's currency to one of the base currency."""
+        bank_currency = account.get("CurrencyCode") or self.books.base_currency
+        base = amount / rate
+        return money(base * self.books.currency_rate(bank_currency))
 
     def delete(self, payment: dict[str, Any], now: datetime) -> None:
         """POST /Payments/{id} {"Status":"DELETED"}: the document owes the amount again."""
@@ -154,9 +191,8 @@ class PaymentBook:
 
     def document_of(self, payment: dict[str, Any]) -> tuple[dict[str, Any], Kind]:
         id_field, document_id = payment["_target"]
-        if id_field == INVOICE.id_field:
-            return self.books.invoices.invoices[document_id], INVOICE
-        return self.books.credit_notes.invoices[document_id], CREDIT_NOTE
+        kind = next(k for k in PAYABLE if k.id_field == id_field)
+        return self.books.store(kind)[document_id], kind
 
     @staticmethod
     def _summary(payment: dict[str, Any]) -> dict[str, Any]:
@@ -165,14 +201,9 @@ class PaymentBook:
         summary["HasValidationErrors"] = False
         return summary
 
-    # --- credit note allocations -------------------------------------------------------------
+    # --- allocations of credit notes, overpayments and prepayments ------------------------------
 
-    def allocate(
-        self, credit_note: dict[str, Any], data: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
-        if credit_note["Status"] != "AUTHORISED":
-            raise ElementInvalid("Only AUTHORISED credit notes can be allocated.")
-        ref = data.get("Invoice")
+    def _invoice_of(self, ref: Any) -> dict[str, Any]:
         invoice = None
         if isinstance(ref, dict) and ref.get("InvoiceID"):
             invoice = self.books.invoices.invoices.get(str(ref["InvoiceID"]).lower())
@@ -180,18 +211,37 @@ class PaymentBook:
             invoice = self.books.invoices.by_number(ref["InvoiceNumber"])
         if invoice is None:
             raise ElementInvalid("Invoice could not be found")
+        return invoice
+
+    def allocate(
+        self, document: dict[str, Any], kind: Kind, data: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """Part or all of a credit to one outstanding invoice of the same contact and side."""
+        if document["Status"] != "AUTHORISED":
+            raise ElementInvalid(f"Only AUTHORISED {kind.label.lower()}s can be allocated.")
+        invoice = self._invoice_of(data.get("Invoice"))
         if invoice["Status"] == "PAID":
             raise ElementInvalid(ALREADY_PAID)
         if invoice["Status"] != "AUTHORISED":
             raise ElementInvalid(NOT_AUTHORISED)
-        if (invoice["Type"] == "ACCREC") != (credit_note["Type"] == "ACCRECCREDIT"):
-            raise ElementInvalid("A sales credit note can only be allocated to a sales invoice.")
-        if invoice["_contact_id"] != credit_note["_contact_id"]:
-            raise ElementInvalid("The credit note and the invoice must be for the same contact.")
+        if (invoice["Type"] == "ACCREC") != (document["Type"] == kind.sales):
+            raise ElementInvalid(
+                f"A sales {kind.label.lower()} can only be allocated to a sales invoice."
+            )
+        if invoice["_contact_id"] != document["_contact_id"]:
+            raise ElementInvalid(
+                f"The {kind.label.lower()} and the invoice must be for the same contact."
+            )
+        if invoice["CurrencyCode"] != document["CurrencyCode"]:
+            raise ElementInvalid(
+                f"The {kind.label.lower()} and the invoice must be in the same currency."
+            )
         amount = _amount(data.get("Amount"))
-        if amount > credit_note["RemainingCredit"] or amount > invoice["AmountDue"]:
-            raise ElementInvalid(ALLOCATION_TOO_MUCH)
-        on = _date(data.get("Date"), self.books.today())
+        if amount > document["RemainingCredit"] or amount > invoice["AmountDue"]:
+            raise ElementInvalid(ALLOCATION_TOO_MUCH.format(kind.label))
+        # The allocation's Date is read-only: "the latter of the invoice date and the credit
+        # note date" (Xero, Credit Notes and Overpayments pages); a Date sent is ignored.
+        on = max(invoice["Date"], document["Date"])
         allocation: dict[str, Any] = {
             "AllocationID": str(uuid.uuid4()),
             "Amount": amount,
@@ -200,41 +250,43 @@ class PaymentBook:
         }
         if invoice.get("InvoiceNumber"):
             allocation["Invoice"]["InvoiceNumber"] = invoice["InvoiceNumber"]
-        credit_note["_credited"] += amount
-        invoice["_credited"] += amount
-        credit_note["Allocations"].append(allocation)
-        invoice["CreditNotes"].append(
+        document["_credited"] += amount
+        invoice["_credited"] += amount  # AmountCredited sums all three kinds (spec Invoice)
+        document["Allocations"].append(allocation)
+        applied: dict[str, Any] = {kind.id_field: document[kind.id_field]}
+        if kind.number_field:
+            applied[kind.number_field] = document.get(kind.number_field, "")
+        applied.update(
             {
-                "CreditNoteID": credit_note["CreditNoteID"],
-                "CreditNoteNumber": credit_note.get("CreditNoteNumber", ""),
                 "AppliedAmount": amount,
                 "Date": on,
-                "Total": credit_note["Total"],
+                "Total": document["Total"],
                 "_allocation": allocation["AllocationID"],
             }
         )
-        settle(credit_note, CREDIT_NOTE, on)
+        invoice[kind.collection].append(applied)
+        settle(document, kind, on)
         settle(invoice, INVOICE, on)
-        credit_note["UpdatedDateUTC"] = invoice["UpdatedDateUTC"] = now
+        document["UpdatedDateUTC"] = invoice["UpdatedDateUTC"] = now
         return allocation
 
     def deallocate(
-        self, credit_note: dict[str, Any], allocation_id: str, now: datetime
+        self, document: dict[str, Any], kind: Kind, allocation_id: str, now: datetime
     ) -> dict[str, Any] | None:
         allocation = next(
-            (a for a in credit_note["Allocations"] if a["AllocationID"] == allocation_id.lower()),
+            (a for a in document["Allocations"] if a["AllocationID"] == allocation_id.lower()),
             None,
         )
         if allocation is None:
             return None
         invoice = self.books.invoices.invoices[allocation["Invoice"]["InvoiceID"]]
-        credit_note["Allocations"].remove(allocation)
-        invoice["CreditNotes"] = [
-            c for c in invoice["CreditNotes"] if c["_allocation"] != allocation["AllocationID"]
+        document["Allocations"].remove(allocation)
+        invoice[kind.collection] = [
+            c for c in invoice[kind.collection] if c["_allocation"] != allocation["AllocationID"]
         ]
-        credit_note["_credited"] -= allocation["Amount"]
+        document["_credited"] -= allocation["Amount"]
         invoice["_credited"] -= allocation["Amount"]
-        settle(credit_note, CREDIT_NOTE)
+        settle(document, kind)
         settle(invoice, INVOICE)
-        credit_note["UpdatedDateUTC"] = invoice["UpdatedDateUTC"] = now
+        document["UpdatedDateUTC"] = invoice["UpdatedDateUTC"] = now
         return dict(allocation, IsDeleted=True)

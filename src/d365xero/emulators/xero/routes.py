@@ -3,6 +3,7 @@ operation (reference/xero.md §3, §4); shared plumbing is in plumbing.py."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from d365xero.emulators.xero.errors import ElementInvalid, NotFound, ValidationException
+from d365xero.emulators.xero.invoices import CREDIT_NOTE, OVERPAYMENT, PREPAYMENT, Kind
 from d365xero.emulators.xero.models import XeroBackend
 from d365xero.emulators.xero.plumbing import (
     API,
@@ -106,18 +108,41 @@ def _contact_by_path(call: Call) -> dict[str, Any]:
     return contact
 
 
+# Left out by summaryOnly=true (Xero, Contacts: "Retrieving a smaller lightweight response").
+SUMMARY_EXCLUDED = (
+    "Addresses",
+    "Balances",
+    "ContactGroups",
+    "ContactPersons",
+    "IsCustomer",
+    "IsSupplier",
+    "PurchasesDefaultAccountCode",
+    "PurchasesTrackingCategories",
+    "SalesDefaultAccountCode",
+    "SalesTrackingCategories",
+)
+
+
 @accounting
 async def get_contacts(call: Call) -> Response:
-    contacts = list(call.books.contacts.contacts.values())
+    books = call.books
+    contacts = list(books.contacts.contacts.values())
     if not parse_bool(call.arg("includeArchived"), default=False):
         contacts = [c for c in contacts if c["ContactStatus"] != "ARCHIVED"]
-    balances = call.books.all_balances()
-    rendered = [call.books.render_contact(c, balances.get(c["ContactID"])) for c in contacts]
+    summary_only = parse_bool(call.arg("summaryOnly"), default=False)
+    # Balances only with paging (Xero, Contacts); the balances of all contacts in one pass.
+    paged = call.arg("page") is not None and not summary_only
+    balances = books.all_balances() if paged else {}
+    rendered = [
+        books.render_contact(c, balances.get(c["ContactID"]), with_balances=paged) for c in contacts
+    ]
     term = (call.arg("searchTerm") or "").lower()
     if term:
         keys = ("Name", "FirstName", "LastName", "ContactNumber", "CompanyNumber", "EmailAddress")
         rendered = [r for r in rendered if any(term in str(r.get(k, "")).lower() for k in keys)]
     rendered = select(call, rendered, "ContactID")
+    if summary_only:
+        rendered = [{k: v for k, v in r.items() if k not in SUMMARY_EXCLUDED} for r in rendered]
     items, pagination = page_of(call, rendered)
     extra = {"pagination": pagination} if pagination else {}
     return envelope(call.backend, "Contacts", items, **extra)
@@ -125,7 +150,8 @@ async def get_contacts(call: Call) -> Response:
 
 @accounting
 async def get_contact(call: Call) -> Response:
-    return envelope(call.backend, "Contacts", [call.books.render_contact(_contact_by_path(call))])
+    contact = call.books.render_contact(_contact_by_path(call), with_balances=True)
+    return envelope(call.backend, "Contacts", [contact])
 
 
 async def _save_contacts(call: Call, create_only: bool, path_id: str | None = None) -> Response:
@@ -259,7 +285,7 @@ async def get_invoices(call: Call) -> Response:
         ]
     # Line details come only with paging (Xero Invoices docs, "Paging"), never with summaryOnly.
     rendered = [
-        books.render_invoice(i, unitdp=unitdp, with_lines=paged and not summary_only)
+        books.render_document(i, unitdp=unitdp, with_lines=paged and not summary_only)
         for i in invoices
     ]
     rendered = select(call, rendered, "InvoiceID")
@@ -270,7 +296,7 @@ async def get_invoices(call: Call) -> Response:
 
 @accounting
 async def get_invoice(call: Call) -> Response:
-    invoice = call.books.render_invoice(_invoice_by_path(call), unitdp=call.unitdp())
+    invoice = call.books.render_document(_invoice_by_path(call), unitdp=call.unitdp())
     return envelope(call.backend, "Invoices", [invoice])
 
 
@@ -291,7 +317,7 @@ async def _save_invoices(
         call,
         collection,
         outcomes,
-        lambda i: call.books.render_invoice(i, unitdp=unitdp),
+        lambda i: call.books.render_document(i, unitdp=unitdp),
         "HasErrors",
     )
 
@@ -302,8 +328,10 @@ async def _save_invoices(
 @accounting
 async def get_credit_notes(call: Call) -> Response:
     books, unitdp = call.books, call.unitdp()
+    paged = call.arg("page") is not None
     rendered = [
-        books.render_invoice(n, unitdp=unitdp) for n in books.credit_notes.invoices.values()
+        books.render_document(n, unitdp=unitdp, with_lines=paged)
+        for n in books.credit_notes.invoices.values()
     ]
     rendered = select(call, rendered, "CreditNoteID")
     items, pagination = page_of(call, rendered)
@@ -313,7 +341,7 @@ async def get_credit_notes(call: Call) -> Response:
 
 @accounting
 async def get_credit_note(call: Call) -> Response:
-    note = call.books.render_invoice(_credit_note_by_path(call), unitdp=call.unitdp())
+    note = call.books.render_document(_credit_note_by_path(call), unitdp=call.unitdp())
     return envelope(call.backend, "CreditNotes", [note])
 
 
@@ -335,25 +363,129 @@ async def post_credit_note(call: Call) -> Response:
     )
 
 
+def _credit_by_path(call: Call, kind: Kind) -> dict[str, Any]:
+    if kind is CREDIT_NOTE:
+        return _credit_note_by_path(call)
+    key = call.request.path_params["credit_id"]
+    credit = call.books.store(kind).get(key.lower()) if isinstance(key, str) else None
+    if credit is None:
+        raise NotFound()
+    return credit
+
+
+def _put_allocations(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
+    """PUT /{CreditNotes|Overpayments|Prepayments}/{id}/Allocations."""
+
+    @accounting
+    async def put_allocations(call: Call) -> Response:
+        credit = _credit_by_path(call, kind)
+        elements = await read_json(call, "Allocations")
+        if isinstance(elements, Response):
+            return elements
+        with call.backend.lock:
+            outcomes = call.books.allocate(credit, kind, elements)
+        return batch_response(call, "Allocations", outcomes, render, "HasValidationErrors")
+
+    return put_allocations
+
+
+def _delete_allocation(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
+    """DELETE /{CreditNotes|Overpayments|Prepayments}/{id}/Allocations/{AllocationID}: the
+    allocation with IsDeleted true."""
+
+    @accounting
+    async def delete_allocation(call: Call) -> Response:
+        credit = _credit_by_path(call, kind)
+        with call.backend.lock:
+            allocation = call.books.deallocate(
+                credit, kind, call.request.path_params["allocation_id"]
+            )
+        if allocation is None:
+            raise NotFound()
+        return json_response(allocation)
+
+    return delete_allocation
+
+
+# --- Bank transactions, overpayments, prepayments -------------------------------------------------
+
+
 @accounting
-async def put_allocations(call: Call) -> Response:
-    note = _credit_note_by_path(call)
-    elements = await read_json(call, "Allocations")
+async def get_bank_transactions(call: Call) -> Response:
+    books, unitdp = call.books, call.unitdp()
+    paged = call.arg("page") is not None
+    rendered = [
+        books.render_document(t, unitdp=unitdp, with_lines=paged)
+        for t in books.bank_transactions.transactions.values()
+    ]
+    rendered = select(call, rendered, "BankTransactionID")
+    items, pagination = page_of(call, rendered)
+    extra = {"pagination": pagination} if pagination else {}
+    return envelope(call.backend, "BankTransactions", items, **extra)
+
+
+@accounting
+async def get_bank_transaction(call: Call) -> Response:
+    transaction = call.books.bank_transactions.get(call.request.path_params["transaction_id"])
+    if transaction is None:
+        raise NotFound()
+    rendered = call.books.render_document(transaction, unitdp=call.unitdp())
+    return envelope(call.backend, "BankTransactions", [rendered])
+
+
+async def _save_bank_transactions(call: Call) -> Response:
+    elements = await read_json(call, "BankTransactions")
     if isinstance(elements, Response):
         return elements
+    unitdp = call.unitdp()
     with call.backend.lock:
-        outcomes = call.books.allocate(note, elements)
-    return batch_response(call, "Allocations", outcomes, render, "HasValidationErrors")
+        outcomes = call.books.save_bank_transactions(elements, unitdp=unitdp)
+    return batch_response(
+        call,
+        "BankTransactions",
+        outcomes,
+        lambda t: call.books.render_document(t, unitdp=unitdp),
+        "HasErrors",
+    )
 
 
 @accounting
-async def delete_allocation(call: Call) -> Response:
-    note = _credit_note_by_path(call)
-    with call.backend.lock:
-        allocation = call.books.deallocate(note, call.request.path_params["allocation_id"])
-    if allocation is None:
-        raise NotFound()
-    return json_response(allocation)
+async def put_bank_transactions(call: Call) -> Response:
+    return await _save_bank_transactions(call)
+
+
+@accounting
+async def post_bank_transactions(call: Call) -> Response:
+    """Creates only: updating or deleting bank transactions is not emulated."""
+    return await _save_bank_transactions(call)
+
+
+def _get_credits(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
+    """GET /Overpayments and /Prepayments: If-Modified-Since, where, order, paging."""
+
+    @accounting
+    async def get_credits(call: Call) -> Response:
+        books, unitdp = call.books, call.unitdp()
+        paged = call.arg("page") is not None
+        rendered = [
+            books.render_document(c, unitdp=unitdp, with_lines=paged)
+            for c in books.store(kind).values()
+        ]
+        rendered = select(call, rendered, kind.id_field)
+        items, pagination = page_of(call, rendered)
+        extra = {"pagination": pagination} if pagination else {}
+        return envelope(call.backend, kind.collection, items, **extra)
+
+    return get_credits
+
+
+def _get_credit(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
+    @accounting
+    async def get_credit(call: Call) -> Response:
+        credit = call.books.render_document(_credit_by_path(call, kind), unitdp=call.unitdp())
+        return envelope(call.backend, kind.collection, [credit])
+
+    return get_credit
 
 
 # --- Payments -----------------------------------------------------------------------------------
@@ -496,6 +628,20 @@ async def online_invoice_page(request: Request) -> Response:
     return PlainTextResponse(NOT_FOUND_TEXT, status_code=404)
 
 
+def _credit_routes(kind: Kind) -> list[Route]:
+    base = f"{API}/{kind.collection}"
+    return [
+        Route(base, _get_credits(kind), methods=["GET"]),
+        Route(f"{base}/{{credit_id}}", _get_credit(kind), methods=["GET"]),
+        Route(f"{base}/{{credit_id}}/Allocations", _put_allocations(kind), methods=["PUT"]),
+        Route(
+            f"{base}/{{credit_id}}/Allocations/{{allocation_id}}",
+            _delete_allocation(kind),
+            methods=["DELETE"],
+        ),
+    ]
+
+
 def routes() -> list[Route]:
     return [
         Route("/in/{invoice_id}", online_invoice_page, methods=["GET"]),
@@ -531,13 +677,20 @@ def routes() -> list[Route]:
         Route(f"{API}/CreditNotes/{{credit_note_id}}", get_credit_note, methods=["GET"]),
         Route(f"{API}/CreditNotes/{{credit_note_id}}", post_credit_note, methods=["POST"]),
         Route(
-            f"{API}/CreditNotes/{{credit_note_id}}/Allocations", put_allocations, methods=["PUT"]
+            f"{API}/CreditNotes/{{credit_note_id}}/Allocations",
+            _put_allocations(CREDIT_NOTE),
+            methods=["PUT"],
         ),
         Route(
             f"{API}/CreditNotes/{{credit_note_id}}/Allocations/{{allocation_id}}",
-            delete_allocation,
+            _delete_allocation(CREDIT_NOTE),
             methods=["DELETE"],
         ),
+        Route(f"{API}/BankTransactions", get_bank_transactions, methods=["GET"]),
+        Route(f"{API}/BankTransactions", put_bank_transactions, methods=["PUT"]),
+        Route(f"{API}/BankTransactions", post_bank_transactions, methods=["POST"]),
+        Route(f"{API}/BankTransactions/{{transaction_id}}", get_bank_transaction, methods=["GET"]),
+        *(route for kind in (OVERPAYMENT, PREPAYMENT) for route in _credit_routes(kind)),
         Route(f"{API}/Payments", get_payments, methods=["GET"]),
         Route(f"{API}/Payments", put_payments, methods=["PUT"]),
         Route(f"{API}/Payments", post_payments, methods=["POST"]),

@@ -3,7 +3,8 @@
 Both the broad scopes (the spec's `security:` blocks: accounting.transactions,
 accounting.contacts, accounting.settings) and the granular scopes Xero introduced in 2026
 (developer.xero.com/faq/granular-scopes: accounting.invoices covers Invoices, CreditNotes and
-Items; accounting.payments covers Payments and Overpayments) are honoured. A `.read` scope
+Items; accounting.payments covers Payments, Overpayments and Prepayments;
+accounting.banktransactions covers BankTransactions) are honoured. A `.read` scope
 allows GET only. A token without a fitting scope gets 401 AuthorizationUnsuccessful, as Xero
 answers (github.com/XeroAPI/Xero-NetStandard/issues/178 and /298).
 """
@@ -16,6 +17,9 @@ RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
     "CreditNotes": ("accounting.transactions", "accounting.invoices"),
     "Payments": ("accounting.transactions", "accounting.payments"),
     "Overpayments": ("accounting.transactions", "accounting.payments"),
+    "Prepayments": ("accounting.transactions", "accounting.payments"),
+    # accounting.banktransactions covers BankTransactions (developer.xero.com/faq/granular-scopes)
+    "BankTransactions": ("accounting.transactions", "accounting.banktransactions"),
     "Contacts": ("accounting.contacts",),
     "Items": ("accounting.settings", "accounting.invoices"),
     "Organisation": SETTINGS,
