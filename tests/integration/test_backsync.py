@@ -175,6 +175,8 @@ def test_approved_then_paid_in_xero_shows_paid_in_dynamics(stack: Stack) -> None
     quiet = stack.run_pass()  # nothing changed in Xero: one Xero call, nothing written
     assert (_step(quiet).xero_calls, _step(quiet).dataverse_calls) == (1, 0)
     assert len(_history(stack, invoice_id)) == len(created) + 2
+    idle = stack.run_pass()  # still nothing: Xero is read again IDLE_EVERY, not every pass
+    assert (_step(idle).xero_calls, _step(idle).dataverse_calls) == (0, 0)
 
 
 def test_part_paid_stays_active_with_its_amount_due(stack: Stack) -> None:
@@ -341,7 +343,7 @@ def _account_balances(stack: Stack) -> tuple[Decimal, Decimal]:
 
 
 def test_the_accounts_balances_come_from_xero(stack: Stack) -> None:
-    invoice_id, xero_id = _pushed(stack)
+    _, xero_id = _pushed(stack)
     contact_id = _contact_id(stack, xero_id)
     _approve(stack, xero_id)
     _pay(stack, xero_id, Decimal("300.00"))

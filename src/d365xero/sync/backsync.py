@@ -8,6 +8,10 @@ overlaps by a few seconds, so a change Xero stamps within the same second as the
 is never missed; what was already dealt with at the mark is remembered (invoice and stamp) and
 not looked up again, so a pass where nothing changed costs one Xero call and nothing else.
 
+While nothing changes, Xero is read every IDLE_EVERY rather than every pass: at 5-minute passes
+one read a pass would cost 288 calls a day on its own, and with the reference data's ~96 an idle
+connection would pass 300 (docs/BENCHMARKS.md). Once a read finds a change, every pass reads.
+
 Balances: Xero does not stamp a contact when only its balances move, so they are read for every
 contact whose invoices changed in the pass, and for every linked customer once a day.
 """
@@ -30,6 +34,9 @@ BALANCES_READ = "backsync-balances"  # when every linked customer's balances wer
 OVERLAP = timedelta(seconds=5)
 PAGE_SIZE = 1000  # Xero's largest page (reference/xero.md §3.6)
 BALANCES_EVERY = timedelta(days=1)
+LAST_READ = "backsync-read"  # when Xero's invoices were last read; token: busy or idle
+IDLE_EVERY = timedelta(minutes=10)
+IDLE, BUSY = "idle", "busy"
 
 
 def _stamp(invoice: XeroInvoice) -> str | None:
@@ -51,12 +58,30 @@ class BackSync:
         marks: Marks,
         now: Callable[[], datetime],
         page_size: int = PAGE_SIZE,
+        idle_every: timedelta = IDLE_EVERY,
     ) -> None:
         self.xero, self.dynamics, self.marks = xero, dynamics, marks
-        self.now, self.page_size = now, page_size
+        self.now, self.page_size, self.idle_every = now, page_size, idle_every
 
     def run(self) -> StepReport:
         report = StepReport()
+        started = self.now()
+        if self._due(started):
+            self._read(report)
+            self.marks.set_token(LAST_READ, BUSY if report.counts else IDLE)
+            self.marks.set(LAST_READ, started)
+        else:
+            self._balances({}, report)
+        return report
+
+    def _due(self, now: datetime) -> bool:
+        """Xero is read every pass while things change, every `idle_every` while none do."""
+        last = self.marks.get(LAST_READ)
+        if last is None or self.marks.token(LAST_READ) != IDLE:
+            return True
+        return now - last >= self.idle_every
+
+    def _read(self, report: StepReport) -> None:
         mark = self.marks.get(WATERMARK)
         seen = set(json.loads(self.marks.token(WATERMARK) or "[]"))
         contacts: dict[str, set[HeldCustomer]] = {}
@@ -75,7 +100,6 @@ class BackSync:
         elif dealt_with - seen:
             self.marks.set_token(WATERMARK, json.dumps(sorted(dealt_with | seen)))
         self._balances(due, report)
-        return report
 
     def _invoices(
         self,
