@@ -416,3 +416,32 @@ def test_a_xero_outage_in_the_back_sync_keeps_the_push(stack: Stack) -> None:
     caught_up = stack.run_pass()
     assert _step(caught_up).status is RunStatus.succeeded
     assert _money(_invoice(stack)["dxc_amountdue"]) == TOTAL
+
+
+def test_a_change_xero_stamps_just_before_the_watermark_is_not_missed(stack: Stack) -> None:
+    invoice_id, xero_id = _pushed(stack)
+    _approve(stack, xero_id)
+    stack.run_pass()
+    with stack.runtime.sessions() as session:
+        watermark = marks.get_mark(session, stack.connection.id, WATERMARK)
+    assert watermark is not None
+    _pay(stack, xero_id, Decimal("100.00"))
+    books = stack.xero.emulator.demo
+    with stack.xero.emulator.lock:  # committed late: stamped two seconds before the watermark
+        books.invoices.invoices[xero_id]["UpdatedDateUTC"] = watermark - timedelta(seconds=2)
+    stack.run_pass()
+    assert [_money(p["dxc_amount"]) for p in _payments(stack, invoice_id)] == [Decimal("100.00")]
+
+
+def test_balances_xero_did_not_give_are_read_at_the_next_pass(stack: Stack) -> None:
+    _, xero_id = _pushed(stack)
+    _approve(stack, xero_id)
+    _pay(stack, xero_id, Decimal("300.00"))
+    plan = {"faults": [{"route": "GET /api.xro/2.0/Contacts", "kind": "500", "times": 10}]}
+    stack.xero.client().post("/_emulator/faults", json=plan)
+    failed = stack.run_pass()
+    assert _step(failed).status is RunStatus.failed
+    assert _money(_invoice(stack)["dxc_amountdue"]) == Decimal("1017.60")  # that much is kept
+    stack.xero.client().post("/_emulator/faults", json={"faults": []})
+    stack.run_pass()
+    assert _account_balances(stack) == _balances(stack, _contact_id(stack, xero_id))

@@ -37,12 +37,18 @@ BALANCES_EVERY = timedelta(days=1)
 LAST_READ = "backsync-read"  # when Xero's invoices were last read; token: busy or idle
 IDLE_EVERY = timedelta(minutes=10)
 IDLE, BUSY = "idle", "busy"
+# What is remembered at the watermark is bounded: one forgotten is looked up again, no more.
+SEEN_KEPT = 2000
 
 
 def _stamp(invoice: XeroInvoice) -> str | None:
     if invoice.updated is None:
         return None
     return f"{invoice.xero_id}@{_iso(invoice.updated)}"
+
+
+def _newest(stamps: Iterable[str]) -> list[str]:
+    return sorted(stamps, key=lambda s: s.rsplit("@", 1)[1], reverse=True)[:SEEN_KEPT]
 
 
 def _iso(moment: datetime) -> str:
@@ -94,11 +100,11 @@ class BackSync:
             self.marks.set_token(BALANCES_DUE, json.dumps(sorted(due)))
         if newest is not None and (mark is None or newest > mark):
             floor = _iso(newest - OVERLAP)
-            kept = sorted(s for s in dealt_with | seen if s.rsplit("@", 1)[1] >= floor)
-            self.marks.set_token(WATERMARK, json.dumps(kept))
+            kept = [s for s in dealt_with | seen if s.rsplit("@", 1)[1] >= floor]
+            self.marks.set_token(WATERMARK, json.dumps(_newest(kept)))
             self.marks.set(WATERMARK, newest)
         elif dealt_with - seen:
-            self.marks.set_token(WATERMARK, json.dumps(sorted(dealt_with | seen)))
+            self.marks.set_token(WATERMARK, json.dumps(_newest(dealt_with | seen)))
         self._balances(due, report)
 
     def _invoices(
