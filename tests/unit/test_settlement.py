@@ -145,3 +145,9 @@ def test_status_voided_and_deleted_each_have_their_own_words() -> None:
     ):
         plan = settle(_xero(status), _held(xero_status="Draft"), NOW)
         assert [c.details for c in plan.changes if isinstance(c, HistoryEntry)] == [words]
+
+
+def test_a_paid_invoice_is_not_written_while_it_stays_paid() -> None:
+    held = _held(state=PAID, xero_status="Paid", detail_amount_due=Decimal(0), amount_due=None)
+    plan = settle(_xero("PAID", "0.00"), held, NOW)
+    assert plan.changes == ()  # Dynamics would refuse the amount due of a read-only invoice

@@ -181,7 +181,8 @@ def settle(xero: XeroInvoice, held: HeldInvoice, now: datetime) -> Settlement:
     changes: list[WriteBack] = []
     if reactivate:
         changes.append(InvoiceState(held.invoice_id, ACTIVE, ACTIVE_NEW))
-    if editable and held.amount_due != xero.amount_due:
+    writable = held.state == ACTIVE or reactivate  # a Paid invoice takes no other change
+    if writable and held.amount_due != xero.amount_due:
         changes.append(InvoiceAmountDue(held.invoice_id, xero.amount_due))
     if status_changed or held.detail_amount_due != xero.amount_due:
         changes.append(
