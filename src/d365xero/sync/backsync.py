@@ -186,7 +186,8 @@ class BackSync:
         for refusal in refusals:
             report.add(Outcome("", "", "failed", message=refusal))
         for change in changes:
-            report.add(Outcome(change.customer_id, change.kind, "balance"))
+            message = f"{change.owed:.2f} owed, {change.overdue:.2f} overdue"
+            report.add(Outcome(change.customer_id, change.kind, "balance", None, message))
         self.marks.clear(BALANCES_DUE)
         if daily:
             self.marks.set(BALANCES_READ, now)
