@@ -86,31 +86,25 @@ def test_paid_writes_the_invoice_first_and_its_state_last() -> None:
     assert plan.result == "paid"
 
 
+def _paid_in_dynamics(xero: XeroInvoice) -> HeldInvoice:
+    """What Dynamics holds once the paid invoice's settlement was written."""
+    rows = tuple(_held_row(r) for r in records(xero, "i1").values())
+    zero = Decimal(0)
+    return _held(
+        state=PAID, xero_status="Paid", detail_amount_due=zero, amount_due=zero, payments=rows
+    )
+
+
 def test_settled_again_after_it_was_written_changes_nothing() -> None:
     xero = _xero("PAID", "0.00", PAY)
-    [record] = records(xero, "i1").values()
-    held = _held(
-        state=PAID,
-        xero_status="Paid",
-        detail_amount_due=Decimal(0),
-        amount_due=Decimal(0),
-        payments=(_held_row(record),),
-    )
-    assert settle(xero, held, NOW).changes == ()
+    assert settle(xero, _paid_in_dynamics(xero), NOW).changes == ()
 
 
 def test_a_payment_removed_after_paid_reactivates_first() -> None:
-    record = next(iter(records(_xero("PAID", "0.00", PAY), "i1").values()))
-    held = _held(
-        state=PAID,
-        xero_status="Paid",
-        detail_amount_due=Decimal(0),
-        amount_due=Decimal(0),
-        payments=(_held_row(record),),
-    )
+    held = _paid_in_dynamics(_xero("PAID", "0.00", PAY))
     plan = settle(_xero(), held, NOW)
     assert plan.changes[0] == InvoiceState("i1", ACTIVE, ACTIVE_NEW)
-    assert PaymentRemoved("i1", record.row_id) in plan.changes
+    assert PaymentRemoved("i1", held.payments[0].row_id) in plan.changes
     assert not any(isinstance(c, InvoiceState) and c.state == PAID for c in plan.changes)
     assert plan.result == "reactivated"
 
