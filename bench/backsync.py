@@ -13,7 +13,9 @@ changes, and their tokens would expire). Run twice: as the connector is (Xero re
 minutes while idle) and reading Xero every pass.
 
 Lifecycle: `--invoices` invoices (bench/backlog.py) pushed as drafts; then in Xero, through its
-API, all approved, then all paid in half, then the rest paid; a pass after each.
+API, all approved, then all paid in half, then the rest paid; a pass after each, one more
+at once, and two more with the connector's clock 11 and 22 minutes on (past the back-sync's
+idle interval and the settling of its watermark).
 """
 
 from __future__ import annotations
@@ -52,9 +54,12 @@ PER = 1000
 class StepCalls:
     xero: dict[str, int] = field(default_factory=dict)
     dataverse: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)  # any step that did not succeed
 
     def add(self, result: PassResult) -> None:
         for step in result.steps:
+            if step.status.value != "succeeded":
+                self.failures.append(f"{step.name}: {step.status.value} {step.message}")
             self.xero[step.name] = self.xero.get(step.name, 0) + step.xero_calls
             self.dataverse[step.name] = self.dataverse.get(step.name, 0) + step.dataverse_calls
 
@@ -100,6 +105,17 @@ def simulated(clock: Clock, every_pass: bool) -> Iterator[None]:
         yield
     finally:
         passes._now, passes.PASS_STEPS = saved_now, saved_steps
+
+
+@contextmanager
+def later(offset: timedelta) -> Iterator[None]:
+    """The connector's clock `offset` ahead of the real one (the emulators' are left alone)."""
+    saved = passes._now
+    passes._now = lambda: datetime.now(UTC) + offset
+    try:
+        yield
+    finally:
+        passes._now = saved
 
 
 def idle_day(linked: int, every_pass: bool, workdir: Path) -> dict[str, Any]:
@@ -197,9 +213,18 @@ def lifecycle(invoices: int, workdir: Path) -> dict[str, Any]:
             stage("part paid")
             _pay(setup, _xero_invoices(setup), lambda due: due)
             stage("paid")
-            stage("nothing changed")
+            stage("nothing changed")  # the burst's last seconds are read again (the overlap)
+            # Later, nothing changing: the connector's clock moved past the idle interval.
+            offset = timedelta(0)
+            for name in ("nothing changed, 11 min on", "nothing changed, 22 min on"):
+                offset += timedelta(minutes=11)
+                with later(offset):
+                    stage(name)
             paid = sum(1 for i in _xero_invoices(setup) if i["Status"] == "PAID")
-            params = {"$select": "invoiceid", "$filter": "statecode eq 2 and statuscode eq 100001"}
+            params = {
+                "$select": "invoiceid",
+                "$filter": "statecode eq 2 and statuscode eq 100001 and startswith(name,'Bench')",
+            }
             shown = sum(
                 len(rows) for rows in dataverse_client(stack, http).pages("invoices", params)
             )

@@ -12,11 +12,12 @@ from typing import Any
 
 from d365xero.demo import create_sample_invoices
 from d365xero.domain.settlement import PAID_MESSAGE
+from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.passes import run_pass
 from d365xero.solution import schema
-from d365xero.store import marks, runs
+from d365xero.store import connections, marks, runs
 from d365xero.store.models import RunStatus
-from d365xero.sync.backsync import BALANCES_READ, WATERMARK, BackSync
+from d365xero.sync.backsync import BALANCES_READ, SETTLED, WATERMARK, BackSync
 from tests.integration.conftest import Stack
 from tests.integration.test_batching import _backlog
 
@@ -383,17 +384,13 @@ def test_k_changed_invoices_cost_one_read_per_page_plus_the_contacts(stack: Stac
 
 
 def _secrets(stack: Stack) -> Any:
-    from d365xero.store import connections
-
     with stack.runtime.sessions() as session:
         connection = connections.get_connection(session, stack.connection.id)
         assert connection is not None
         return connections.read_secrets(stack.runtime.box, connection)
 
 
-def _marks(stack: Stack) -> Any:
-    from d365xero.jobs.marks import StoreMarks
-
+def _marks(stack: Stack) -> StoreMarks:
     return StoreMarks(stack.runtime.sessions, stack.connection.id)
 
 
@@ -447,3 +444,25 @@ def test_balances_xero_did_not_give_are_read_at_the_next_pass(stack: Stack) -> N
     stack.xero.client().post("/_emulator/faults", json={"faults": []})
     stack.run_pass()
     assert _account_balances(stack) == _balances(stack, _contact_id(stack, xero_id))
+
+
+def test_a_settled_watermark_reads_on_from_the_mark_and_misses_nothing(stack: Stack) -> None:
+    invoice_id, xero_id = _pushed(stack)
+    _approve(stack, xero_id)
+    stack.run_pass()
+    clients = stack.runtime.clients_for(stack.connection, _secrets(stack))
+    # Three minutes on, in Xero and here: no late change can still appear behind the mark.
+    stack.xero.client().post("/_emulator/clock", json={"advance_seconds": 180})
+
+    def later() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=180)
+
+    step = BackSync(clients.xero, clients.dynamics, _marks(stack), later, idle_every=timedelta(0))
+    step.run()
+    with stack.runtime.sessions() as session:
+        watermark = marks.get_mark(session, stack.connection.id, WATERMARK)
+        assert marks.get_mark(session, stack.connection.id, SETTLED) == watermark
+    _pay(stack, xero_id, Decimal("100.00"))
+    report = step.run()  # read from the second after the mark: the payment is after it
+    assert report.count("part-paid") == 1
+    assert [_money(p["dxc_amount"]) for p in _payments(stack, invoice_id)] == [Decimal("100.00")]

@@ -7,6 +7,8 @@ until a short page; the watermark moves only once Dynamics has what those pages 
 overlaps by a few seconds, so a change Xero stamps within the same second as the last one read
 is never missed; what was already dealt with at the mark is remembered (invoice and stamp) and
 not looked up again, so a pass where nothing changed costs one Xero call and nothing else.
+Once the mark is SETTLE_AFTER old, no late change can still appear behind it, and reads start
+after it: a burst of changes in the mark's last seconds is not read again pass after pass.
 
 While nothing changes, Xero is read every IDLE_EVERY rather than every pass: at 5-minute passes
 one read a pass would cost 288 calls a day on its own, and with the reference data's ~96 an idle
@@ -32,6 +34,8 @@ WATERMARK = "backsync-invoices"  # the newest Xero UpdatedDateUTC dealt with; to
 BALANCES_DUE = "backsync-balances-due"  # token: contacts whose balances are still to be read
 BALANCES_READ = "backsync-balances"  # when every linked customer's balances were last read
 OVERLAP = timedelta(seconds=5)
+SETTLED = "backsync-settled"  # the watermark that is SETTLE_AFTER old: nothing comes behind it
+SETTLE_AFTER = timedelta(minutes=2)  # the overlap, and any skew between our clock and Xero's
 PAGE_SIZE = 1000  # Xero's largest page (reference/xero.md §3.6)
 BALANCES_EVERY = timedelta(days=1)
 LAST_READ = "backsync-read"  # when Xero's invoices were last read; token: busy or idle
@@ -45,6 +49,15 @@ def _stamp(invoice: XeroInvoice) -> str | None:
     if invoice.updated is None:
         return None
     return f"{invoice.xero_id}@{_iso(invoice.updated)}"
+
+
+def _since(mark: datetime | None, settled: bool) -> datetime | None:
+    """Where the next read starts (If-Modified-Since is to the second, inclusive)."""
+    if mark is None:
+        return None
+    if settled:
+        return mark.replace(microsecond=0) + timedelta(seconds=1)
+    return mark - OVERLAP
 
 
 def _newest(stamps: Iterable[str]) -> list[str]:
@@ -89,9 +102,10 @@ class BackSync:
 
     def _read(self, report: StepReport) -> None:
         mark = self.marks.get(WATERMARK)
+        settled = mark is not None and self.marks.get(SETTLED) == mark
         seen = set(json.loads(self.marks.token(WATERMARK) or "[]"))
         contacts: dict[str, set[HeldCustomer]] = {}
-        newest, dealt_with = self._invoices(mark, seen, contacts, report)
+        newest, dealt_with = self._invoices(_since(mark, settled), seen, contacts, report)
         due = {c: set(v) for c, v in contacts.items()}
         for contact_id in json.loads(self.marks.token(BALANCES_DUE) or "[]"):
             due.setdefault(contact_id, set())
@@ -103,13 +117,16 @@ class BackSync:
             kept = [s for s in dealt_with | seen if s.rsplit("@", 1)[1] >= floor]
             self.marks.set_token(WATERMARK, json.dumps(_newest(kept)))
             self.marks.set(WATERMARK, newest)
-        elif dealt_with - seen:
-            self.marks.set_token(WATERMARK, json.dumps(_newest(dealt_with | seen)))
+        else:
+            if dealt_with - seen:
+                self.marks.set_token(WATERMARK, json.dumps(_newest(dealt_with | seen)))
+            if mark is not None and not settled and self.now() - mark >= SETTLE_AFTER:
+                self.marks.set(SETTLED, mark)
         self._balances(due, report)
 
     def _invoices(
         self,
-        mark: datetime | None,
+        since: datetime | None,
         seen: set[str],
         contacts: dict[str, set[HeldCustomer]],
         report: StepReport,
@@ -118,7 +135,6 @@ class BackSync:
         newest stamp of the first page (later pages were read after it, so a change made
         meanwhile is stamped later than it: safe as the next watermark), and what was dealt
         with."""
-        since = mark - OVERLAP if mark else None
         newest: datetime | None = None
         dealt_with: set[str] = set()
         page_number = 1
