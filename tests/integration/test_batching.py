@@ -19,4 +19,5 @@ def test_a_backlog_costs_one_xero_request_per_50_invoices(stack: Stack) -> None:
     ]
     assert len(xero) == 120
     # Dynamics: settings, one page of 200 ready invoices, the write-back, the edit scan.
-    assert result.dataverse_calls <= 5, result.dataverse_calls
+    push = result.step("push")
+    assert push is not None and push.dataverse_calls <= 5, push

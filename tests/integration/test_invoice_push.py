@@ -109,8 +109,8 @@ def test_passes_again_never_duplicate(stack: Stack) -> None:
     assert len(stack.xero_get("Invoices")["Invoices"]) == before
     # organisation, currencies, tax rates, accounts, tracking, items; then a contact look-up,
     # the contacts and items to create, and the invoices: 10 calls for a cold start.
-    assert first.xero_calls <= 10, first.xero_calls
-    assert second.xero_calls == 0  # nothing ready: Xero is not asked anything
+    assert first.step("push").xero_calls <= 10, first.step("push").xero_calls
+    assert second.step("push").xero_calls == 0  # nothing ready: Xero is not asked anything
 
 
 def test_in_a_running_connector_new_invoices_cost_one_xero_call_per_batch(stack: Stack) -> None:
@@ -121,7 +121,7 @@ def test_in_a_running_connector_new_invoices_cost_one_xero_call_per_batch(stack:
     later = stack.run_pass()
     assert later.report.count("created") == 3
     # Customers are linked now and the items exist: one PUT /Invoices for the batch.
-    assert later.xero_calls == 1, later.xero_calls
+    assert later.step("push").xero_calls == 1, later.step("push").xero_calls
 
 
 def test_retry_after_fixing_sends_a_failed_invoice(stack: Stack) -> None:
@@ -237,4 +237,4 @@ def test_a_new_process_uses_the_reference_data_kept_in_the_store(stack: Stack) -
     finally:
         later.close()
     assert result.report.count("created") == 3
-    assert result.xero_calls == 1, result.xero_calls
+    assert result.step("push").xero_calls == 1, result.step("push").xero_calls

@@ -32,8 +32,8 @@ def test_each_step_is_recorded_with_its_calls(stack: Stack) -> None:
     )
     result = stack.run_pass()
     steps = _last_run_steps(stack)
-    assert [s["name"] for s in steps] == ["reference", "push", "cancellations"]
-    reference, push, cancellations = steps
+    assert [s["name"] for s in steps] == ["reference", "push", "backsync", "cancellations"]
+    reference, push, backsync, cancellations = steps
     # connection add imported the reference data just now: the step has nothing to do
     assert (reference["status"], reference["xero_calls"], reference["counts"]) == (
         "succeeded",
@@ -41,7 +41,8 @@ def test_each_step_is_recorded_with_its_calls(stack: Stack) -> None:
         {},
     )
     assert push["counts"]["created"] == 3
-    assert push["xero_calls"] == result.xero_calls > 0
+    assert push["xero_calls"] + backsync["xero_calls"] == result.xero_calls
+    assert push["xero_calls"] > 0 and backsync["counts"]["amount-due"] == 3
     # nothing cancelled: one read of Dynamics' change feed, nothing asked of Xero
     assert (cancellations["xero_calls"], cancellations["dataverse_calls"]) == (0, 1)
     assert sum(s["dataverse_calls"] for s in steps) == result.dataverse_calls

@@ -63,3 +63,21 @@ def test_response_parts_are_flattened_in_order() -> None:
     assert [r.status for r in results] == [204, 400]
     assert results[0].headers["odata-entityid"].endswith("a1bd)")
     assert results[1].body == {"error": {"code": "0x80040217", "message": "Not there"}}
+
+
+def test_a_query_goes_outside_any_change_set() -> None:
+    """Dataverse refuses a GET inside a change set; a query is a part of the batch itself."""
+    ops = [
+        [batch.Operation("GET", "dxc_xerodetails?$filter=dxc_xeroinvoiceid eq 'a'")],
+        [batch.Operation("PATCH", "invoices(1)", {"dxc_amountdue": 1.0})],
+    ]
+    content_type, body = batch.encode("https://org/api/data/v9.2", ops)
+    message = email.message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=email.policy.HTTP
+    )
+    query, changeset = message.iter_parts()
+    assert query.get_content_type() == "application/http"
+    assert query.get_payload().startswith(
+        "GET https://org/api/data/v9.2/dxc_xerodetails?$filter=dxc_xeroinvoiceid eq 'a' HTTP/1.1"
+    )
+    assert changeset.get_content_type() == "multipart/mixed"

@@ -32,6 +32,10 @@ def encode(api_root: str, changesets: list[list[Operation]]) -> tuple[str, bytes
     parts: list[str] = []
     content_id = 0
     for changeset in changesets:
+        if len(changeset) == 1 and changeset[0].method == "GET":  # a query: never in a change set
+            content_id += 1
+            parts.append(_query_part(boundary, api_root, changeset[0]))
+            continue
         cs = f"changeset_{uuid.uuid4()}"
         inner: list[str] = []
         for op in changeset:
@@ -57,6 +61,22 @@ def encode(api_root: str, changesets: list[list[Operation]]) -> tuple[str, bytes
         )
     body = CRLF.join(parts) + CRLF + f"--{boundary}--" + CRLF
     return f"multipart/mixed; boundary={boundary}", body.encode()
+
+
+def _query_part(boundary: str, api_root: str, op: Operation) -> str:
+    return CRLF.join(
+        [
+            f"--{boundary}",
+            "Content-Type: application/http",
+            "Content-Transfer-Encoding: binary",
+            "",
+            f"GET {api_root}/{op.path} HTTP/1.1",
+            "Accept: application/json",
+            *(f"{name}: {value}" for name, value in op.headers),
+            "",
+            "",
+        ]
+    )
 
 
 def _boundary(content_type: str) -> str:

@@ -18,15 +18,21 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.domain.backfill import UnlinkedInvoice
 from d365xero.domain.fieldmap import NO_EXTRA, SOURCES, ExtraColumns
 from d365xero.domain.history import (
+    CustomerBalance,
     CustomerLink,
     DetailHistory,
     DetailStatus,
     HistoryEntry,
+    InvoiceAmountDue,
+    InvoiceState,
     LineTax,
+    PaymentRecord,
+    PaymentRemoved,
     SyncAction,
     SyncStatus,
     WriteBack,
     XeroDetailChange,
+    XeroStatusChange,
     tax_not_written,
 )
 from d365xero.domain.reconcile import LinkedInvoice
@@ -42,6 +48,7 @@ from d365xero.domain.records import (
     XeroLink,
     XeroStatus,
 )
+from d365xero.domain.settlement import HeldCustomer, HeldInvoice, HeldPayment
 from d365xero.errors import ConfigurationError, RemoteRejected
 from d365xero.solution import schema
 from d365xero.sync.ports import FailedInvoice, InvoiceChanges, ReferenceData
@@ -75,6 +82,17 @@ _DETAILS_NAV = next(
     for lookup in schema.lookups()
     if lookup.referencing == "dxc_xerodetail" and lookup.column.schema_name == "dxc_InvoiceId"
 )
+_PAYMENTS_NAV = next(
+    lookup.relationship_name
+    for lookup in schema.lookups()
+    if lookup.referencing == "dxc_payment" and lookup.column.schema_name == "dxc_InvoiceId"
+)
+_PAYMENT = "dxc_paymentid,dxc_kind,dxc_xeropaymentid,dxc_amount,dxc_date,dxc_reference,dxc_currency"
+_LINKED_DETAIL = "dxc_xerodetailid,dxc_xeroinvoiceid,dxc_xerostatus,dxc_amountdue"
+_BALANCE = "dxc_xerocontactid,dxc_amountowed,dxc_amountoverdue"
+# Xero ids per query: Microsoft.Dynamics.CRM.In with 1,000 ids (a page of Xero's) is about 40,000
+# characters, inside the 65,536 a URL in a $batch may have (32,768 alone).
+IDS_PER_QUERY = 1000
 _FORMATTED = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
 _FORMATTED_KEY = "@OData.Community.Display.V1.FormattedValue"
 REFERENCE_KINDS = ("taxrates", "accounts", "brandingthemes")  # the order they must come in
@@ -137,8 +155,16 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+def _amount(value: Any) -> Decimal | None:
+    return Decimal(str(value)) if value is not None else None
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def _amount(value: Any) -> Decimal | None:
+    return Decimal(str(value)) if value is not None else None
 
 
 class DynamicsGateway:
@@ -243,6 +269,48 @@ class DynamicsGateway:
             names=names,
         )
 
+    def linked_invoices(self, xero_ids: Sequence[str]) -> dict[str, HeldInvoice]:
+        """This connection's exported invoices behind these Xero InvoiceIDs, with their Xero
+        details, payment rows and customer: one query per IDS_PER_QUERY ids, all in one $batch
+        (inside which Dataverse takes URLs of up to 64 KB)."""
+        ids = sorted({i.lower() for i in xero_ids})
+        queries = [
+            ("dxc_xerodetails", self._linked_query(ids[start : start + IDS_PER_QUERY]))
+            for start in range(0, len(ids), IDS_PER_QUERY)
+        ]
+        found: dict[str, HeldInvoice] = {}
+        for rows in self.client.query_batch(queries) if queries else []:
+            for row in rows:
+                held = _held_invoice(row)
+                if held is not None:
+                    found[str(row["dxc_xeroinvoiceid"]).lower()] = held
+        return found
+
+    def _linked_query(self, ids: Sequence[str]) -> dict[str, str]:
+        values = ",".join(f"'{i}'" for i in ids)
+        return {
+            "$select": _LINKED_DETAIL,
+            "$filter": "Microsoft.Dynamics.CRM.In(PropertyName='dxc_xeroinvoiceid',"
+            f"PropertyValues=[{values}]) and "
+            f"dxc_InvoiceId/_dxc_connectionid_value eq {self.connection_row_id}",
+            "$expand": "dxc_InvoiceId($select=invoiceid,name,statecode,dxc_amountdue;"
+            f"$expand=customerid_account($select=accountid,{_BALANCE}),"
+            f"customerid_contact($select=contactid,{_BALANCE}),"
+            f"{_PAYMENTS_NAV}($select={_PAYMENT}))",
+        }
+
+    def linked_customers(self) -> list[HeldCustomer]:
+        """Every account and contact linked to a Xero contact, with the balances it shows."""
+        found: list[HeldCustomer] = []
+        for kind, entity_set in (("account", "accounts"), ("contact", "contacts")):
+            params = {
+                "$select": f"{kind}id,{_BALANCE}",
+                "$filter": "dxc_xerocontactid ne null",
+            }
+            for rows in self.client.pages(entity_set, params):
+                found += [_held_customer(kind, row) for row in rows]
+        return found
+
     def column_types(self, table: str) -> dict[str, str]:
         """Column logical name -> Dataverse AttributeType, from the table's metadata."""
         rows = self.client.get(
@@ -301,7 +369,7 @@ class DynamicsGateway:
             "$select": "invoiceid,name,totalamount,totaltax",
             "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} and "
             f"{_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {yes})",
-            "$expand": f"{_DETAILS_NAV}($select=dxc_xeroinvoiceid,dxc_xerostatus)",
+            "$expand": f"{_DETAILS_NAV}($select=dxc_xeroinvoiceid,dxc_xerostatus,dxc_amountdue)",
             "$orderby": "invoiceid asc",
         }
         for rows in self.client.pages("invoices", params, page_size):
@@ -318,6 +386,8 @@ class DynamicsGateway:
                         total=_money(row.get("totalamount")),
                         tax=_money(row.get("totaltax")),
                         xero_status=detail.get("dxc_xerostatus"),
+                        # None until the back-sync first brought Xero's amount due
+                        amount_due=_amount(detail.get("dxc_amountdue")),
                     )
                 )
             yield page
@@ -588,6 +658,53 @@ def _customer(row: dict[str, Any], extra: ExtraColumns) -> Customer | None:
     return None
 
 
+def _held_customer(kind: str, row: dict[str, Any]) -> HeldCustomer:
+    return HeldCustomer(
+        kind,
+        row[f"{kind}id"],
+        str(row.get("dxc_xerocontactid") or "").lower(),
+        _amount(row.get("dxc_amountowed")),
+        _amount(row.get("dxc_amountoverdue")),
+    )
+
+
+def _held_invoice(row: dict[str, Any]) -> HeldInvoice | None:
+    invoice = row.get("dxc_InvoiceId")
+    if not invoice:
+        return None
+    account, contact = invoice.get("customerid_account"), invoice.get("customerid_contact")
+    customer = (
+        _held_customer("account", account)
+        if account
+        else _held_customer("contact", contact)
+        if contact
+        else None
+    )
+    payments = tuple(
+        HeldPayment(
+            p["dxc_paymentid"],
+            _option(schema.PAYMENT_KIND, p.get("dxc_kind")),
+            p.get("dxc_xeropaymentid"),
+            _amount(p.get("dxc_amount")),
+            _day(p.get("dxc_date")),
+            p.get("dxc_reference"),
+            p.get("dxc_currency"),
+        )
+        for p in invoice.get(_PAYMENTS_NAV) or []
+    )
+    return HeldInvoice(
+        invoice_id=invoice["invoiceid"],
+        name=invoice.get("name") or "",
+        state=int(invoice.get("statecode") or 0),
+        detail_id=row["dxc_xerodetailid"],
+        xero_status=row.get("dxc_xerostatus"),
+        detail_amount_due=_amount(row.get("dxc_amountdue")),
+        amount_due=_amount(invoice.get("dxc_amountdue")),
+        payments=payments,
+        customer=customer,
+    )
+
+
 def _address(row: dict[str, Any]) -> Address | None:
     address = Address(
         line1=row.get("address1_line1"),
@@ -680,14 +797,56 @@ def _operation(change: WriteBack) -> tuple[str, Operation]:
         return change.invoice_id, Operation(
             "PATCH", f"invoicedetails({change.line_id})", {"tax": float(change.tax)}, _EXISTING
         )
-    assert isinstance(change, CustomerLink)
+    if isinstance(change, CustomerLink | CustomerBalance):
+        return _customer_operation(change)
+    return _settlement_operation(change)
+
+
+def _customer_operation(change: CustomerLink | CustomerBalance) -> tuple[str, Operation]:
     entity_set = "accounts" if change.kind == "account" else "contacts"
+    if isinstance(change, CustomerBalance):
+        body = {"dxc_amountowed": float(change.owed), "dxc_amountoverdue": float(change.overdue)}
+        return change.customer_id, Operation(
+            "PATCH", f"{entity_set}({change.customer_id})", body, _EXISTING
+        )
     return change.customer_id, Operation(
         "PATCH",
         f"{entity_set}({change.customer_id})",
         {"dxc_xerocontactid": change.xero_contact_id},
         _EXISTING,
     )
+
+
+def _settlement_operation(
+    change: XeroStatusChange | InvoiceAmountDue | InvoiceState | PaymentRecord | PaymentRemoved,
+) -> tuple[str, Operation]:
+    """What comes back from Xero for an invoice; the invoice's own rows only ever updated."""
+    key = change.invoice_id
+    if isinstance(change, XeroStatusChange):
+        body: dict[str, Any] = {
+            "dxc_xerostatus": change.xero_status,
+            "dxc_amountdue": float(change.amount_due),
+        }
+        return key, Operation("PATCH", f"dxc_xerodetails({change.detail_id})", body, _EXISTING)
+    if isinstance(change, InvoiceAmountDue):
+        body = {"dxc_amountdue": float(change.amount_due)}
+        return key, Operation("PATCH", f"invoices({key})", body, _EXISTING)
+    if isinstance(change, InvoiceState):
+        body = {"statecode": change.state, "statuscode": change.status}
+        return key, Operation("PATCH", f"invoices({key})", body, _EXISTING)
+    if isinstance(change, PaymentRemoved):
+        return key, Operation("DELETE", f"dxc_payments({change.row_id})")
+    body = {
+        "dxc_name": change.name[:200],
+        "dxc_InvoiceId@odata.bind": f"/invoices({key})",
+        "dxc_kind": schema.option_value(schema.PAYMENT_KIND, change.kind.value),
+        "dxc_xeropaymentid": change.xero_id,
+        "dxc_amount": float(change.amount),
+        "dxc_date": f"{change.on.isoformat()}T00:00:00Z" if change.on else None,
+        "dxc_reference": (change.reference or "")[:255] or None,
+        "dxc_currency": change.currency,
+    }
+    return key, Operation("PATCH", f"dxc_payments({change.row_id})", body)
 
 
 def _reference_id(tenant_id: str, kind: str, key: str) -> str:

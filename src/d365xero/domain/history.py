@@ -1,10 +1,13 @@
 """What the connector writes back to Dynamics after a try: Xero details, Sync History rows,
-per-line tax and customer links. Plain records; the Dataverse client turns them into requests."""
+per-line tax, customer links, and what comes back from Xero (status, amount due, payments,
+invoice state, customer balances). Plain records; the Dataverse client turns them into requests,
+one change set per invoice in the order given."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -89,7 +92,96 @@ class DetailStatus:
     xero_status: str
 
 
-WriteBack = XeroDetailChange | HistoryEntry | LineTax | CustomerLink | DetailHistory | DetailStatus
+@dataclass(frozen=True)
+class XeroStatusChange:
+    """Xero's status and amount due on an existing dxc_xerodetail row."""
+
+    invoice_id: str
+    detail_id: str
+    xero_status: str
+    amount_due: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceAmountDue:
+    invoice_id: str
+    amount_due: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    """statecode and statuscode PATCHed together (Dynamics' state model for invoices)."""
+
+    invoice_id: str
+    state: int
+    status: int
+
+
+class PaymentKind(StrEnum):
+    PAYMENT = "Payment"
+    CREDIT_NOTE = "CreditNote"
+    OVERPAYMENT = "Overpayment"
+    PREPAYMENT = "Prepayment"
+
+
+def payment_row_id(invoice_id: str, kind: PaymentKind, xero_id: str) -> str:
+    """The dxc_payment row of one Xero payment or credit on one invoice, always the same: an
+    upsert to it twice changes nothing."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"dxc_payment:{invoice_id}:{kind}:{xero_id}"))
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """A payment or credit applied to the invoice in Xero, in the invoice's currency."""
+
+    invoice_id: str
+    kind: PaymentKind
+    xero_id: str
+    amount: Decimal
+    on: date | None
+    reference: str | None
+    currency: str
+
+    @property
+    def row_id(self) -> str:
+        return payment_row_id(self.invoice_id, self.kind, self.xero_id)
+
+    @property
+    def name(self) -> str:
+        label = {PaymentKind.CREDIT_NOTE: "Credit note"}.get(self.kind, self.kind.value)
+        return f"{label} {self.amount:.2f} {self.currency}" + (f" {self.on}" if self.on else "")
+
+
+@dataclass(frozen=True)
+class PaymentRemoved:
+    invoice_id: str
+    row_id: str
+
+
+@dataclass(frozen=True)
+class CustomerBalance:
+    """Xero's receivables for the contact, on the Dynamics account or contact linked to it."""
+
+    kind: str
+    customer_id: str
+    owed: Decimal
+    overdue: Decimal
+
+
+WriteBack = (
+    XeroDetailChange
+    | HistoryEntry
+    | LineTax
+    | CustomerLink
+    | DetailHistory
+    | DetailStatus
+    | XeroStatusChange
+    | InvoiceAmountDue
+    | InvoiceState
+    | PaymentRecord
+    | PaymentRemoved
+    | CustomerBalance
+)
 
 
 def created_message(xero_invoice_id: str) -> str:

@@ -35,6 +35,7 @@ from d365xero.jobs.retries import StoreRetries
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, locks, runs
 from d365xero.store.models import Connection, ConnectionStatus, RunStatus
+from d365xero.sync.backsync import BackSync
 from d365xero.sync.cancellations import Cancellations
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
@@ -94,11 +95,16 @@ def _cancellations(ctx: StepContext) -> Step:
     )
 
 
+def _backsync(ctx: StepContext) -> Step:
+    return BackSync(ctx.clients.xero, ctx.clients.dynamics, ctx.marks, ctx.now)
+
+
 # The steps of every pass, in order: reference data first, so the push checks invoices against
-# Xero's current codes.
+# Xero's current codes; the back-sync after the push, so what was just sent is read back.
 PASS_STEPS: tuple[tuple[str, Callable[[StepContext], Step]], ...] = (
     ("reference", _reference),
     ("push", _push),
+    ("backsync", _backsync),
     ("cancellations", _cancellations),
 )
 

@@ -119,6 +119,12 @@ SYNC_ACTION = (
 SYNC_STATUS = (_opt(0, "Successful"), _opt(1, "Failed"))
 INVOICE_TYPE = (_opt(0, "Sales"), _opt(1, "Purchase"))
 LINE_AMOUNT_TYPES = (_opt(0, "Exclusive"), _opt(1, "Inclusive"), _opt(2, "NoTax"))
+PAYMENT_KIND = (
+    _opt(0, "Payment"),
+    _opt(1, "CreditNote"),
+    _opt(2, "Overpayment"),
+    _opt(3, "Prepayment"),
+)
 
 
 def option_value(options: tuple[Option, ...], label: str) -> int:
@@ -342,6 +348,12 @@ XERO_DETAIL = Table(
             EXPORT_STATUS,
         ),
         Column("dxc_ExportDate", ColumnType.DATETIME, "Export date", "When it was last synced."),
+        _money(
+            "dxc_AmountDue",
+            "Xero amount due",
+            "What Xero says is still due on the invoice (kept here too when the invoice itself "
+            "is read-only, e.g. cancelled in Dynamics).",
+        ),
     ),
 )
 
@@ -383,10 +395,28 @@ PAYMENT = Table(
     _name("Name", "The payment's name."),
     (
         _lookup("dxc_InvoiceId", "Invoice", "The Dynamics invoice.", "invoice"),
-        _text("dxc_XeroPaymentId", "Xero payment ID", "The payment's id in Xero.", 50),
-        _money("dxc_Amount", "Amount", "The amount paid."),
-        Column("dxc_Date", ColumnType.DATETIME, "Date", "When it was paid."),
-        _text("dxc_Reference", "Reference", "The payment's reference in Xero.", 255),
+        _choice(
+            "dxc_Kind",
+            "Kind",
+            "A payment, or a credit note, overpayment or prepayment applied to the invoice.",
+            PAYMENT_KIND,
+        ),
+        _money("dxc_Amount", "Amount", "The amount paid or credited, in the invoice's currency."),
+        _text("dxc_Currency", "Currency", "The invoice's currency code, e.g. GBP.", 3),
+        Column("dxc_Date", ColumnType.DATETIME, "Date", "When it was paid or applied."),
+        _text(
+            "dxc_XeroPaymentId",
+            "Xero payment ID",
+            "The id in Xero of the payment, or of the credit note, overpayment or prepayment "
+            "applied.",
+            50,
+        ),
+        _text(
+            "dxc_Reference",
+            "Reference",
+            "The payment's reference, or the credit note's number, in Xero.",
+            255,
+        ),
     ),
 )
 

@@ -15,6 +15,7 @@ from d365xero.domain.history import WriteBack
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft
 from d365xero.domain.records import ConnectorSettings, Invoice
 from d365xero.domain.retry import RetryPolicy, RetryState
+from d365xero.domain.settlement import HeldCustomer, HeldInvoice, XeroSettlement
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,30 @@ class XeroPort(Protocol):
 
     def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
         """The InvoiceID of an invoice an earlier, unconfirmed write created for `draft`."""
+        ...
+
+
+class BackSyncDynamics(Protocol):
+    """What the back-sync needs of Dynamics."""
+
+    def linked_invoices(self, xero_ids: Sequence[str]) -> dict[str, HeldInvoice]:
+        """Xero InvoiceID (lower case) -> what Dynamics holds of the exported invoice."""
+        ...
+
+    def linked_customers(self) -> list[HeldCustomer]: ...
+
+    def write_back(self, changes: Sequence[WriteBack]) -> list[str]: ...
+
+
+class BackSyncXero(Protocol):
+    """What the back-sync reads from Xero."""
+
+    def changed_invoices(
+        self, since: datetime | None, page: int, page_size: int
+    ) -> list[XeroSettlement]: ...
+
+    def receivable_balances(self, contact_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
+        """ContactID (lower case) -> (outstanding, overdue) receivables."""
         ...
 
 

@@ -25,10 +25,12 @@ from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
 from d365xero.domain.cancellation import CreditNoteDraft, XeroInvoice
+from d365xero.domain.history import PaymentKind
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft, LineDraft
 from d365xero.domain.money import needs_4dp
 from d365xero.domain.reconcile import XeroSide
 from d365xero.domain.records import LineAmountTypes
+from d365xero.domain.settlement import Applied, XeroSettlement
 from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
 from d365xero.reach import transport_failure
 from d365xero.sync.ports import (
@@ -48,6 +50,7 @@ from d365xero.xero.endpoints import XeroEndpoints
 from d365xero.xero.tokens import AccessToken
 
 NAMES_PER_LOOKUP = 25  # keeps a where= clause of names well inside URL limits
+IDS_PER_LOOKUP = 50  # ContactIDs in one IDs= query string (about 1,900 characters)
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,36 @@ class XeroClient:
             )
             for inv in result.invoices or []
         ]
+
+    def changed_invoices(
+        self, since: datetime | None, page: int, page_size: int
+    ) -> list[XeroSettlement]:
+        """One page of the invoices and bills created or changed at or after `since` (every
+        one when None), ordered by InvoiceID: a key no change moves, so an invoice changed
+        while the pages are read can only repeat on a later page, never be skipped."""
+        kwargs: dict[str, Any] = {"page": page, "page_size": page_size, "order": "InvoiceID"}
+        if since is not None:
+            kwargs["if_modified_since"] = since
+        result = self._call(self.api.get_invoices, **kwargs)
+        return [_settlement_invoice(inv) for inv in result.invoices or []]
+
+    def receivable_balances(self, contact_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
+        """ContactID -> (outstanding, overdue) receivables. Xero gives Balances only on a paged
+        read (or a single contact), so each batch of IDs is asked for as page 1."""
+        found: dict[str, tuple[Decimal, Decimal]] = {}
+        ids = sorted(set(contact_ids))
+        for start in range(0, len(ids), IDS_PER_LOOKUP):
+            chunk = ids[start : start + IDS_PER_LOOKUP]
+            result = self._call(
+                self.api.get_contacts, i_ds=chunk, page=1, page_size=100, include_archived=True
+            )
+            for contact in result.contacts or []:
+                receivable = getattr(contact.balances, "accounts_receivable", None)
+                found[str(contact.contact_id).lower()] = (
+                    _decimal(getattr(receivable, "outstanding", 0)),
+                    _decimal(getattr(receivable, "overdue", 0)),
+                )
+        return found
 
     def find_invoice_by_source(self, draft: InvoiceDraft, since_epoch: float) -> str | None:
         """Matched by the Url field, which holds the Dynamics invoice's link: Xero keeps it."""
@@ -602,6 +635,71 @@ def _credit_note(draft: CreditNoteDraft) -> xm.CreditNote:
     if draft.currency:
         note.currency_code = xm.CurrencyCode(draft.currency)
     return note
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def _applied(invoice: Any) -> tuple[Applied, ...]:
+    """What Xero lists on the invoice as paid or credited to it (amounts in its currency)."""
+    found = [
+        Applied(
+            PaymentKind.PAYMENT, str(p.payment_id), _amount(p.amount), _day(p.date), p.reference
+        )
+        for p in invoice.payments or []
+        if p.payment_id and _enum_value(p.status) != "DELETED"
+    ]
+    found += [
+        Applied(
+            PaymentKind.CREDIT_NOTE,
+            str(c.credit_note_id),
+            _amount(c.applied_amount),
+            _day(c.date),
+            c.credit_note_number,
+        )
+        for c in invoice.credit_notes or []
+        if c.credit_note_id
+    ]
+    for kind, credits, id_field in (
+        (PaymentKind.OVERPAYMENT, invoice.overpayments, "overpayment_id"),
+        (PaymentKind.PREPAYMENT, invoice.prepayments, "prepayment_id"),
+    ):
+        found += [
+            Applied(
+                kind,
+                str(getattr(c, id_field)),
+                _amount(c.applied_amount),
+                _day(c.date),
+                c.reference,
+            )
+            for c in credits or []
+            if getattr(c, id_field)
+        ]
+    return tuple(found)
+
+
+def _settlement_invoice(invoice: Any) -> XeroSettlement:
+    updated = invoice.updated_date_utc
+    if isinstance(updated, datetime) and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return XeroSettlement(
+        xero_id=str(invoice.invoice_id).lower(),
+        status=_enum_value(invoice.status),
+        currency=_enum_value(invoice.currency_code),
+        amount_due=_amount(invoice.amount_due),
+        amount_paid=_amount(invoice.amount_paid),
+        amount_credited=_amount(invoice.amount_credited),
+        contact_id=str(invoice.contact.contact_id).lower() if invoice.contact else None,
+        updated=updated if isinstance(updated, datetime) else None,
+        applied=_applied(invoice),
+    )
 
 
 def _result(invoice: Any) -> XeroInvoiceResult:
