@@ -611,6 +611,82 @@ def retry(
     )
 
 
+def _day_option(value: str | None) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"give a date as YYYY-MM-DD, not {value!r}") from exc
+
+
+@app.command(epilog=EXIT_CODES)
+def backfill(
+    connection: str = typer.Option(..., callback=_text, help="The connection's name."),
+    since: str = typer.Option(
+        ..., callback=_day_option, metavar="YYYY-MM-DD", help="Invoices dated on or after."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List what would be linked, changing nothing."
+    ),
+) -> None:
+    """Link invoices that already exist in both Dynamics and Xero (by invoice number; else by
+    contact, date and total; never guessing between two candidates, which are listed), give
+    them their Xero details, and bring back their status and payments. Resumable: run it again
+    after an interruption. Exit 1 when some invoices had two candidates (left unlinked)."""
+    from datetime import UTC, datetime
+
+    from d365xero.config import get_settings
+    from d365xero.exits import FAILED
+    from d365xero.jobs import backfill as job
+    from d365xero.jobs.marks import StoreMarks
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.store import locks
+    from d365xero.sync.backsync import BackSync
+
+    day: Any = since
+    runtime = open_runtime(get_settings(), migrate=not dry_run, create=False)
+    try:
+        found, clients = _connection_clients(runtime, connection)
+        if dry_run:
+            result = job.plan(clients, day)
+        else:
+            marks = StoreMarks(runtime.sessions, found.id)
+            back = BackSync(clients.xero, clients.dynamics, marks, lambda: datetime.now(UTC))
+            lock = locks.take_pass_lock(runtime.engine, found.id)  # no pass writes meanwhile
+            try:
+                with _progress() as progress:
+                    task = progress.add_task("Linking", total=None)
+
+                    def advance(done: int, total: int) -> None:
+                        progress.update(task, completed=done, total=total)
+
+                    result = job.backfill(clients, marks, day, back.settle, advance)
+            finally:
+                lock.release()
+    finally:
+        runtime.close()
+    verb = "would link" if dry_run else "linked"
+    for link in result.links:
+        typer.echo(
+            f"{verb} {link.invoice.name} to Xero invoice {link.xero.number or link.xero.xero_id} "
+            f"(same {link.by})"
+        )
+    for doubt in result.ambiguous:
+        names = ", ".join(x.number or x.xero_id for x in doubt.candidates)
+        typer.echo(f"not linked: {doubt.invoice.name} could be any of {names} (link it by hand)")
+    if result.resumed:
+        typer.echo(f"finished {result.resumed} invoice(s) an interrupted run had linked")
+    typer.echo(
+        f"{len(result.links)} invoice(s) {verb}, {len(result.ambiguous)} with several "
+        f"candidates, {result.unmatched} with none"
+    )
+    if result.ambiguous and not dry_run:
+        raise typer.Exit(FAILED)
+
+
 @app.command(epilog=EXIT_CODES)
 def reconcile(
     connection: str = typer.Option(..., callback=_text, help="The connection's name."),

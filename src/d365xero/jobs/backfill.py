@@ -34,7 +34,7 @@ PENDING = "backfill-pending"  # token: Xero ids linked whose status and payments
 CHUNK = 200  # links written in one $batch, and kept pending at once
 
 # Brings status and payments of these linked Xero invoices (ids, lower case) back to Dynamics.
-Settle = Callable[[Sequence[str]], None]
+Settle = Callable[[Sequence[str]], object]
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _changes(links: Sequence[Link], short_code: str | None) -> list[WriteBack]:
                 export_date=now,
                 xero_invoice_id=xero.xero_id,
                 xero_invoice_number=xero.number,
-                xero_status=xero.status,
+                xero_status=xero.status.title(),  # as the push and back-sync write it
                 xero_url=invoice_url(short_code, xero.xero_id, "ACCREC"),
             )
         )

@@ -203,6 +203,10 @@ class BackSyncXero(Protocol):
         self, since: datetime | None, page: int, page_size: int
     ) -> list[XeroSettlement]: ...
 
+    def settlements_by_id(self, ids: Sequence[str]) -> list[XeroSettlement]:
+        """These invoices (InvoiceIDs), as the back-sync reads them."""
+        ...
+
     def receivable_balances(self, contact_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
         """ContactID (lower case) -> (outstanding, overdue) receivables."""
         ...

@@ -296,6 +296,13 @@ class XeroClient:
         result = self._call(self.api.get_invoices, **kwargs)
         return [_settlement_invoice(inv) for inv in result.invoices or []]
 
+    def settlements_by_id(self, ids: Sequence[str]) -> list[XeroSettlement]:
+        """Paged (page 1 of up to 100), as changed_invoices reads: the same fields come back."""
+        if not ids:
+            return []
+        result = self._call(self.api.get_invoices, i_ds=list(ids), page=1, page_size=100)
+        return [_settlement_invoice(inv) for inv in result.invoices or []]
+
     def receivable_balances(self, contact_ids: Sequence[str]) -> dict[str, tuple[Decimal, Decimal]]:
         """ContactID -> (outstanding, overdue) receivables. Xero gives Balances only on a paged
         read (or a single contact), so each batch of IDs is asked for as page 1."""
