@@ -155,6 +155,39 @@ def _table(results: list[PassResult]) -> Table:
     return table
 
 
+def _the_loop(
+    runtime: Runtime,
+    connection_id: str,
+    ca_cert: Any,
+    xero_url: str,
+    numbers: list[str],
+    echo: Callable[[str], object],
+) -> None:
+    """A person pays in Xero; the next pass brings it back; what Dynamics shows then."""
+    import httpx
+
+    from d365xero.demo_loop import XeroUser, balances, came_back, pay_two
+    from d365xero.trust import ssl_context
+
+    with runtime.sessions() as session:
+        tenant_id = connections.get_connection(session, connection_id).xero_tenant_id or ""
+    with httpx.Client(verify=ssl_context(ca_cert), timeout=30) as http:
+        user = XeroUser(http, xero_url, tenant_id, CLIENT_ID, CLIENT_SECRET)
+        full, part = pay_two(user, numbers)
+    echo(
+        f"In Xero, as a user: approved {full.number} and paid it in full ({full.amount:.2f}); "
+        f"approved {part.number} and paid {part.amount:.2f} of {part.total:.2f}"
+    )
+    run_passes(runtime, once=True, echo=echo)
+    with runtime.sessions() as session:  # the pass's clients, as they are now
+        stored = connections.get_connection(session, connection_id)
+        assert stored is not None
+        dynamics = runtime.clients_for(stored, connections.read_secrets(runtime.box, stored))
+    Console().print(came_back(dynamics.dataverse, [full, part]))
+    for line in balances(dynamics.dataverse, [full, part]):
+        echo(line)
+
+
 def run_demo(
     settings: Settings,
     *,
@@ -216,6 +249,13 @@ def run_demo(
             f"for {created} invoices created ({xero_calls / created:.2f} and "
             f"{dataverse_calls / created:.2f} per invoice)"
         )
+        created_numbers = [
+            o.xero_number
+            for r in results
+            for o in r.report.outcomes
+            if o.result == "created" and o.xero_number
+        ]
+        _the_loop(runtime, connection.id, ca.cert_path, xero.url, created_numbers, echo)
         if once:
             return
         echo(f"Syncing every {interval:.0f} s; press Ctrl-C to stop.")

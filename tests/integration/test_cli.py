@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -147,6 +148,14 @@ def test_demo_once_on_a_fresh_folder(tmp_path: Path) -> None:
     out = _run(["demo", "--once"], _env(tmp_path / "demo"))
     assert "3 created, 0 updated, 1 failed" in out
     assert re.search(r"First pass: \d+ Xero API calls and \d+ Dataverse API calls", out)
+    # The loop: paid in Xero by a person, back in Dynamics after the next pass.
+    full = re.search(r"approved (INV-\d+) and paid it in full", out)
+    part = re.search(r"approved (INV-\d+) and paid ([\d.]+) of ([\d.]+)", out)
+    assert full and part, out
+    due = Decimal(part[3]) - Decimal(part[2])
+    assert re.search(rf"{full[1]}\s+│ Paid\s+│ Paid\s+│", out), out
+    assert re.search(rf"{part[1]}\s+│ Authorised\s+│ Active\s+│ {part[2]}\s+│ {due}", out), out
+    assert re.search(rf": {due} owed, 0.00 overdue \(from Xero\)", out), out
 
 
 def test_emulate_on_port_0_says_the_port_it_took(tmp_path: Path) -> None:
