@@ -399,7 +399,7 @@ class DynamicsGateway:
         to Xero (none, or export status No or Failed), a page at a time."""
         yes = schema.option_value(schema.EXPORT_STATUS, "Yes")
         params = {
-            "$select": "invoiceid,name,invoicenumber,datedelivered,totalamount",
+            "$select": "invoiceid,name,invoicenumber,datedelivered,totalamount,dxc_invoicetype",
             "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} and "
             f"datedelivered ge {since.isoformat()} and "
             f"{_DETAILS_NAV}/all(d:d/dxc_exportstatus ne {yes})",
@@ -411,6 +411,7 @@ class DynamicsGateway:
             page = []
             for row in rows:
                 customer = row.get("customerid_account") or row.get("customerid_contact") or {}
+                kind = _option(schema.INVOICE_TYPE, row.get("dxc_invoicetype"))
                 xero_contact = customer.get("dxc_xerocontactid")
                 page.append(
                     UnlinkedInvoice(
@@ -421,6 +422,7 @@ class DynamicsGateway:
                         customer_xero_id=str(xero_contact).lower() if xero_contact else None,
                         date=_day(row.get("datedelivered")),
                         total=_money(row.get("totalamount")),
+                        type="ACCPAY" if kind == "Purchase" else "ACCREC",
                     )
                 )
             yield page

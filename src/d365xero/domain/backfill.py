@@ -27,6 +27,7 @@ class UnlinkedInvoice:
     customer_xero_id: str | None  # the customer's dxc_xerocontactid (lower case), if linked
     date: date | None  # date delivered: the Xero invoice's Date
     total: Decimal
+    type: str = "ACCREC"  # the Xero type it would have: ACCPAY for a Purchase invoice
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def _same_contact(invoice: UnlinkedInvoice, xero: XeroSide) -> bool:
 
 
 def candidates(invoice: UnlinkedInvoice, xero: Sequence[XeroSide]) -> tuple[list[XeroSide], str]:
-    """The Xero invoices this one may be, and by which rule."""
+    """The Xero invoices (of its type) this one may be, and by which rule."""
+    xero = [x for x in xero if x.type == invoice.type]
     if invoice.number:
         numbered = [x for x in xero if (x.number or "").lower() == invoice.number.lower()]
         if numbered:

@@ -36,6 +36,7 @@ class XeroSide:
     contact_id: str | None = None  # lower case
     contact_name: str | None = None
     date: date | None = None
+    type: str = "ACCREC"  # or ACCPAY (a bill)
 
 
 @dataclass(frozen=True)

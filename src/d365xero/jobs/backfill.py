@@ -27,7 +27,7 @@ from d365xero.domain.history import (
 from d365xero.domain.records import ExportStatus
 from d365xero.errors import RemoteRejected
 from d365xero.jobs.clients import ConnectionClients
-from d365xero.jobs.reconcile import PAGE_SIZE, every_sales_invoice
+from d365xero.jobs.reconcile import PAGE_SIZE, every_invoice
 from d365xero.sync.ports import Marks
 
 PENDING = "backfill-pending"  # token: Xero ids linked whose status and payments are not in yet
@@ -51,7 +51,7 @@ def plan(clients: ConnectionClients, since: date) -> BackfillResult:
     dynamics = clients.dynamics
     unlinked = [i for page in dynamics.unlinked_invoice_pages(since, PAGE_SIZE) for i in page]
     taken = frozenset(i.xero_id for page in dynamics.linked_invoice_pages(PAGE_SIZE) for i in page)
-    found = match(unlinked, every_sales_invoice(clients.xero, since), taken)
+    found = match(unlinked, every_invoice(clients.xero, since), taken)
     return BackfillResult(found.links, found.ambiguous, found.unmatched)
 
 
@@ -102,7 +102,7 @@ def _changes(links: Sequence[Link], short_code: str | None) -> list[WriteBack]:
                 xero_invoice_id=xero.xero_id,
                 xero_invoice_number=xero.number,
                 xero_status=xero.status.title(),  # as the push and back-sync write it
-                xero_url=invoice_url(short_code, xero.xero_id, "ACCREC"),
+                xero_url=invoice_url(short_code, xero.xero_id, xero.type),
             )
         )
         changes.append(

@@ -15,13 +15,13 @@ from d365xero.xero.client import XeroClient
 PAGE_SIZE = 1000  # Xero's largest page, and a Dynamics page of the same size
 
 
-def every_sales_invoice(xero: XeroClient, since: date | None = None) -> list[XeroSide]:
-    """Xero's sales invoices (dated `since` or later), a page of PAGE_SIZE at a time until a
-    short page."""
+def every_invoice(xero: XeroClient, since: date | None = None) -> list[XeroSide]:
+    """Xero's invoices and bills (dated `since` or later), a page of PAGE_SIZE at a time until
+    a short page."""
     found: list[XeroSide] = []
     page = 1
     while True:
-        batch = xero.sales_invoices(page, PAGE_SIZE, since)
+        batch = xero.invoices_page(page, PAGE_SIZE, since)
         found += batch
         if len(batch) < PAGE_SIZE:
             return found
@@ -36,11 +36,11 @@ class ReconcileResult:
 
 
 def reconcile_connection(clients: ConnectionClients) -> ReconcileResult:
-    """Dynamics' linked invoices a page at a time, Xero's sales invoices a page at a time (one
+    """Dynamics' linked invoices a page at a time, Xero's invoices a page at a time (one
     sweep finds both the linked ones and those linking us that nothing links)."""
     calls = (clients.xero.calls, clients.dataverse.calls)
     held = [i for page in clients.dynamics.linked_invoice_pages(PAGE_SIZE) for i in page]
-    xero = {x.xero_id: x for x in every_sales_invoice(clients.xero)}
+    xero = {x.xero_id: x for x in every_invoice(clients.xero)}
     result = reconcile(held, xero, clients.dataverse.org_url)
     return ReconcileResult(
         result, clients.xero.calls - calls[0], clients.dataverse.calls - calls[1]

@@ -257,17 +257,15 @@ class XeroClient:
         result = self._call(self.api.get_invoices, i_ds=list(ids), unitdp=4)
         return {str(inv.invoice_id): _result(inv) for inv in result.invoices or []}
 
-    def sales_invoices(
+    def invoices_page(
         self, page: int, page_size: int = 1000, since: date | None = None
     ) -> list[XeroSide]:
-        """One page (`page_size` up to Xero's 1,000) of the sales invoices (ACCREC), dated
-        `since` or later when given, ordered by InvoiceID: a key no change moves."""
-        where = 'Type=="ACCREC"'
+        """One page (`page_size` up to Xero's 1,000) of the invoices and bills, dated `since`
+        or later when given, ordered by InvoiceID: a key no change moves."""
+        kwargs: dict[str, Any] = {"page": page, "page_size": page_size, "order": "InvoiceID"}
         if since is not None:
-            where += f" AND Date>=DateTime({since.year},{since.month:02d},{since.day:02d})"
-        result = self._call(
-            self.api.get_invoices, page=page, page_size=page_size, where=where, order="InvoiceID"
-        )
+            kwargs["where"] = f"Date>=DateTime({since.year},{since.month:02d},{since.day:02d})"
+        result = self._call(self.api.get_invoices, **kwargs)
         return [
             XeroSide(
                 xero_id=str(inv.invoice_id).lower(),
@@ -280,6 +278,7 @@ class XeroClient:
                 contact_id=str(inv.contact.contact_id).lower() if inv.contact else None,
                 contact_name=inv.contact.name if inv.contact else None,
                 date=inv.date.date() if isinstance(inv.date, datetime) else inv.date,
+                type=_enum_value(inv.type),
             )
             for inv in result.invoices or []
         ]
