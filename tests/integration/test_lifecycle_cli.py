@@ -86,6 +86,11 @@ def test_archived_and_removed_rows_are_deactivated_never_deleted(stack: Stack, c
     books.accounts[archived_code]["Status"] = "ARCHIVED"  # as a Xero user archives one
     removed = books.accounts.pop(removed_code)  # an unused account deleted in Xero
     theme = books.branding_themes.pop()
+    # A row another connection's Xero organisation put there (its id is not this tenant's).
+    other = stack.dataverse.create(
+        "dxc_chartofaccounts",
+        {"dxc_name": "Other org's sales", "dxc_code": "201", "dxc_xeroaccountid": "other-id"},
+    )
     before = len(stack.rows("dxc_chartofaccounts", "dxc_name ne null", "dxc_chartofaccountid"))
 
     result = cli("reference-data", "--connection", _name(stack))
@@ -105,6 +110,8 @@ def test_archived_and_removed_rows_are_deactivated_never_deleted(stack: Stack, c
         "DELETED",
     )
     assert {r["statecode"] for c, r in by_code.items() if c not in (archived_code, "260")} == {0}
+    assert by_code["201"]["statecode"] == 0  # left alone
+    assert other
     [gone] = stack.rows(
         "dxc_brandingthemes",
         f"dxc_xerobrandingthemeid eq '{theme['BrandingThemeID']}'",

@@ -101,6 +101,12 @@ REFERENCE_TABLES = {  # kind -> (entity set, primary key)
     "accounts": ("dxc_chartofaccounts", "dxc_chartofaccountid"),
     "brandingthemes": ("dxc_brandingthemes", "dxc_brandingthemeid"),
 }
+# kind -> (the tag and the column of the Xero key its row id is derived from: reference_row_id)
+REFERENCE_KEYS = {
+    "taxrates": ("tax", "dxc_taxtypecode"),
+    "accounts": ("account", "dxc_xeroaccountid"),
+    "brandingthemes": ("theme", "dxc_xerobrandingthemeid"),
+}
 INACTIVE, INACTIVE_STATUS, ACTIVE_STATUS = 1, 2, 1
 _AS_LABEL = {"Picklist", "State", "Status", "Boolean", "MultiSelectPicklist"}
 
@@ -550,15 +556,16 @@ class DynamicsGateway:
             entity_set, key = REFERENCE_TABLES[kind]
             upserts = reference_operations(tenant_id, data, kind)
             wanted = {op.path for op in upserts}
-            rows = (
-                r
-                for page in self.client.pages(entity_set, {"$select": f"{key},statecode"})
-                for r in page
-            )
+            tag, key_column = REFERENCE_KEYS[kind]
+            select = {"$select": f"{key},{key_column},statecode"}
+            rows = (r for page in self.client.pages(entity_set, select) for r in page)
+            # Only rows of this Xero organisation: a row's id is derived from its tenant and Xero
+            # key, so another connection's rows in the same Dynamics are left alone.
             gone = [
                 Operation("PATCH", path, _deactivated(kind), _EXISTING)
                 for r in rows
-                if (path := f"{entity_set}({r[key]})") not in wanted
+                if r[key] == _reference_id(tenant_id, tag, r.get(key_column) or "")
+                and (path := f"{entity_set}({r[key]})") not in wanted
                 and r.get("statecode") == ACTIVE
             ]
             changesets += [ops for ops in (upserts, gone) if ops]
