@@ -69,8 +69,10 @@ def add_connection(
             f"a connection named {existing.name!r} already exists (names ignore case): "
             "choose another name, or remove that one first"
         )
+    created = utcnow()
     connection = Connection(
         id=new_id(),
+        created_at=created,
         user_id=user_id,
         name=name,
         status=ConnectionStatus.active.value,
@@ -86,7 +88,7 @@ def add_connection(
         dataverse_authority=remote_url(dataverse_authority, "the Entra ID authority"),
         secrets=box.seal(secrets),
         plan=TRIAL,
-        trial_ends_at=trial_end(utcnow()),
+        trial_ends_at=trial_end(created),
     )
     session.add(connection)
     session.flush()
