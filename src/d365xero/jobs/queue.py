@@ -5,9 +5,12 @@
   stands behind it for passes started elsewhere) and `queueing_lock` (never queued twice: a
   burst of webhooks while one job waits is one job). Failures are retried with backoff.
 - `enqueue_due` (every minute, periodic): defers a job for each connection whose last finished
-  run is older than its interval (default 5 minutes), and sends the jobs of workers that died
-  (SIGKILL, a lost machine) back to the queue. A pass cut short anywhere leaves nothing the next
-  one cannot finish: every Xero write went through the ledger first (jobs.ledger).
+  run is older than its interval (default 5 minutes).
+- `recover_stalled` (every 5 seconds): the jobs of workers that died (SIGKILL, a lost machine:
+  no heartbeat for D365XERO_WORKER_STALLED_SECONDS) go back to the queue; until then the
+  connection's procrastinate lock keeps its other jobs waiting. A pass cut short anywhere
+  leaves nothing the next one cannot finish: every Xero write went through the ledger first
+  (jobs.ledger).
 
 Sync tasks run in procrastinate's threads (`--concurrency K`: K passes at once per worker).
 """
@@ -22,7 +25,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import structlog
 from procrastinate import App, PsycopgConnector, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Status
 
 from d365xero.errors import ConfigurationError
 from d365xero.store import connections
@@ -35,13 +39,13 @@ log = structlog.get_logger(__name__)
 
 SYNC_TASK = "d365xero.sync_connection"
 DUE_TASK = "d365xero.enqueue_due"
+STALLED_TASK = "d365xero.recover_stalled"
 NEEDS_POSTGRES = (
     "the worker needs PostgreSQL (procrastinate's queue lives there): set "
     "D365XERO_DATABASE_URL to a postgresql+psycopg:// URL, then run `d365xero db upgrade`"
 )
 # 5 attempts, then 10, 20, 40, 80 seconds apart (procrastinate's exponential_wait ** attempt)
 RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, wait=8)
-STALLED_AFTER = 30.0  # seconds without a heartbeat: the worker is dead, its jobs go back
 
 
 def libpq_dsn(url: str) -> str:
@@ -66,18 +70,23 @@ def queue_app(url: str, runtime: Runtime | None = None, *, pool_size: int = 4) -
         return _sync(runtime, connection_id)
 
     @app.periodic(cron="* * * * *", periodic_id="due")
-    @app.task(name=DUE_TASK, pass_context=True)
-    async def enqueue_due(context: object, timestamp: int) -> None:
-        # async: procrastinate's stalled-job API is async only (the one coroutine here)
-        stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER)
-        for job in stalled:
-            assert job.id is not None
-            log.warning("job of a dead worker sent back", job=job.id, task=job.task_name)
-            await app.job_manager.retry_job(job)
+    @app.task(name=DUE_TASK)
+    def enqueue_due(timestamp: int) -> None:
         if runtime is not None:
-            from procrastinate.utils import sync_to_async
+            defer_due(app, runtime)
 
-            await sync_to_async(defer_due, app, runtime)
+    @app.periodic(cron="* * * * * */5", periodic_id="stalled")  # every 5 seconds
+    @app.task(name=STALLED_TASK)
+    async def recover_stalled(timestamp: int) -> None:
+        # async: procrastinate's stalled-job API is async only (the one coroutine here)
+        stalled_after = runtime.settings.worker_stalled_seconds if runtime else 30.0
+        found = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after)
+        for job in found:
+            try:
+                await app.job_manager.retry_job(job)
+            except UniqueViolation:  # a pass of that connection is queued already: it will do
+                await app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
+            log.warning("job of a dead worker taken back", job=job.id, task=job.task_name)
 
     return app
 
@@ -140,8 +149,12 @@ class QueuedPassRequests:
     answers its webhooks this way. Coalesced by the queueing lock: one waiting job per
     connection, whatever the burst."""
 
-    def __init__(self, app: App) -> None:
-        self._app = app
+    def __init__(self, url: str) -> None:
+        """The queue in the store at `url` (PostgreSQL); close() when done."""
+        self._app = queue_app(url, pool_size=2).open()
+
+    def close(self) -> None:
+        self._app.close()
 
     def request_pass(
         self, connection_id: str, *, reason: str, record_ids: Sequence[str] = ()
@@ -169,8 +182,9 @@ def run_worker(runtime: Runtime, concurrency: int) -> None:
     starts."""
     logging.getLogger("procrastinate").setLevel(logging.INFO)
     app = queue_app(runtime.settings.database(), runtime, pool_size=concurrency + 3)
+    settings = runtime.settings
     app.run_worker(
         concurrency=concurrency,
-        update_heartbeat_interval=10,
-        stalled_worker_timeout=STALLED_AFTER,
+        update_heartbeat_interval=settings.worker_heartbeat_seconds,
+        stalled_worker_timeout=settings.worker_stalled_seconds,
     )
