@@ -55,6 +55,21 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
     url = _schema(args.postgres)
+    try:
+        _measure(args, url)
+    finally:
+        _drop(args.postgres, url)
+
+
+def _drop(server: str, url: str) -> None:
+    schema = sa.make_url(url).query["options"].split("=", 1)[1]
+    engine = sa.create_engine(server)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'drop schema "{schema}" cascade'))
+    engine.dispose()
+
+
+def _measure(args: argparse.Namespace, url: str) -> None:
     with (
         tempfile.TemporaryDirectory() as folder,
         start_stack(Path(folder), D365XERO_DATABASE_URL=url) as stack,
