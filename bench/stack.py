@@ -133,8 +133,9 @@ class Stack:
         self.stop()
 
 
-def start_stack(workdir: Path) -> Stack:
-    """Both emulators (sharing one local CA) and a connection to them in a fresh store."""
+def start_stack(workdir: Path, **settings: str) -> Stack:
+    """Both emulators (sharing one local CA) and a connection to them in a fresh store;
+    `settings`: more D365XERO_ variables for the connector (e.g. D365XERO_DATABASE_URL)."""
     emulators = workdir / "emulators"
     xero = start_emulator("xero", emulators)
     try:
@@ -144,7 +145,9 @@ def start_stack(workdir: Path) -> Stack:
         raise
     stack = Stack(workdir, xero, dataverse)
     try:
-        stack.connector_env = env(workdir / "connector", D365XERO_CA_BUNDLE=str(xero.ca))
+        stack.connector_env = env(
+            workdir / "connector", D365XERO_CA_BUNDLE=str(xero.ca), **settings
+        )
         _connection_add(stack)
     except BaseException:
         stack.stop()

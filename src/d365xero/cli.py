@@ -200,6 +200,95 @@ def db_upgrade(
     url = get_settings().database()
     upgrade(url, revision)
     typer.echo(f"database at revision {current_revision(url)}")
+    if not url.startswith("postgresql"):
+        typer.echo("procrastinate's queue not installed: `d365xero worker` needs PostgreSQL")
+        return
+    from d365xero.jobs.queue import install_schema
+
+    added = install_schema(url)
+    typer.echo(f"procrastinate's queue {'installed' if added else 'already installed'}")
+
+
+@app.command(epilog=EXIT_CODES)
+def worker(
+    concurrency: int = typer.Option(
+        1,
+        callback=_within(1, 64, "give 1 to 64 passes at once"),
+        help="Passes this worker runs at once (threads), 1 to 64.",
+    ),
+) -> None:
+    """A scale-out worker: runs the passes queued in PostgreSQL (procrastinate), queues every
+    connection that is due (each minute), and shares the Xero and Dynamics rate budgets with
+    every other worker through the store. Needs PostgreSQL and `d365xero db upgrade`. SIGTERM or
+    Ctrl-C: running passes finish, then it exits."""
+    from d365xero.config import get_settings
+    from d365xero.errors import ConfigurationError
+    from d365xero.jobs.queue import NEEDS_POSTGRES, libpq_dsn, run_worker
+    from d365xero.jobs.runtime import open_runtime
+
+    settings = get_settings()
+    libpq_dsn(settings.database())  # PostgreSQL or a one-line refusal, before anything starts
+    runtime = open_runtime(settings, migrate=False, create=False)
+    runtime.shared_budgets = True
+    try:
+        if not _queue_installed(settings.database()):
+            raise ConfigurationError(f"{NEEDS_POSTGRES} (procrastinate's tables are missing)")
+        run_worker(runtime, concurrency)
+    finally:
+        runtime.close()
+
+
+def _queue_installed(url: str) -> bool:
+    import sqlalchemy as sa
+
+    from d365xero.store.db import connect
+
+    engine = connect(url, create=False)
+    try:
+        with engine.connect() as connection:
+            return sa.inspect(connection).has_table("procrastinate_jobs")
+    finally:
+        engine.dispose()
+
+
+secrets_app = typer.Typer(
+    help="The key that seals stored credentials.", epilog=EXIT_CODES, no_args_is_help=True
+)
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("rotate", epilog=EXIT_CODES)
+def secrets_rotate(
+    new_key: bool = typer.Option(
+        False,
+        "--new-key",
+        help="Generate a new key into the data folder first (the current one is kept in "
+        "secret.key.old until the rotation ends). With D365XERO_SECRET_KEY set, put the new key "
+        "there and the old ones in D365XERO_OLD_SECRET_KEYS instead.",
+    ),
+) -> None:
+    """Seal every stored credential again with the current key (D365XERO_SECRET_KEY, or the data
+    folder's secret.key), reading with the old ones (D365XERO_OLD_SECRET_KEYS, secret.key.old).
+    Committed in batches: an interrupted rotation is resumed by running it again."""
+    from d365xero.config import get_settings
+    from d365xero.jobs.runtime import open_runtime
+    from d365xero.store.rotation import rotate
+    from d365xero.store.secrets import forget_old_key_file, new_key_file
+
+    settings = get_settings()
+    if new_key:
+        new_key_file(settings)
+        typer.echo("new key written to the data folder; the old one is read until this ends")
+    runtime = open_runtime(settings, migrate=False, create=False)
+    try:
+        done = rotate(runtime.sessions, runtime.box)
+    finally:
+        runtime.close()
+    typer.echo(f"{done.resealed} re-encrypted, {done.current} already under the current key")
+    if forget_old_key_file(settings):
+        typer.echo("the replaced key is removed from the data folder")
+    elif settings.old_secret_keys:
+        typer.echo("every secret is under the current key: D365XERO_OLD_SECRET_KEYS may go")
 
 
 solution_app = typer.Typer(
@@ -364,8 +453,12 @@ def connection_list() -> None:
     if not found:
         typer.echo(connections.NONE_YET)
         return
-    header = ("NAME", "STATUS", "XERO ORGANISATION", "DYNAMICS URL")
-    rows = [(c.name, c.status, c.xero_tenant_name or "", c.dataverse_url or "") for c in found]
+    header = ("NAME", "STATUS", "PLAN", "XERO ORGANISATION", "DYNAMICS URL")
+    plans = [connections.connection_entitlement(c) for c in found]
+    rows = [
+        (c.name, c.status, p.reason, c.xero_tenant_name or "", c.dataverse_url or "")
+        for c, p in zip(found, plans, strict=True)
+    ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row, c in zip([header, *rows], [None, *found], strict=True):
         typer.echo(

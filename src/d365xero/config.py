@@ -17,6 +17,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".d365xero")
     database_url: str | None = None
     secret_key: str | None = None
+    # Keys secrets may still be sealed with while `secrets rotate` runs (comma-separated; each a
+    # Fernet key or a passphrase, like secret_key). Read with, never sealed with.
+    old_secret_keys: str | None = None
+    # `worker`: seconds between a worker's heartbeats, and without one after which a worker is
+    # taken for dead and its jobs are queued again (a SIGKILL, a lost machine).
+    worker_heartbeat_seconds: float = 10.0
+    worker_stalled_seconds: float = 30.0
     ca_bundle: Path | None = None
     # Xero's origin (its identity server follows from it); an emulator's for the demo and tests.
     xero_url: str = "https://api.xero.com"

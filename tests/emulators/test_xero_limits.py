@@ -25,7 +25,8 @@ def test_headers_on_every_response(xero_app: XeroHarness) -> None:
 
 def test_minute_limit_429_then_window_moves(xero_app: XeroHarness) -> None:
     client, headers = xero_app.client(), xero_app.headers()
-    assert client.post("/_emulator/rate-limits", json={"enabled": True}).json() == {"enabled": True}
+    switched = client.post("/_emulator/rate-limits", json={"enabled": True}).json()
+    assert switched == {"enabled": True, "refused": {}}
     for _ in range(60):
         assert client.get(f"{API}/Currencies", headers=headers).status_code == 200
     refused = client.get(f"{API}/Currencies", headers=headers)
@@ -33,6 +34,7 @@ def test_minute_limit_429_then_window_moves(xero_app: XeroHarness) -> None:
     assert refused.headers["X-Rate-Limit-Problem"] == "minute"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert refused.headers["X-MinLimit-Remaining"] == "0"
+    assert client.get("/_emulator/rate-limits").json()["refused"] == {"minute": 1}
     client.post("/_emulator/clock", json={"advance_seconds": 61})
     assert client.get(f"{API}/Currencies", headers=headers).status_code == 200
 

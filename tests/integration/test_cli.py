@@ -101,6 +101,7 @@ def test_connection_add_then_sync_once(emulators: tuple[str, str, Path], tmp_pat
     assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in out
     [header, row] = _run(["connection", "list"], env).splitlines()
     assert header.split()[:2] == ["NAME", "STATUS"] and row.split()[:2] == ["Demo", "active"]
+    assert "PLAN" in header and "trial until" in row  # a new connection starts a 30-day trial
 
     tokens = DataverseTokens(
         org_url=dataverse_url,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from d365xero.store import connections
 
 Run = Callable[..., Result]
 KEY = Fernet.generate_key().decode()
+ORG = "https://org.example.com"
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def _store(data_dir: Path, database_url: str, *names: str, paused: str | None = 
                 runtime.box,
                 name=name,
                 secrets={"xero_client_secret": "s", "dataverse_client_secret": "s"},
-                dataverse_url="https://org.example.com",
+                dataverse_url=ORG,
             )
             if paused is not None:
                 connection.status = "paused"
@@ -168,8 +170,11 @@ def test_connection_list_has_a_header_or_says_how_to_add_one(
     )
     _store(data_dir, database_url, "Demo", paused="Xero refused access: reconnect Xero.")
     listed = cli("connection", "list").stdout.splitlines()
-    assert listed[0].split() == ["NAME", "STATUS", "XERO", "ORGANISATION", "DYNAMICS", "URL"]
-    assert listed[1].split() == ["Demo", "paused", "https://org.example.com"]
+    assert listed[0].split() == [
+        "NAME", "STATUS", "PLAN", "XERO", "ORGANISATION", "DYNAMICS", "URL"
+    ]  # fmt: skip
+    trial_end = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    assert listed[1].split() == ["Demo", "paused", "trial", "until", trial_end, ORG]
     assert listed[2].strip() == "Xero refused access: reconnect Xero."
 
 

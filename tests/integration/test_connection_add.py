@@ -8,6 +8,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,8 @@ def test_only_the_organisation_url_is_needed(peers: Peers, tmp_path: Path) -> No
     assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in done.stdout
     assert CLIENT_SECRET not in done.stdout + done.stderr
     listed = _cli(peers, data_dir, "connection", "list")
-    assert ["Demo", "active", "Demo Company (UK)", peers.dataverse_url] in [
+    trial = f"trial until {(datetime.now(UTC) + timedelta(days=30)).date().isoformat()}"
+    assert ["Demo", "active", trial, "Demo Company (UK)", peers.dataverse_url] in [
         [c.strip() for c in line.split("  ") if c.strip()] for line in listed.stdout.splitlines()
     ]
     # The tenant and authority came from the organisation's challenge: its own Entra endpoint.

@@ -25,6 +25,7 @@ TABLES = {
     "xero_reference",
     "sync_marks",
     "invoice_retries",
+    "rate_budgets",
 }
 
 
@@ -99,7 +100,17 @@ def test_db_upgrade_command(
     result = CliRunner().invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"database at revision {head_revision()}" in result.output
-    assert _tables(engine) == TABLES | {"alembic_version"}
+    ours = {t for t in _tables(engine) if not t.startswith("procrastinate_")}
+    assert ours == TABLES | {"alembic_version"}
+    again = CliRunner().invoke(app, ["db", "upgrade"])
+    assert again.exit_code == 0, again.output
+    if engine.dialect.name == "postgresql":  # the queue's tables too, once
+        assert "procrastinate's queue installed" in result.output
+        assert "procrastinate's queue already installed" in again.output
+        assert {"procrastinate_jobs", "procrastinate_workers"} <= _tables(engine)
+    else:
+        assert "`d365xero worker` needs PostgreSQL" in result.output
+        assert not {t for t in _tables(engine) if t.startswith("procrastinate_")}
 
 
 def test_db_upgrade_makes_the_default_sqlite_file(

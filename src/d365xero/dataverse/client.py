@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from d365xero.budget import CallBudget, Unlimited
 from d365xero.dataverse import batch
 from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
 from d365xero.reach import transport_failure
@@ -38,8 +39,11 @@ class DataverseClient:
         *,
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        budget: CallBudget | None = None,
     ) -> None:
         self.http = http
+        # The application user's service protection limits, shared by every process.
+        self._budget: CallBudget = budget or Unlimited()
         self.org_url = org_url.rstrip("/")
         self.api_root = self.org_url + API_PATH
         self.calls = 0
@@ -131,6 +135,7 @@ class DataverseClient:
         failure: httpx.TransportError | None = None
         for attempt in range(self._attempts):
             headers["Authorization"] = f"Bearer {self._tokens.current()}"
+            self._budget.acquire()
             self.calls += 1
             try:
                 response = self.http.request(method, self._url(path), headers=headers, **kwargs)
@@ -162,6 +167,8 @@ class DataverseClient:
             if response.status_code == 429 or response.status_code >= 500:
                 last = f"HTTP {response.status_code}: {_message(response)}"
                 wait = float(response.headers.get("Retry-After", 0.5 * 2**attempt))
+                if response.status_code == 429:
+                    self._budget.hold_off(wait)
                 self._sleep(min(wait, 60.0))
                 continue
             raise RemoteRejected(

@@ -7,12 +7,15 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Engine
 
+from d365xero.budget import CallBudget
 from d365xero.config import Settings
 from d365xero.dataverse.auth import DataverseTokens
 from d365xero.dataverse.client import DataverseClient
 from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
+from d365xero.store.budgets import DATAVERSE_LIMITS, XERO_LIMITS, Limit, StoreBudget
 from d365xero.store.models import Connection
 from d365xero.trust import ca_bundle_file, extra_cas, ssl_context
 from d365xero.urls import remote_url
@@ -57,7 +60,10 @@ def build_clients(
     connection: Connection,
     secrets: dict[str, Any],
     cache: ReferenceCache | None = None,
+    budgets: Engine | None = None,
 ) -> ConnectionClients:
+    """With `budgets` (the store's engine), every call first takes its place in the budgets
+    shared with every other process (store.budgets): the Xero tenant's, the Dynamics user's."""
     # Stored URLs pass the policy again: a row written before it, or edited by hand, must not
     # send a secret over plain http either.
     of = f"of connection {connection.name!r}"
@@ -82,6 +88,7 @@ def build_clients(
         tokens=xero_tokens,
         ca_bundle=ca_bundle,
         cache=cache,
+        budget=_budget(budgets, f"xero:{connection.xero_tenant_id}", XERO_LIMITS, "xero"),
     )
     dataverse_tokens = DataverseTokens(
         org_url=org_url,
@@ -91,8 +98,21 @@ def build_clients(
         authority=authority,
         ca_bundle=ca_bundle,
     )
-    dataverse = DataverseClient(http, org_url, dataverse_tokens)
+    # Dataverse counts its limits per user: here the application user of (organisation, app).
+    user = f"dataverse:{org_url}:{connection.dataverse_client_id}"
+    dataverse = DataverseClient(
+        http,
+        org_url,
+        dataverse_tokens,
+        budget=_budget(budgets, user, DATAVERSE_LIMITS, "dataverse"),
+    )
     dynamics = DynamicsGateway(
         dataverse, _require(connection.dataverse_connection_row_id, "Dynamics connection row")
     )
     return ConnectionClients(xero=xero, dataverse=dataverse, dynamics=dynamics, http=http)
+
+
+def _budget(
+    engine: Engine | None, key: str, limits: tuple[Limit, ...], service: str
+) -> CallBudget | None:
+    return StoreBudget(engine, key, limits, service) if engine is not None else None

@@ -204,6 +204,9 @@ def _locked_pass(
         if connection.status == ConnectionStatus.paused.value:
             why = connection.status_message or f"resume it with {resume_command(name)}"
             return PassResult(name, RunStatus.failed, message=f"paused: {why}")
+        entitled = connections.connection_entitlement(connection)
+        if not entitled.active:  # no run row: nothing was tried, and it would repeat each pass
+            return PassResult(name, RunStatus.failed, message=f"not synced: {entitled.reason}")
         secrets = connections.read_secrets(box, connection)
         clients = runtime.clients_for(connection, secrets)
         previous = runs.recent_runs(session, connection_id, limit=1)

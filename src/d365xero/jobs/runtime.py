@@ -30,6 +30,9 @@ class Runtime:
     sessions: sessionmaker[Session]
     box: SecretBox
     xero_cache: ReferenceCache = field(default_factory=ReferenceCache)
+    # Calls paced by the rate budgets in the store, shared by every process (store.budgets):
+    # on for `worker`, whose processes share tenants; off where one process is alone.
+    shared_budgets: bool = False
     # Per connection, with the connection's updated_at they were built for: kept across passes
     # so tokens (30 to 90 minutes), TLS contexts and keep-alive connections are reused.
     _clients: dict[str, tuple[datetime, ConnectionClients]] = field(default_factory=dict)
@@ -41,7 +44,8 @@ class Runtime:
         self.forget_clients(connection.id)
         from d365xero.jobs.clients import build_clients
 
-        clients = build_clients(self.settings, connection, secrets, self.xero_cache)
+        budgets = self.engine if self.shared_budgets else None
+        clients = build_clients(self.settings, connection, secrets, self.xero_cache, budgets)
         self._clients[connection.id] = (connection.updated_at, clients)
         return clients
 

@@ -31,6 +31,8 @@ def summary(result: PassResult) -> str:
         return f"{result.connection_name}: {result.message}"
     if result.message.startswith("paused"):
         return f"{result.connection_name}: not synced, {result.message}"
+    if result.message.startswith("not synced"):  # its trial or subscription has ended
+        return f"{result.connection_name}: {result.message}"
     r = result.report
     counts = (
         f"{r.count('created')} created, {r.count('updated')} updated, {r.count('failed')} failed"

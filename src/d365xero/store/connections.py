@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from d365xero.domain.subscription import TRIAL, Entitlement, entitlement, trial_end
 from d365xero.errors import ConfigurationError
 from d365xero.store.models import (
     DEFAULT_AUTHORITY,
@@ -22,6 +23,7 @@ from d365xero.store.models import (
     ConnectionStatus,
     name_key,
     new_id,
+    utcnow,
 )
 from d365xero.store.secrets import SecretBox
 from d365xero.urls import organisation_url, remote_url
@@ -67,8 +69,10 @@ def add_connection(
             f"a connection named {existing.name!r} already exists (names ignore case): "
             "choose another name, or remove that one first"
         )
+    created = utcnow()
     connection = Connection(
         id=new_id(),
+        created_at=created,
         user_id=user_id,
         name=name,
         status=ConnectionStatus.active.value,
@@ -83,10 +87,19 @@ def add_connection(
         dataverse_connection_row_id=dataverse_connection_row_id,
         dataverse_authority=remote_url(dataverse_authority, "the Entra ID authority"),
         secrets=box.seal(secrets),
+        plan=TRIAL,
+        trial_ends_at=trial_end(created),
     )
     session.add(connection)
     session.flush()
     return connection
+
+
+def connection_entitlement(connection: Connection) -> Entitlement:
+    """Whether the connection's plan still entitles it to passes, and why not."""
+    return entitlement(
+        connection.plan, connection.trial_ends_at, connection.subscription_ends_at, utcnow()
+    )
 
 
 def get_connection(session: Session, connection_id: str) -> Connection | None:

@@ -156,6 +156,13 @@ class Connection(Base):
     secrets: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Subscription (jobs.gating): a connection whose trial or subscription has ended gets no
+    # passes. NULL trial_ends_at: no trial (e.g. rows made before trials existed).
+    plan: Mapped[str] = mapped_column(sa.String(32), default="trial", server_default="trial")
+    trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    subscription_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How often `worker` passes it when nothing asked sooner (seconds).
+    sync_interval: Mapped[int] = mapped_column(sa.Integer, default=300, server_default="300")
 
     @validates("name")
     def _keep_name_key(self, _key: str, name: str) -> str:
@@ -273,3 +280,19 @@ class InvoiceRetry(Base):
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_reason: Mapped[str] = mapped_column(sa.Text)
+
+
+class RateBudget(Base):
+    """One shared rate budget (store.budgets): a Xero tenant's or a Dynamics organisation's
+    calls, paced for every process at once. `next_at` is the earliest moment (epoch seconds)
+    the next call may start; `blocked_until` honours a Retry-After one process was given;
+    `window`/`used` count calls in a fixed window (Xero's day)."""
+
+    __tablename__ = "rate_budgets"
+    _repr_fields = ("key", "next_at", "blocked_until", "used")
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    next_at: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    blocked_until: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    window: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    used: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -14,13 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from d365xero.config import Settings
 from d365xero.errors import ConfigurationError, StoreError
 
 KEY_FILE = "secret.key"
+# Keys replaced by `secrets rotate --new-key` when the key lives in the data folder: still read
+# with until the rotation has finished, then removed.
+OLD_KEYS_FILE = "secret.key.old"
 # A fixed salt: the derived key must be the same on every start and every worker, and the
 # setting itself is the installation's secret.
 _KDF_SALT = b"d365xero/secret-key/v1"
@@ -65,14 +68,26 @@ def _create_key_file(path: Path) -> bytes:
     return key
 
 
+def _as_key(configured: str) -> bytes:
+    configured = configured.strip()
+    return configured.encode("ascii") if _is_fernet_key(configured) else derive_key(configured)
+
+
+def old_keys(settings: Settings) -> list[bytes]:
+    """The keys secrets may still be sealed with during a rotation: D365XERO_OLD_SECRET_KEYS,
+    then the data folder's secret.key.old."""
+    found = [_as_key(k) for k in (settings.old_secret_keys or "").split(",") if k.strip()]
+    path = settings.data_dir / OLD_KEYS_FILE
+    if path.exists():
+        found += [line.encode("ascii") for line in path.read_text("ascii").split() if line]
+    return found
+
+
 def load_key(settings: Settings, *, create: bool = True) -> bytes | None:
     """The installation's Fernet key (see the module docstring for where it comes from); with
     `create` False, None when there is none yet rather than a new one."""
     if settings.secret_key:
-        configured = settings.secret_key.strip()
-        if _is_fernet_key(configured):
-            return configured.encode("ascii")
-        return derive_key(configured)
+        return _as_key(settings.secret_key)
     path = settings.data_dir / KEY_FILE
     if path.exists():
         return _read_key_file(path)
@@ -85,15 +100,23 @@ def load_key(settings: Settings, *, create: bool = True) -> bytes | None:
 class SecretBox:
     """Seals a dict of secrets into text for the store and opens it again."""
 
-    def __init__(self, key: bytes | str | None, missing: str = "there is no secret key") -> None:
-        """`key` None: a box that opens nothing and says `missing` when asked to."""
-        self._fernet = Fernet(key) if key is not None else None
+    def __init__(
+        self,
+        key: bytes | str | None,
+        missing: str = "there is no secret key",
+        old: list[bytes] | None = None,
+    ) -> None:
+        """`key` None: a box that opens nothing and says `missing` when asked to. `old`: keys
+        it still opens with (a rotation in progress); it seals with `key` alone."""
+        self._primary = Fernet(key) if key is not None else None
+        keys = [self._primary, *(Fernet(k) for k in old or [])] if self._primary else []
+        self._fernet = MultiFernet(keys) if keys else None
         self._missing = missing
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"
 
-    def _key(self) -> Fernet:
+    def _key(self) -> MultiFernet:
         if self._fernet is None:
             raise ConfigurationError(self._missing)
         return self._fernet
@@ -101,6 +124,23 @@ class SecretBox:
     def seal(self, values: Mapping[str, Any]) -> str:
         plain = json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
         return self._key().encrypt(plain.encode("utf-8")).decode("ascii")
+
+    def reseal(self, sealed: str) -> str | None:
+        """`sealed` sealed again with the current key; None if it already is."""
+        fernet = self._key()
+        assert self._primary is not None
+        try:
+            self._primary.decrypt(sealed.encode("ascii"))
+            return None
+        except InvalidToken:
+            pass
+        try:
+            return fernet.rotate(sealed.encode("ascii")).decode("ascii")
+        except InvalidToken as exc:
+            raise StoreError(
+                "cannot decrypt connection secrets with D365XERO_SECRET_KEY or any of "
+                "D365XERO_OLD_SECRET_KEYS: give the key they were sealed with"
+            ) from exc
 
     def open(self, sealed: str) -> dict[str, Any]:
         fernet = self._key()
@@ -123,4 +163,42 @@ def secret_box(settings: Settings, *, create: bool = True) -> SecretBox:
         "cannot decrypt connection secrets: D365XERO_SECRET_KEY is not set and "
         f"{settings.data_dir / KEY_FILE} does not exist (the key they were sealed with is gone)"
     )
-    return SecretBox(load_key(settings, create=create), missing)
+    return SecretBox(load_key(settings, create=create), missing, old_keys(settings))
+
+
+def new_key_file(settings: Settings) -> None:
+    """Replace the data folder's key with a new one, keeping the current one in secret.key.old
+    (read with until the rotation ends). The old key is saved before the new one replaces it,
+    and the replacement is an atomic rename: a crash at any moment loses no key."""
+    if settings.secret_key:
+        raise ConfigurationError(
+            "D365XERO_SECRET_KEY is set: put the new key there and the old one in "
+            "D365XERO_OLD_SECRET_KEYS instead of --new-key"
+        )
+    path = settings.data_dir / KEY_FILE
+    if not path.exists():
+        raise ConfigurationError(f"{path} does not exist: there is no key to rotate")
+    current = _read_key_file(path)
+    old_path = settings.data_dir / OLD_KEYS_FILE
+    kept = old_path.read_text("ascii").split() if old_path.exists() else []
+    _write_private(old_path, "\n".join([current.decode("ascii"), *kept]) + "\n")
+    _write_private(path, Fernet.generate_key().decode("ascii") + "\n")
+
+
+def forget_old_key_file(settings: Settings) -> bool:
+    """Once every secret is sealed with the current key: the replaced keys go."""
+    path = settings.data_dir / OLD_KEYS_FILE
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
+
+
+def _write_private(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

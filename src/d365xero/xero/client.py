@@ -24,6 +24,7 @@ from xero_python.api_client.serializer import serialize
 from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
+from d365xero.budget import CallBudget, Unlimited
 from d365xero.domain.cancellation import CreditNoteDraft, XeroInvoice
 from d365xero.domain.history import PaymentKind
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft, LineDraft
@@ -85,8 +86,11 @@ class XeroClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: tuple[float, float] = (10.0, 120.0),
         cache: ReferenceCache | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
         self.tenant_id = tenant_id
+        # The tenant's limits, shared with every other process calling it (d365xero.budget).
+        self._budget: CallBudget = budget or Unlimited()
         self.calls = 0
         self._origin = endpoints.connections
         self._cache = cache or ReferenceCache(ttl=0)
@@ -425,6 +429,8 @@ class XeroClient:
         last: Exception | None = None
         refreshed = False
         for attempt in range(self._retry.attempts):
+            if tenant:  # Xero's limits are per tenant; the tenant-less /connections is not
+                self._budget.acquire()
             self.calls += 1
             try:
                 args = (self.tenant_id,) if tenant else ()
@@ -432,6 +438,7 @@ class XeroClient:
             except RateLimitException as exc:
                 problem = (exc.rate_limit or "").lower()
                 wait = _retry_after(exc)
+                self._budget.hold_off(wait)  # every process waits, not only this one
                 if problem == "day" or wait > self._retry.max_wait:
                     raise TransientError(
                         f"Xero's {problem or 'rate'} limit is reached; retry after {wait:.0f} s",

@@ -15,7 +15,8 @@ from d365xero.emulators.xero.webhooks import DEFAULT_RETRY_DELAYS
 
 
 async def rate_limits_control(request: Request) -> Response:
-    """Test hook: GET shows, POST {"enabled": bool} switches enforcement of Xero's limits."""
+    """Test hook: GET shows, POST {"enabled": bool} switches enforcement of Xero's limits;
+    both answer with the 429s refused so far, by problem (minute, day, concurrent, ...)."""
     backend: XeroBackend = request.app.state.emulator
     if request.method == "POST":
         try:
@@ -26,7 +27,8 @@ async def rate_limits_control(request: Request) -> Response:
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": 'expected JSON {"enabled": true|false}'}, 400)
         backend.rate_limits_enabled = enabled
-    return JSONResponse({"enabled": backend.rate_limits_enabled})
+    refused = dict(backend.limiter.refused)
+    return JSONResponse({"enabled": backend.rate_limits_enabled, "refused": refused})
 
 
 async def webhooks_control(request: Request) -> Response:

@@ -45,6 +45,9 @@ class RateLimiter:
         with self._lock:
             self._tenants: dict[str, _Tenant] = {}
             self._app: deque[float] = deque()
+            # 429s answered, by X-Rate-Limit-Problem: what a test reads to prove a client
+            # stayed inside the limits (GET /_emulator/rate-limits).
+            self.refused: dict[str, int] = {}
 
     def _prune(self, now: float, tenant: _Tenant | None) -> None:
         while self._app and self._app[0] <= now - MINUTE:
@@ -66,7 +69,11 @@ class RateLimiter:
             tenant = self._tenants.setdefault(tenant_id, _Tenant()) if tenant_id else None
             self._prune(now, tenant)
             if self.enforce:
-                self._check(now, tenant)
+                try:
+                    self._check(now, tenant)
+                except RateLimited as refused:
+                    self.refused[refused.problem] = self.refused.get(refused.problem, 0) + 1
+                    raise
             self._app.append(now)
             if tenant is not None:
                 if not tenant.day_count:

@@ -1,0 +1,46 @@
+"""Subscription gating: whether a connection's plan still entitles it to passes.
+
+A new connection starts a TRIAL_DAYS trial; a paid plan runs until its subscription ends (None:
+open-ended, e.g. renewed by the billing provider). Pure: the dates come in, a verdict goes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+TRIAL_DAYS = 30
+TRIAL = "trial"
+
+
+def trial_end(created: datetime) -> datetime:
+    return created + timedelta(days=TRIAL_DAYS)
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    active: bool
+    reason: str  # why not, or what it runs on (shown by `connection list`)
+
+
+def entitlement(
+    plan: str,
+    trial_ends_at: datetime | None,
+    subscription_ends_at: datetime | None,
+    now: datetime,
+) -> Entitlement:
+    if plan == TRIAL:
+        if trial_ends_at is not None and trial_ends_at <= now:
+            return Entitlement(
+                False, f"trial ended on {trial_ends_at:%Y-%m-%d}: subscribe to resume syncing"
+            )
+        until = f" until {trial_ends_at:%Y-%m-%d}" if trial_ends_at else ""
+        return Entitlement(True, f"trial{until}")
+    if subscription_ends_at is not None and subscription_ends_at <= now:
+        return Entitlement(
+            False,
+            f"subscription ({plan}) ended on {subscription_ends_at:%Y-%m-%d}: renew it to "
+            "resume syncing",
+        )
+    until = f" until {subscription_ends_at:%Y-%m-%d}" if subscription_ends_at else ""
+    return Entitlement(True, f"{plan}{until}")
