@@ -28,7 +28,13 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.domain.retry import RetryPolicy
-from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
+from d365xero.errors import (
+    AuthorisationLost,
+    ConfigurationError,
+    D365XeroError,
+    PassInProgress,
+    PassStopped,
+)
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.retries import StoreRetries
@@ -155,9 +161,12 @@ def run_pass(
     checkpoint: Callable[[str], None] = lambda step: None,
     *,
     wait: float = 0.0,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> PassResult:
     """One pass, unless another pass of the connection is running: then, after waiting up to
-    `wait` seconds for it to end, a skipped result that names it."""
+    `wait` seconds for it to end, a skipped result that names it. Once `stopping` is true the
+    pass ends at the next point where nothing is half-written (after a batch is written back,
+    or between steps); the rest is for the next pass."""
     try:
         lock = locks.take_pass_lock(runtime.engine, connection_id, wait=wait)
     except PassInProgress as busy:
@@ -169,8 +178,10 @@ def run_pass(
         def step(reached: str) -> None:
             lock.check()  # a pass that lost its lock stops before it writes more
             checkpoint(reached)
+            if reached in BATCH_ENDS and stopping():
+                raise PassStopped("stopped after a whole batch: the process is shutting down")
 
-        return _locked_pass(runtime, connection_id, step)
+        return _locked_pass(runtime, connection_id, step, stopping)
     finally:
         lock.release()
 
@@ -187,8 +198,15 @@ def _connection_name(runtime: Runtime, connection_id: str) -> str:
         return _connection(session, connection_id).name
 
 
+# The checkpoints after which a batch is wholly done (sent, recorded and written back).
+BATCH_ENDS = frozenset({"written-back", "cancellations-written-back"})
+
+
 def _locked_pass(
-    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None]
+    runtime: Runtime,
+    connection_id: str,
+    checkpoint: Callable[[str], None],
+    stopping: Callable[[], bool] = lambda: False,
 ) -> PassResult:
     sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
@@ -215,6 +233,9 @@ def _locked_pass(
     )
     result = PassResult(name, RunStatus.succeeded)
     for step_name, make in PASS_STEPS:
+        if stopping():
+            result.steps.append(_not_run(step_name))
+            continue
         step = _run_step(runtime, context, name, step_name, make)
         result.steps.append(step)
         if step.paused:
@@ -232,6 +253,12 @@ def _locked_pass(
     result.message = "; ".join(m for m in (result.message, waiting) if m)
     _record(sessions, run_id, result)
     return result
+
+
+def _not_run(step_name: str) -> StepResult:
+    return StepResult(
+        step_name, RunStatus.partial, StepReport(), message="not run: the process is stopping"
+    )
 
 
 def _retry_policy(runtime: Runtime) -> RetryPolicy:
@@ -265,6 +292,8 @@ def _run_step(
         status, paused = RunStatus.failed, True
         _pause(runtime.sessions, clients, context.connection_id, message)
         runtime.forget_clients(context.connection_id)  # fresh tokens once someone reconnects
+    except PassStopped as exc:  # the process is stopping; what was done is whole
+        status, message = RunStatus.partial, str(exc)
     except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
         status, message = RunStatus.failed, str(exc)
         _note_in_dynamics(clients, message)

@@ -84,6 +84,7 @@ class XeroClient:
     ) -> None:
         self.tenant_id = tenant_id
         self.calls = 0
+        self.throttled = 0  # answers of 429 (for metrics)
         self._origin = endpoints.connections
         self._cache = cache or ReferenceCache(ttl=0)
         self._tokens = tokens
@@ -363,6 +364,7 @@ class XeroClient:
                 args = (self.tenant_id,) if tenant else ()
                 return method(*args, _request_timeout=self._timeout, **kwargs)
             except RateLimitException as exc:
+                self.throttled += 1
                 problem = (exc.rate_limit or "").lower()
                 wait = _retry_after(exc)
                 if problem == "day" or wait > self._retry.max_wait:
