@@ -595,12 +595,18 @@ def serve(
 def demo(
     once: bool = typer.Option(False, "--once", help="One sync pass, then exit."),
     interval: float = _interval(10.0, "sync passes"),
+    port: int = typer.Option(
+        8000,
+        callback=_within(1, 65535, "give a TCP port from 1 to 65535"),
+        help="TCP port of the web app `serve` runs for the demo (webhooks, /metrics).",
+    ),
 ) -> None:
-    """Both emulators with sample data, a connection and sync passes, in one process."""
+    """Both emulators with sample data, a connection and sync passes, in one process: after
+    the first pass, `serve` (its web app and scheduler) with both emulators' webhooks set."""
     from d365xero.config import get_settings
     from d365xero.demo import run_demo
 
-    run_demo(get_settings(), once=once, interval=interval, echo=typer.echo)
+    run_demo(get_settings(), once=once, interval=interval, port=port, echo=typer.echo)
 
 
 def main() -> None:

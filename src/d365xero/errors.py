@@ -3,7 +3,6 @@
 D365XeroError
 ├── ConfigurationError      set up wrongly (bad URL, missing key, no such connection)
 ├── InvoiceRejected         one invoice cannot sync; the message is for its Sync History
-├── PassStopped             the process is stopping: the pass ended after a whole batch
 ├── RemoteError             a peer (Xero or Dataverse) answered with an error
 │   ├── TransientError      worth retrying: 429, 5xx, timeouts, dropped connections
 │   ├── AuthorisationLost   consent revoked or expired: pause the connection, mark nothing Failed
@@ -26,10 +25,6 @@ class ConfigurationError(D365XeroError):
 
 class InvoiceRejected(D365XeroError):
     """An invoice that cannot sync; `str(exc)` is the Sync History text."""
-
-
-class PassStopped(D365XeroError):
-    """Raised at a checkpoint between batches when `serve` is stopping; the rest waits."""
 
 
 class RemoteError(D365XeroError):

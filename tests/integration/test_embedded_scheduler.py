@@ -5,6 +5,7 @@ batch: nothing half-written, nothing sent twice, the rest done by the next pass.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from d365xero.config import Settings
 from d365xero.emulators.core.server import free_port
 from d365xero.errors import PassInProgress
 from d365xero.jobs.embedded import EmbeddedScheduler, SchedulerOptions
+from d365xero.jobs.hooks import WEBHOOK_KEY as WEBHOOK_KEY_FIELD
 from d365xero.jobs.passes import PassResult
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.store import connections, locks, writes
@@ -127,9 +129,14 @@ def test_serve_stopped_by_sigterm_ends_its_pass_after_a_whole_batch(stack: Stack
     ready_backlog(stack, 300)
     before = _xero_count(stack)  # the sample organisation's own invoices
     port = free_port()
+    env = stack.process_env() | {
+        "D365XERO_LOG_FORMAT": "json",
+        "D365XERO_XERO_WEBHOOK_KEY": WEBHOOK_KEY,
+        "D365XERO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "d365xero.cli", "serve", "--port", str(port)],
-        env=stack.process_env(),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -151,8 +158,34 @@ def test_serve_stopped_by_sigterm_ends_its_pass_after_a_whole_batch(stack: Stack
     sent = _xero_count(stack) - before
     recorded = len(stack.rows("dxc_xerodetails", "dxc_xeroinvoiceid ne null", "dxc_xeroinvoiceid"))
     assert 0 < sent < 300 and recorded == sent  # whole batches: sent and written back
+    _no_secrets_in(err, stack, run.id)
     assert stack.run_pass().status is RunStatus.succeeded  # the next pass does the rest
     assert _xero_count(stack) - before == 300 and _each_once(stack)
+
+
+WEBHOOK_KEY = "the-xero-webhook-key-of-this-test"
+
+
+def _no_secrets_in(logs: str, stack: Stack, run_id: int) -> None:
+    """Every log line is JSON; invoice lines carry the connection, run and invoice; no secret
+    the run used (client secrets, webhook keys, tokens) appears anywhere."""
+    lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    invoices = [line for line in lines if line["event"] == "invoice"]
+    assert invoices and all(
+        line["connection_id"] == stack.connection.id
+        and line["run_id"] == run_id
+        and line["invoice_id"]
+        for line in invoices
+    )
+    with stack.runtime.sessions() as session:
+        found = connections.get_connection(session, stack.connection.id)
+        assert found is not None
+        used = connections.read_secrets(stack.runtime.box, found)
+    secrets = [WEBHOOK_KEY, *(str(v) for v in used.values() if isinstance(v, str) and v)]
+    assert used.get(WEBHOOK_KEY_FIELD), "serve registered the Dynamics webhook with a key"
+    for secret in secrets:
+        assert secret not in logs
+    assert "Bearer " not in logs and "eyJ" not in logs  # no token (JWTs start so)
 
 
 def _healthy(port: int) -> bool:

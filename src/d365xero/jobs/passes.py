@@ -33,7 +33,6 @@ from d365xero.errors import (
     ConfigurationError,
     D365XeroError,
     PassInProgress,
-    PassStopped,
 )
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
@@ -45,7 +44,7 @@ from d365xero.sync.cancellations import Cancellations
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
-from d365xero.sync.report import Step, StepReport
+from d365xero.sync.report import STOPPED, Step, StepReport
 
 if TYPE_CHECKING:  # the clients (httpx, msal, the Xero SDK) load when a connection first runs
     from d365xero.jobs.clients import ConnectionClients
@@ -69,6 +68,7 @@ class StepContext:
     now: Callable[[], datetime]
     checkpoint: Callable[[str], None]
     retries: StoreRetries
+    stopping: Callable[[], bool] = lambda: False
 
 
 def _reference(ctx: StepContext) -> Step:
@@ -85,6 +85,7 @@ def _push(ctx: StepContext) -> Step:
         ctx.now,
         checkpoint=ctx.checkpoint,
         retries=ctx.retries,
+        stopping=ctx.stopping,
     )
 
 
@@ -165,8 +166,8 @@ def run_pass(
 ) -> PassResult:
     """One pass, unless another pass of the connection is running: then, after waiting up to
     `wait` seconds for it to end, a skipped result that names it. Once `stopping` is true the
-    pass ends at the next point where nothing is half-written (after a batch is written back,
-    or between steps); the rest is for the next pass."""
+    pass ends where nothing is half-written: the push after the page it is on is sent and
+    written back, the other steps are not started; the rest is for the next pass."""
     try:
         lock = locks.take_pass_lock(runtime.engine, connection_id, wait=wait)
     except PassInProgress as busy:
@@ -178,8 +179,6 @@ def run_pass(
         def step(reached: str) -> None:
             lock.check()  # a pass that lost its lock stops before it writes more
             checkpoint(reached)
-            if reached in BATCH_ENDS and stopping():
-                raise PassStopped("stopped after a whole batch: the process is shutting down")
 
         return _locked_pass(runtime, connection_id, step, stopping)
     finally:
@@ -196,10 +195,6 @@ def _connection(session: Session, connection_id: str) -> Connection:
 def _connection_name(runtime: Runtime, connection_id: str) -> str:
     with runtime.sessions() as session:
         return _connection(session, connection_id).name
-
-
-# The checkpoints after which a batch is wholly done (sent, recorded and written back).
-BATCH_ENDS = frozenset({"written-back", "cancellations-written-back"})
 
 
 def _locked_pass(
@@ -221,6 +216,24 @@ def _locked_pass(
         noted = bool(previous and previous[0].message)  # a message Dynamics users may still see
         run_id = runs.start_run(session, connection_id).id
         tenant_id = connection.xero_tenant_id or ""
+    with structlog.contextvars.bound_contextvars(connection_id=connection_id, run_id=run_id):
+        return _steps(
+            runtime, connection_id, name, run_id, clients, noted, tenant_id, checkpoint, stopping
+        )
+
+
+def _steps(
+    runtime: Runtime,
+    connection_id: str,
+    name: str,
+    run_id: int,
+    clients: ConnectionClients,
+    noted: bool,
+    tenant_id: str,
+    checkpoint: Callable[[str], None],
+    stopping: Callable[[], bool],
+) -> PassResult:
+    sessions = runtime.sessions
     context = StepContext(
         connection_id,
         tenant_id,
@@ -230,6 +243,7 @@ def _locked_pass(
         _now,
         checkpoint,
         StoreRetries(sessions, connection_id, _retry_policy(runtime)),
+        stopping,
     )
     result = PassResult(name, RunStatus.succeeded)
     for step_name, make in PASS_STEPS:
@@ -256,9 +270,7 @@ def _locked_pass(
 
 
 def _not_run(step_name: str) -> StepResult:
-    return StepResult(
-        step_name, RunStatus.partial, StepReport(), message="not run: the process is stopping"
-    )
+    return StepResult(step_name, RunStatus.partial, StepReport(stopped=True), message=STOPPED)
 
 
 def _retry_policy(runtime: Runtime) -> RetryPolicy:
@@ -292,8 +304,6 @@ def _run_step(
         status, paused = RunStatus.failed, True
         _pause(runtime.sessions, clients, context.connection_id, message)
         runtime.forget_clients(context.connection_id)  # fresh tokens once someone reconnects
-    except PassStopped as exc:  # the process is stopping; what was done is whole
-        status, message = RunStatus.partial, str(exc)
     except ConfigurationError as exc:  # e.g. field mappings refused: Dynamics users must see it
         status, message = RunStatus.failed, str(exc)
         _note_in_dynamics(clients, message)
@@ -306,6 +316,16 @@ def _run_step(
         message = f"Unexpected error ({type(exc).__name__}): {exc}. See the connector's log."
     if status is RunStatus.succeeded and (trouble := report.trouble()):
         status, message = RunStatus.partial, trouble
+    for o in report.outcomes:
+        if o.result != "waiting" and o.invoice_id:  # a line per invoice changed or not
+            log.info(
+                "invoice",
+                step=step_name,
+                invoice_id=o.invoice_id,
+                result=o.result,
+                xero_number=o.xero_number,
+                reason=o.message or None,
+            )
     return StepResult(
         step_name,
         status,

@@ -2,8 +2,8 @@
 
 Stopping (SIGINT or SIGTERM): uvicorn stops taking requests and finishes the ones in flight,
 then the scheduler starts nothing new and waits for running passes to end at a batch boundary.
-uvicorn re-raises the signal it caught once it has stopped; SIGTERM's handler here turns that
-into a normal return, so the scheduler is stopped before the process ends."""
+uvicorn re-raises the signal it caught once it has stopped; the handlers here turn that into a
+normal return (exit 0), so the scheduler is stopped before the process ends."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from d365xero.exits import one_line
 from d365xero.jobs.embedded import EmbeddedScheduler, SchedulerOptions
 from d365xero.jobs.hooks import ensure_dataverse_webhook
 from d365xero.jobs.metrics import Metrics
+from d365xero.jobs.passes import PassResult
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.logs import configure_logging
 from d365xero.portal.app import create_app
@@ -54,7 +55,7 @@ def run_serve(
     scheduler: bool = True,
     echo: Callable[[str], object] = print,
     runtime: Runtime | None = None,
-    prepare: Callable[[EmbeddedScheduler | None], object] | None = None,
+    on_result: Callable[[PassResult, str], object] | None = None,
 ) -> None:
     import uvicorn
 
@@ -63,7 +64,9 @@ def run_serve(
     runtime = runtime or open_runtime(settings)
     metrics = Metrics()
     embedded = (
-        EmbeddedScheduler(runtime, scheduler_options(settings), metrics=metrics)
+        EmbeddedScheduler(
+            runtime, scheduler_options(settings), metrics=metrics, on_result=on_result
+        )
         if scheduler
         else None
     )
@@ -75,20 +78,19 @@ def run_serve(
     def on_term(_sig: int, _frame: FrameType | None) -> None:
         server.should_exit = True  # before uvicorn's own handler, and after it re-raises
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         _check_webhooks(runtime, echo)
         if embedded:
             embedded.start()
-        if prepare:
-            prepare(embedded)
         echo(
             f"d365xero serving on http://{host}:{port} "
             + ("with the scheduler" if embedded else "(web app only: --no-scheduler)")
         )
         server.run()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if embedded:
             echo("stopping: waiting for running passes to finish their batch")
             embedded.stop()

@@ -118,8 +118,12 @@ class InvoicePush:
         page_size: int = PAGE_SIZE,
         checkpoint: Callable[[str], None] = lambda step: None,
         retries: RetryBook | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.dynamics = dynamics
+        # True once the process is stopping: the push ends after the page it is on is written
+        # back, keeping its report (what is left stays ready for the next pass).
+        self.stopping = stopping
         self.retries: RetryBook = retries or NoRetries()
         self.xero = xero
         self.ledger = ledger
@@ -151,6 +155,9 @@ class InvoicePush:
                 break  # Xero is not answering: the next pass tries again
             if len(page) < self.page_size:
                 break  # that was all of it
+            if self.stopping():
+                report.stopped = True
+                return report
         since = self.ledger.edits_checked_until()
         if since is None:
             self.ledger.mark_edits_checked(started)
