@@ -24,6 +24,7 @@ def mask_secrets(_logger: Any, _method: str, event: MutableMapping[str, Any]) ->
 
 
 def configure_logging(log_format: str = "console", level: int = logging.INFO) -> None:
+    log_format = log_format if log_format in ("console", "json") else "console"
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if log_format == "json"

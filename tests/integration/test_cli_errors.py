@@ -168,8 +168,13 @@ def test_connection_list_has_a_header_or_says_how_to_add_one(
     )
     _store(data_dir, database_url, "Demo", paused="Xero refused access: reconnect Xero.")
     listed = cli("connection", "list").stdout.splitlines()
-    assert listed[0].split() == ["NAME", "STATUS", "XERO", "ORGANISATION", "DYNAMICS", "URL"]
-    assert listed[1].split() == ["Demo", "paused", "https://org.example.com"]
+    assert listed[0].split() == [
+        "NAME", "STATUS", "XERO", "ORGANISATION", "DYNAMICS", "URL", "WEBHOOKS"
+    ]  # fmt: skip
+    assert listed[1].split() == [
+        "Demo", "paused", "https://org.example.com", "xero", "quiet,", "dynamics", "not",
+        "registered",
+    ]  # fmt: skip
     assert listed[2].strip() == "Xero refused access: reconnect Xero."
 
 

@@ -4,8 +4,9 @@
   column, 5 minutes by default), or every `healthy_poll` (30 minutes) while both of its webhooks
   have delivered within that time: polling is the safety net, webhooks the fast path.
 - A request (webhook, poll, command) marks the connection due after a short `window`; requests
-  that arrive within it, or while its pass runs, coalesce into one pass (after the running one),
-  so a burst of 500 created invoices is one pass that sends them 50 to a Xero request.
+  that arrive within it restart it (up to `max_window` after the first), and requests that
+  arrive while its pass runs wait for it: they coalesce into one pass after the running one, so
+  a burst of 500 created invoices is a few passes that send them 50 to a Xero request.
 - Never two passes of one connection at once: in this process a connection is either due or
   running, never handed to two threads; across processes the store's pass lock refuses the
   second (run_pass answers skipped).
@@ -42,7 +43,11 @@ def _run(runtime: Runtime, connection_id: str, stopping: Callable[[], bool]) -> 
 @dataclass(frozen=True)
 class SchedulerOptions:
     pool_size: int = 4
-    window: float = 1.0  # seconds a request waits for others to join it
+    # A request waits `window` seconds for others to join it; each arrival within that time
+    # restarts the wait, up to `max_window` after the first: one invoice goes at once, a burst
+    # goes in few passes of many (50 to a Xero request).
+    window: float = 0.1
+    max_window: float = 5.0
     healthy_poll: float = 1800.0  # poll interval while webhooks are known to work
     refresh: float = 5.0  # how often the connections are re-read from the store
 
@@ -90,8 +95,13 @@ class EmbeddedScheduler:
             if self._stopping:
                 return
             now = self.clock()
-            if connection_id not in self._due:  # coalesced with the one already due
-                self._due[connection_id] = (now + self.options.window, reason, now)
+            due = now + self.options.window
+            if connection_id in self._due:  # coalesced with the one already waiting
+                waiting, first_reason, asked = self._due[connection_id]
+                due = min(max(waiting, due), asked + self.options.max_window)
+                self._due[connection_id] = (due, first_reason, asked)
+            else:
+                self._due[connection_id] = (due, reason, now)
             self._cond.notify_all()
         log.info(
             "pass requested", connection_id=connection_id, reason=reason, records=len(record_ids)

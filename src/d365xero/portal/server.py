@@ -26,7 +26,11 @@ from d365xero.store.models import ConnectionStatus
 
 
 def scheduler_options(settings: Settings) -> SchedulerOptions:
-    return SchedulerOptions(pool_size=settings.pass_pool_size, window=settings.coalesce_seconds)
+    return SchedulerOptions(
+        pool_size=settings.pass_pool_size,
+        window=settings.coalesce_seconds,
+        max_window=max(settings.coalesce_seconds, settings.coalesce_max_seconds),
+    )
 
 
 def _check_webhooks(runtime: Runtime, echo: Callable[[str], object]) -> None:

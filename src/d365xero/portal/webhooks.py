@@ -78,6 +78,9 @@ class Receivers:
         self.metrics, self.xero_key = metrics, xero_key
         self.seen = Seen()
         self._marked: dict[tuple[str, str], float] = {}
+        # Each connection's Dynamics key, kept after a good delivery (a burst would otherwise
+        # read and decrypt it once a delivery); a key that does not match is read afresh.
+        self._keys: dict[str, str] = {}
 
     def _count(self, source: str, outcome: str) -> None:
         self.metrics.webhooks.labels(source, outcome).inc()
@@ -139,11 +142,9 @@ class Receivers:
     # --- Dataverse ------------------------------------------------------------------------
 
     def dataverse(self, connection_id: str, key: str | None, body: bytes) -> tuple[int, str]:
-        stored: str | None = None
-        with self.sessions() as session:
-            connection = connections.get_connection(session, connection_id)
-            if connection is not None:
-                stored = self._box_key(connection)
+        stored = self._keys.get(connection_id)
+        if stored is None or not key or not hmac.compare_digest(stored, key):
+            stored = self._read_key(connection_id)  # a new or changed key: read it again
         if not stored or not key or not hmac.compare_digest(stored, key):
             self._count("dataverse", "bad-key")
             return 401, ""
@@ -161,8 +162,15 @@ class Receivers:
         )
         return 200, ""
 
-    def _box_key(self, connection: Connection) -> str | None:
-        value = connections.read_secrets(self.box, connection).get(WEBHOOK_KEY)
+    def _read_key(self, connection_id: str) -> str | None:
+        with self.sessions() as session:
+            connection = connections.get_connection(session, connection_id)
+            if connection is None:
+                self._keys.pop(connection_id, None)
+                return None
+            value = connections.read_secrets(self.box, connection).get(WEBHOOK_KEY)
+        if value:
+            self._keys[connection_id] = str(value)
         return str(value) if value else None
 
     def _mark(self, connection_id: str, side: str) -> None:
