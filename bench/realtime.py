@@ -61,6 +61,17 @@ def _xero_invoices(xero: XeroSetup) -> set[str]:
     return {i.get("Reference") or "" for i in response.json()["Invoices"]}
 
 
+def _in_xero(xero: XeroSetup, reference: str) -> bool:
+    """One invoice, asked for by its reference (a `where` filter, as a Xero client would)."""
+    response = xero.http.get(
+        f"{xero.url}/api.xro/2.0/Invoices",
+        headers=xero.headers,
+        params={"where": f'Reference=="{reference}"'},
+    )
+    response.raise_for_status()
+    return bool(response.json()["Invoices"])
+
+
 def _invoice_requests(stack: Stack) -> int:
     calls: dict[str, int] = stack.xero.calls()
     return sum(
@@ -78,7 +89,7 @@ def latency(stack: Stack, refs: dict[str, str], shape: Shape, count: int) -> lis
             op = _invoice(n, shape, refs)
             started = time.monotonic()
             dv.create("invoices", op.body)
-            while f"Bench {n}" not in _xero_invoices(xero):
+            while not _in_xero(xero, f"Bench {n}"):
                 if time.monotonic() - started > 30:
                     raise RuntimeError(f"invoice {n} did not reach Xero within 30 s")
                 time.sleep(POLL)
