@@ -32,10 +32,12 @@ from d365xero.trust import ssl_context
 POLL = 0.02
 
 
-def _serve(stack: Stack, workdir: Path) -> tuple[subprocess.Popen[str], str]:
+def _serve(stack: Stack, workdir: Path, window: float | None) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = stack.connector_env | {"D365XERO_PUBLIC_URL": url}
+    if window is not None:
+        env["D365XERO_COALESCE_SECONDS"] = str(window)
     log = (workdir / "serve.log").open("w")
     process = subprocess.Popen(
         [*D365XERO, "serve", "--port", str(port)], env=env, stdout=log, stderr=log, text=True
@@ -125,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency", type=int, default=200, help="invoices, one at a time")
     parser.add_argument("--burst", type=int, default=500, help="invoices created together")
+    parser.add_argument("--window", type=float, help="D365XERO_COALESCE_SECONDS for serve")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (logs)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +135,7 @@ def main() -> None:
         with start_stack(workdir) as stack:
             shape = Shape(invoices=args.latency + args.burst)
             refs = prepare(stack, shape)
-            process, url = _serve(stack, workdir)
+            process, url = _serve(stack, workdir, args.window)
             try:
                 time.sleep(1.0)  # serve's first poll pass (nothing ready yet) is over
                 if args.latency:

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # others to join it (each arrival restarts the wait, up to the max after the first), so a
     # burst of changes becomes few passes.
     pass_pool_size: int = Field(default=4, ge=1, le=64)
-    coalesce_seconds: float = Field(default=0.1, ge=0, le=60)
+    coalesce_seconds: float = Field(default=0.05, ge=0, le=60)
     coalesce_max_seconds: float = Field(default=5.0, ge=0, le=300)
     # Logs: "console" (for people) or "json" (one object a line, for collectors).
     log_format: str = Field(default="console", pattern="^(console|json)$")

@@ -46,7 +46,7 @@ class SchedulerOptions:
     # A request waits `window` seconds for others to join it; each arrival within that time
     # restarts the wait, up to `max_window` after the first: one invoice goes at once, a burst
     # goes in few passes of many (50 to a Xero request).
-    window: float = 0.1
+    window: float = 0.05
     max_window: float = 5.0
     healthy_poll: float = 1800.0  # poll interval while webhooks are known to work
     refresh: float = 5.0  # how often the connections are re-read from the store
