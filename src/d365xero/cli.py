@@ -38,14 +38,6 @@ class _Commands(TyperGroup):
     """The root group: whatever command runs, an error of a known kind ends it through _fail."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        import logging
-        import os
-
-        from d365xero.logs import configure_logging
-
-        # Warnings only, on stderr: a command's own output is its stdout (serve and demo,
-        # which run for long, log their passes too).
-        configure_logging(os.environ.get("D365XERO_LOG_FORMAT", "console"), logging.WARNING)
         try:
             return super().invoke(ctx)
         except Exception as exc:

@@ -184,6 +184,19 @@ class EmbeddedScheduler:
             )
             if self.metrics:
                 self.metrics.record_pass(self.runtime, connection_id, result, seconds)
+            for step in result.steps:
+                for o in step.report.outcomes:
+                    if o.result != "waiting" and o.invoice_id:  # a line per invoice touched
+                        log.info(
+                            "invoice",
+                            connection_id=connection_id,
+                            run_id=result.run_id,
+                            step=step.name,
+                            invoice_id=o.invoice_id,
+                            result=o.result,
+                            xero_number=o.xero_number,
+                            reason=o.message or None,
+                        )
             if self.on_result:
                 self.on_result(result, reason)
         except Exception:  # one connection's failure never stops the scheduler

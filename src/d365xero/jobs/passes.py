@@ -137,6 +137,7 @@ class PassResult:
     status: RunStatus
     steps: list[StepResult] = field(default_factory=list)
     message: str = ""
+    run_id: int | None = None  # its sync_runs row (none when skipped or paused)
 
     def step(self, name: str) -> StepResult | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -245,7 +246,7 @@ def _steps(
         StoreRetries(sessions, connection_id, _retry_policy(runtime)),
         stopping,
     )
-    result = PassResult(name, RunStatus.succeeded)
+    result = PassResult(name, RunStatus.succeeded, run_id=run_id)
     for step_name, make in PASS_STEPS:
         if stopping():
             result.steps.append(_not_run(step_name))
@@ -316,16 +317,6 @@ def _run_step(
         message = f"Unexpected error ({type(exc).__name__}): {exc}. See the connector's log."
     if status is RunStatus.succeeded and (trouble := report.trouble()):
         status, message = RunStatus.partial, trouble
-    for o in report.outcomes:
-        if o.result != "waiting" and o.invoice_id:  # a line per invoice changed or not
-            log.info(
-                "invoice",
-                step=step_name,
-                invoice_id=o.invoice_id,
-                result=o.result,
-                xero_number=o.xero_number,
-                reason=o.message or None,
-            )
     return StepResult(
         step_name,
         status,
