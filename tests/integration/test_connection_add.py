@@ -90,7 +90,8 @@ def test_only_the_organisation_url_is_needed(peers: Peers, tmp_path: Path) -> No
     assert "Connected 'Demo' to Xero organisation Demo Company (UK)" in done.stdout
     assert CLIENT_SECRET not in done.stdout + done.stderr
     listed = _cli(peers, data_dir, "connection", "list")
-    assert ["Demo", "active", "Demo Company (UK)", peers.dataverse_url] in [
+    row = ["Demo", "active", "Demo Company (UK)", peers.dataverse_url]
+    assert [*row, "xero quiet, dynamics not registered"] in [
         [c.strip() for c in line.split("  ") if c.strip()] for line in listed.stdout.splitlines()
     ]
     # The tenant and authority came from the organisation's challenge: its own Entra endpoint.
