@@ -98,8 +98,10 @@ def test_a_dynamics_change_reaches_xero_through_the_registered_webhook(served: S
     assert len(endpoints) == 1 and endpoints[0]["url"].startswith(served.url), again
     before = _in_xero(stack)
     ready_backlog(stack, 3)
-    served.wait_for("the webhook's pass", lambda: "dataverse-webhook" in served.reasons)
-    assert _in_xero(stack) == before + 3
+    served.wait_for(
+        "the webhooks' passes",
+        lambda: "dataverse-webhook" in served.reasons and _in_xero(stack) == before + 3,
+    )
     assert served.metric("d365xero_webhook_deliveries_total", source="dataverse", outcome="queued")
     with stack.runtime.sessions() as session:
         found = connections.get_connection(session, stack.connection.id)
