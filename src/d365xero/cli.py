@@ -407,13 +407,30 @@ def connection_add(
         raise _fail(exc) from exc
     try:
         connection, counts = add_connection(runtime.settings, runtime.sessions, runtime.box, new)
+        typer.echo(
+            f"Connected '{connection.name}' to Xero organisation {connection.xero_tenant_name}"
+        )
+        for table, count in counts.items():
+            typer.echo(f"  {table}: {count}")
+        _dataverse_webhook(runtime, connection.id)
     except D365XeroError as exc:
         raise _fail(exc) from exc
     finally:
         runtime.close()
-    typer.echo(f"Connected '{connection.name}' to Xero organisation {connection.xero_tenant_name}")
-    for table, count in counts.items():
-        typer.echo(f"  {table}: {count}")
+
+
+def _dataverse_webhook(runtime: Any, connection_id: str) -> None:
+    """Registers the connection's Dynamics webhook, or says why not (polling still syncs)."""
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.hooks import ensure_dataverse_webhook
+
+    try:
+        typer.echo(ensure_dataverse_webhook(runtime, connection_id))
+    except D365XeroError as exc:
+        typer.secho(
+            f"warning: Dynamics webhook not registered ({one_line(exc)}); polling still syncs",
+            err=True,
+        )
 
 
 def _secret(flag: str | None, setting: SecretStr | None, what: str, service: str) -> str:
@@ -453,10 +470,12 @@ def connection_list() -> None:
     if not found:
         typer.echo(connections.NONE_YET)
         return
-    header = ("NAME", "STATUS", "PLAN", "XERO ORGANISATION", "DYNAMICS URL")
+    from d365xero.jobs.hooks import liveness
+
+    header = ("NAME", "STATUS", "PLAN", "XERO ORGANISATION", "DYNAMICS URL", "WEBHOOKS")
     plans = [connections.connection_entitlement(c) for c in found]
     rows = [
-        (c.name, c.status, p.reason, c.xero_tenant_name or "", c.dataverse_url or "")
+        (c.name, c.status, p.reason, c.xero_tenant_name or "", c.dataverse_url or "", liveness(c))
         for c, p in zip(found, plans, strict=True)
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -485,13 +504,25 @@ def connection_remove(
 ) -> None:
     """Forget a connection and its credentials (its records in Dynamics and Xero stay)."""
     from d365xero.config import get_settings
+    from d365xero.errors import D365XeroError
+    from d365xero.jobs.hooks import remove_dataverse_webhook
     from d365xero.jobs.runtime import open_runtime
     from d365xero.store import connections
 
     runtime = open_runtime(get_settings(), create=False)
     try:
         with runtime.sessions.begin() as session:
-            connections.delete_connection(session, _named(session, name))
+            found = _named(session, name)
+            try:
+                if line := remove_dataverse_webhook(runtime, found):
+                    typer.echo(line)
+            except D365XeroError as exc:  # Dynamics unreachable: the connection still goes
+                typer.secho(
+                    f"warning: could not remove the Dynamics webhook ({one_line(exc)}); delete "
+                    f"the service endpoint 'd365xero {found.id}' in the Plug-in Registration Tool",
+                    err=True,
+                )
+            connections.delete_connection(session, found)
     finally:
         runtime.close()
     typer.echo(f"'{name}' removed.")
@@ -509,10 +540,13 @@ def connection_resume(
     runtime = open_runtime(get_settings(), create=False)
     try:
         with runtime.sessions.begin() as session:
-            connections.resume_connection(_named(session, name))
+            found = _named(session, name)
+            connections.resume_connection(found)
+            connection_id = found.id
+        typer.echo(f"'{name}' resumed: the next pass syncs it.")
+        _dataverse_webhook(runtime, connection_id)
     finally:
         runtime.close()
-    typer.echo(f"'{name}' resumed: the next pass syncs it.")
 
 
 @app.command(epilog=EXIT_CODES)
@@ -815,15 +849,44 @@ def reconcile(
 
 
 @app.command(epilog=EXIT_CODES)
+def serve(
+    host: str = typer.Option("127.0.0.1", callback=_text, help="Address to listen on."),
+    port: int = typer.Option(
+        8000,
+        callback=_within(1, 65535, "give a TCP port from 1 to 65535"),
+        help="TCP port to listen on (1 to 65535).",
+    ),
+    no_scheduler: bool = typer.Option(
+        False,
+        "--no-scheduler",
+        help="Serve the web app only; passes are run elsewhere (e.g. by `d365xero worker`).",
+    ),
+) -> None:
+    """The web app (webhooks, /healthz, /readyz, /metrics) and the scheduler: every active
+    connection gets a pass at start, then every 5 minutes (30 while its webhooks work), and
+    soon after a webhook says something changed. Ctrl-C or SIGTERM stops it cleanly."""
+    from d365xero.config import get_settings
+    from d365xero.portal.server import run_serve
+
+    run_serve(get_settings(), host=host, port=port, scheduler=not no_scheduler, echo=typer.echo)
+
+
+@app.command(epilog=EXIT_CODES)
 def demo(
     once: bool = typer.Option(False, "--once", help="One sync pass, then exit."),
     interval: float = _interval(10.0, "sync passes"),
+    port: int = typer.Option(
+        8000,
+        callback=_within(1, 65535, "give a TCP port from 1 to 65535"),
+        help="TCP port of the web app `serve` runs for the demo (webhooks, /metrics).",
+    ),
 ) -> None:
-    """Both emulators with sample data, a connection and sync passes, in one process."""
+    """Both emulators with sample data, a connection and sync passes, in one process: after
+    the first pass, `serve` (its web app and scheduler) with both emulators' webhooks set."""
     from d365xero.config import get_settings
     from d365xero.demo import run_demo
 
-    run_demo(get_settings(), once=once, interval=interval, echo=typer.echo)
+    run_demo(get_settings(), once=once, interval=interval, port=port, echo=typer.echo)
 
 
 def main() -> None:

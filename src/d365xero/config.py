@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     xero_client_secret: SecretStr | None = None
     dataverse_client_secret: SecretStr | None = None
 
+    # Where Dynamics and Xero reach `serve` (webhooks are registered at it), and the Xero app's
+    # webhook signing key (developer portal, Webhooks).
+    public_url: str | None = None
+    xero_webhook_key: SecretStr | None = None
+    # `serve`'s scheduler: passes running at once, and how long a webhook's request waits for
+    # others to join it (each arrival restarts the wait, up to the max after the first), so a
+    # burst of changes becomes few passes.
+    pass_pool_size: int = Field(default=4, ge=1, le=64)
+    coalesce_seconds: float = Field(default=0.05, ge=0, le=60)
+    coalesce_max_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Logs: "console" (for people) or "json" (one object a line, for collectors).
+    log_format: str = Field(default="console", pattern="^(console|json)$")
+
     # An invoice Xero did not answer for is tried again on later passes, with exponential
     # backoff (1 minute doubling to 1 hour, with jitter), until it has failed this many times
     # or for this long, then marked Failed with the last reason.

@@ -3,11 +3,16 @@ and sync passes, in one process on SQLite. Used by the CLI only (it imports the 
 
 from __future__ import annotations
 
+import secrets
 import shutil
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -19,8 +24,9 @@ from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from d365xero.emulators.xero.app import create_app as create_xero
 from d365xero.jobs.passes import PassResult
 from d365xero.jobs.runtime import Runtime, open_runtime
-from d365xero.jobs.scheduler import run_passes
+from d365xero.jobs.scheduler import run_passes, summary
 from d365xero.jobs.setup import NewConnection, add_connection
+from d365xero.portal.server import run_serve
 from d365xero.solution import schema
 from d365xero.store import connections
 
@@ -188,11 +194,29 @@ def _the_loop(
         echo(line)
 
 
+def _subscribe_xero_when_up(xero_app: Any, url: str, key: str, origin: str) -> None:
+    """Sets the Xero emulator's webhook (as the developer portal would) once `serve` answers:
+    Intent to Receive calls it straight away."""
+
+    def wait_and_subscribe() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        xero_app.state.emulator.webhooks.subscribe(f"{url}/webhooks/xero", key, origin)
+
+    threading.Thread(target=wait_and_subscribe, daemon=True).start()
+
+
 def run_demo(
     settings: Settings,
     *,
     once: bool = False,
     interval: float = 10.0,
+    port: int = 8000,
     echo: Callable[[str], object] = print,
 ) -> None:
     console = Console()
@@ -201,10 +225,14 @@ def run_demo(
     demo_dir = data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)  # the emulators start empty: so does the store
     demo_dir.mkdir(parents=True)
+    served = f"http://127.0.0.1:{port}"
+    webhook_key = secrets.token_urlsafe(32)
     settings = settings.model_copy(
         update={
             "ca_bundle": ca.cert_path,
             "database_url": f"sqlite:///{(demo_dir / 'd365xero.sqlite3').resolve()}",
+            "public_url": served,
+            "xero_webhook_key": SecretStr(webhook_key),
         }
     )
     xero_app = create_xero(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
@@ -258,8 +286,20 @@ def run_demo(
         _the_loop(runtime, connection.id, ca.cert_path, xero.url, created_numbers, echo)
         if once:
             return
-        echo(f"Syncing every {interval:.0f} s; press Ctrl-C to stop.")
-        run_passes(runtime, interval=interval, echo=echo)
+        with runtime.sessions.begin() as session:
+            stored = connections.get_connection(session, connection.id)
+            assert stored is not None
+            stored.poll_seconds = max(1, round(interval))
+        echo(
+            f"Serving on {served} (webhooks, /metrics); passes on every change and every "
+            f"{interval:.0f} s; press Ctrl-C to stop."
+        )
+        _subscribe_xero_when_up(xero_app, served, webhook_key, xero.url)
+
+        def told(result: PassResult, reason: str) -> None:
+            echo(f"[{reason}] {summary(result)}")
+
+        run_serve(settings, port=port, echo=echo, runtime=runtime, on_result=told)
     except KeyboardInterrupt:
         echo("Stopping.")
     finally:

@@ -171,10 +171,13 @@ def test_connection_list_has_a_header_or_says_how_to_add_one(
     _store(data_dir, database_url, "Demo", paused="Xero refused access: reconnect Xero.")
     listed = cli("connection", "list").stdout.splitlines()
     assert listed[0].split() == [
-        "NAME", "STATUS", "PLAN", "XERO", "ORGANISATION", "DYNAMICS", "URL"
+        "NAME", "STATUS", "PLAN", "XERO", "ORGANISATION", "DYNAMICS", "URL", "WEBHOOKS"
     ]  # fmt: skip
     trial_end = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    assert listed[1].split() == ["Demo", "paused", "trial", "until", trial_end, ORG]
+    assert listed[1].split() == [
+        "Demo", "paused", "trial", "until", trial_end, ORG, "xero", "quiet,", "dynamics", "not",
+        "registered",
+    ]  # fmt: skip
     assert listed[2].strip() == "Xero refused access: reconnect Xero."
 
 

@@ -92,7 +92,8 @@ def test_only_the_organisation_url_is_needed(peers: Peers, tmp_path: Path) -> No
     assert CLIENT_SECRET not in done.stdout + done.stderr
     listed = _cli(peers, data_dir, "connection", "list")
     trial = f"trial until {(datetime.now(UTC) + timedelta(days=30)).date().isoformat()}"
-    assert ["Demo", "active", trial, "Demo Company (UK)", peers.dataverse_url] in [
+    row = ["Demo", "active", trial, "Demo Company (UK)", peers.dataverse_url]
+    assert [*row, "xero quiet, dynamics not registered"] in [
         [c.strip() for c in line.split("  ") if c.strip()] for line in listed.stdout.splitlines()
     ]
     # The tenant and authority came from the organisation's challenge: its own Entra endpoint.

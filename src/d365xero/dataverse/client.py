@@ -47,6 +47,7 @@ class DataverseClient:
         self.org_url = org_url.rstrip("/")
         self.api_root = self.org_url + API_PATH
         self.calls = 0
+        self.throttled = 0  # answers of 429 (for metrics)
         self._tokens = tokens
         self._attempts = attempts
         self._sleep = sleep
@@ -104,6 +105,9 @@ class DataverseClient:
 
     def update(self, entity_set: str, row_id: str, changes: dict[str, Any]) -> None:
         self._request("PATCH", f"{entity_set}({row_id})", json=changes)
+
+    def delete(self, entity_set: str, row_id: str) -> None:
+        self._request("DELETE", f"{entity_set}({row_id})")
 
     def batch(self, changesets: list[list[batch.Operation]]) -> list[batch.OperationResult]:
         """Change sets, each all-or-nothing, sent in as few $batch requests as Dataverse's limit
@@ -165,6 +169,7 @@ class DataverseClient:
                     "import it and give the application user its role (docs/SOLUTION.md)"
                 )
             if response.status_code == 429 or response.status_code >= 500:
+                self.throttled += response.status_code == 429
                 last = f"HTTP {response.status_code}: {_message(response)}"
                 wait = float(response.headers.get("Retry-After", 0.5 * 2**attempt))
                 if response.status_code == 429:

@@ -28,7 +28,12 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from d365xero.domain.retry import RetryPolicy
-from d365xero.errors import AuthorisationLost, ConfigurationError, D365XeroError, PassInProgress
+from d365xero.errors import (
+    AuthorisationLost,
+    ConfigurationError,
+    D365XeroError,
+    PassInProgress,
+)
 from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.retries import StoreRetries
@@ -40,7 +45,7 @@ from d365xero.sync.cancellations import Cancellations
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
-from d365xero.sync.report import Step, StepReport
+from d365xero.sync.report import STOPPED, Step, StepReport
 
 if TYPE_CHECKING:  # the clients (httpx, msal, the Xero SDK) load when a connection first runs
     from d365xero.jobs.clients import ConnectionClients
@@ -64,6 +69,7 @@ class StepContext:
     now: Callable[[], datetime]
     checkpoint: Callable[[str], None]
     retries: StoreRetries
+    stopping: Callable[[], bool] = lambda: False
 
 
 def _reference(ctx: StepContext) -> Step:
@@ -81,6 +87,7 @@ def _push(ctx: StepContext) -> Step:
         checkpoint=ctx.checkpoint,
         retries=ctx.retries,
         marks=ctx.marks,
+        stopping=ctx.stopping,
     )
 
 
@@ -137,6 +144,7 @@ class PassResult:
     status: RunStatus
     steps: list[StepResult] = field(default_factory=list)
     message: str = ""
+    run_id: int | None = None  # its sync_runs row (none when skipped or paused)
 
     def step(self, name: str) -> StepResult | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -162,9 +170,12 @@ def run_pass(
     checkpoint: Callable[[str], None] = lambda step: None,
     *,
     wait: float = 0.0,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> PassResult:
     """One pass, unless another pass of the connection is running: then, after waiting up to
-    `wait` seconds for it to end, a skipped result that names it."""
+    `wait` seconds for it to end, a skipped result that names it. Once `stopping` is true the
+    pass ends where nothing is half-written: the push after the page it is on is sent and
+    written back, the other steps are not started; the rest is for the next pass."""
     try:
         lock = locks.take_pass_lock(runtime.engine, connection_id, wait=wait)
     except PassInProgress as busy:
@@ -177,7 +188,7 @@ def run_pass(
             lock.check()  # a pass that lost its lock stops before it writes more
             checkpoint(reached)
 
-        return _locked_pass(runtime, connection_id, step)
+        return _locked_pass(runtime, connection_id, step, stopping)
     finally:
         lock.release()
 
@@ -195,7 +206,10 @@ def _connection_name(runtime: Runtime, connection_id: str) -> str:
 
 
 def _locked_pass(
-    runtime: Runtime, connection_id: str, checkpoint: Callable[[str], None]
+    runtime: Runtime,
+    connection_id: str,
+    checkpoint: Callable[[str], None],
+    stopping: Callable[[], bool] = lambda: False,
 ) -> PassResult:
     sessions, box = runtime.sessions, runtime.box
     with sessions.begin() as session:
@@ -213,6 +227,24 @@ def _locked_pass(
         noted = bool(previous and previous[0].message)  # a message Dynamics users may still see
         run_id = runs.start_run(session, connection_id).id
         tenant_id = connection.xero_tenant_id or ""
+    with structlog.contextvars.bound_contextvars(connection_id=connection_id, run_id=run_id):
+        return _steps(
+            runtime, connection_id, name, run_id, clients, noted, tenant_id, checkpoint, stopping
+        )
+
+
+def _steps(
+    runtime: Runtime,
+    connection_id: str,
+    name: str,
+    run_id: int,
+    clients: ConnectionClients,
+    noted: bool,
+    tenant_id: str,
+    checkpoint: Callable[[str], None],
+    stopping: Callable[[], bool],
+) -> PassResult:
+    sessions = runtime.sessions
     context = StepContext(
         connection_id,
         tenant_id,
@@ -222,9 +254,13 @@ def _locked_pass(
         _now,
         checkpoint,
         StoreRetries(sessions, connection_id, _retry_policy(runtime)),
+        stopping,
     )
-    result = PassResult(name, RunStatus.succeeded)
+    result = PassResult(name, RunStatus.succeeded, run_id=run_id)
     for step_name, make in PASS_STEPS:
+        if stopping():
+            result.steps.append(_not_run(step_name))
+            continue
         step = _run_step(runtime, context, name, step_name, make)
         result.steps.append(step)
         if step.paused:
@@ -242,6 +278,10 @@ def _locked_pass(
     result.message = "; ".join(m for m in (result.message, waiting) if m)
     _record(sessions, run_id, result)
     return result
+
+
+def _not_run(step_name: str) -> StepResult:
+    return StepResult(step_name, RunStatus.partial, StepReport(stopped=True), message=STOPPED)
 
 
 def _retry_policy(runtime: Runtime) -> RetryPolicy:

@@ -49,6 +49,12 @@ class Runtime:
         self._clients[connection.id] = (connection.updated_at, clients)
         return clients
 
+    def cached_clients(self, connection_id: str) -> ConnectionClients | None:
+        """The connection's clients if a pass has built them (their call counters, for
+        metrics)."""
+        cached = self._clients.get(connection_id)
+        return cached[1] if cached else None
+
     def forget_clients(self, connection_id: str) -> None:
         cached = self._clients.pop(connection_id, None)
         if cached:

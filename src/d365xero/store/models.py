@@ -154,6 +154,13 @@ class Connection(Base):
     edits_checked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A Fernet token (see store.secrets); never clear text.
     secrets: Mapped[str] = mapped_column(sa.Text)
+    # How often `serve` polls the connection while its webhooks are not known to work.
+    poll_seconds: Mapped[int] = mapped_column(default=300, server_default="300")
+    # The last webhook delivery seen from each side: recent ones let polling slow down.
+    xero_webhook_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dataverse_webhook_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Our serviceendpoint row in Dynamics (its key is in `secrets`), removed with the connection.
+    dataverse_endpoint_id: Mapped[str | None] = mapped_column(sa.String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Subscription (jobs.gating): a connection whose trial or subscription has ended gets no

@@ -121,9 +121,13 @@ class InvoicePush:
         checkpoint: Callable[[str], None] = lambda step: None,
         retries: RetryBook | None = None,
         marks: Marks | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.dynamics = dynamics
         self.marks = marks  # where to ask the reference step for a fresh import
+        # True once the process is stopping: the push ends after the page it is on is written
+        # back, keeping its report (what is left stays ready for the next pass).
+        self.stopping = stopping
         self.retries: RetryBook = retries or NoRetries()
         self.xero = xero
         self.ledger = ledger
@@ -155,6 +159,9 @@ class InvoicePush:
                 break  # Xero is not answering: the next pass tries again
             if len(page) < self.page_size:
                 break  # that was all of it
+            if self.stopping():
+                report.stopped = True
+                return report
         since = self.ledger.edits_checked_until()
         if since is None:
             self.ledger.mark_edits_checked(started)

@@ -28,6 +28,7 @@ class StepReport:
 
     counts: Counter[str] = field(default_factory=Counter)
     latest: deque[Outcome] = field(default_factory=lambda: deque(maxlen=KEPT_OUTCOMES))
+    stopped: bool = False  # the step ended early, between whole batches, as the process stops
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.result] += 1
@@ -49,8 +50,12 @@ class StepReport:
                 shown = " ".join(reason.split())[:300]
                 noun = "invoice" if count == 1 else "invoices"
                 parts.append(f"{count} {noun} {what}" + (f" ({shown})" if shown else ""))
+        if self.stopped:
+            parts.append(STOPPED)
         return "; ".join(parts)
 
+
+STOPPED = "stopped after a whole batch: the process is shutting down; the next pass goes on"
 
 # What leaves work for the next pass, and how to say it.
 TROUBLE = {

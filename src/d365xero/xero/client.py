@@ -92,6 +92,7 @@ class XeroClient:
         # The tenant's limits, shared with every other process calling it (d365xero.budget).
         self._budget: CallBudget = budget or Unlimited()
         self.calls = 0
+        self.throttled = 0  # answers of 429 (for metrics)
         self._origin = endpoints.connections
         self._cache = cache or ReferenceCache(ttl=0)
         self._tokens = tokens
@@ -436,6 +437,7 @@ class XeroClient:
                 args = (self.tenant_id,) if tenant else ()
                 return method(*args, _request_timeout=self._timeout, **kwargs)
             except RateLimitException as exc:
+                self.throttled += 1
                 problem = (exc.rate_limit or "").lower()
                 wait = _retry_after(exc)
                 self._budget.hold_off(wait)  # every process waits, not only this one

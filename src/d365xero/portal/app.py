@@ -1,0 +1,86 @@
+"""The web app of `serve`: health, readiness, metrics and the webhook receivers (the portal's
+pages join it here). Built by `create_app`, never at import time; routes are synchronous
+(FastAPI runs them on its thread pool), as everything in the service is."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from d365xero.config import Settings
+from d365xero.jobs.dispatch import PassRequests
+from d365xero.jobs.metrics import Metrics
+from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.portal.webhooks import Receivers
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The body as sent: Xero's signature is over these exact bytes."""
+    return await request.body()
+
+
+def readiness(runtime: Runtime, head: str | None) -> str | None:
+    """Why the store is not ready (None when it is reachable and at `head`)."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+    except Exception as exc:  # any failure to reach the store means not ready
+        return f"the store is unreachable: {type(exc).__name__}"
+    if current != head:
+        return f"the store is at revision {current}, not {head}: run d365xero db upgrade"
+    return None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    passes: PassRequests | None = None,
+    metrics: Metrics | None = None,
+) -> FastAPI:
+    """`passes` is how webhooks ask for passes (serve's scheduler, or the worker's queue);
+    without one, webhooks are answered 503 so the sender retries later."""
+    runtime = runtime or open_runtime(settings)
+    metrics = metrics or Metrics()
+    key = settings.xero_webhook_key.get_secret_value() if settings.xero_webhook_key else None
+    receivers = Receivers(runtime.sessions, runtime.box, passes, metrics, key)
+    from d365xero.store.migrate import head_revision
+
+    head = head_revision()
+    app = FastAPI(title="d365xero", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.runtime, app.state.metrics, app.state.receivers = runtime, metrics, receivers
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        problem = readiness(runtime, head)
+        if problem:
+            return JSONResponse({"status": "not ready", "reason": problem}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics")
+    def metrics_text() -> Response:
+        return Response(metrics.text(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/webhooks/xero")
+    def xero_webhook(request: Request, body: bytes = Depends(_raw_body)) -> Response:
+        status, detail = receivers.xero(body, request.headers.get("x-xero-signature"))
+        return PlainTextResponse(detail, status_code=status)
+
+    @app.post("/webhooks/dataverse/{connection}")
+    def dataverse_webhook(
+        connection: str, request: Request, body: bytes = Depends(_raw_body)
+    ) -> Response:
+        key = request.query_params.get("code")
+        status, detail = receivers.dataverse(connection, key, body)
+        return PlainTextResponse(detail, status_code=status)
+
+    return app
