@@ -25,7 +25,9 @@ def money(value: Decimal) -> Decimal:
 
 def to_dp(value: Decimal, dp: int) -> Decimal:
     with localcontext() as context:
-        context.prec = 60  # room for products of bounded inputs; never InvalidOperation
+        # Room for every digit the result keeps, however large the value (a fuzzed 1e300 unit
+        # price times a quantity): quantize raises InvalidOperation past the precision.
+        context.prec = max(60, value.adjusted() + dp + 2) if value.is_finite() else 60
         return value.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
 
 
