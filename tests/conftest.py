@@ -8,6 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from d365xero.store.db import create_engine
+from d365xero.store.migrate import upgrade
 
 pytest_plugins = ["tests.support.xero_fixtures", "tests.support.dataverse_fixtures"]
 
@@ -57,3 +61,12 @@ def database_url(
         with engine.begin() as conn:
             conn.execute(sa.text(f'drop schema "{schema}" cascade'))
         engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated store on each database (tests/migrations has its own, unmigrated one)."""
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()

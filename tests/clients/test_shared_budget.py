@@ -19,22 +19,12 @@ from d365xero.budget import CallBudget
 from d365xero.emulators.core.clock import Clock
 from d365xero.errors import TransientError
 from d365xero.store.budgets import XERO_LIMITS, StoreBudget
-from d365xero.store.db import create_engine
-from d365xero.store.migrate import upgrade
 from d365xero.xero.client import RetryPolicy, XeroClient
 from d365xero.xero.endpoints import XeroEndpoints
 from d365xero.xero.tokens import ClientCredentialsTokens
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, TENANT_ID, XeroHarness
 
 CLIENTS, CALLS = 4, 20
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -9,17 +9,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.store.db import create_engine, session_factory
-from d365xero.store.migrate import upgrade
+from d365xero.store.db import session_factory
 from d365xero.store.secrets import SecretBox
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    upgrade(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
