@@ -63,7 +63,11 @@ def run_serve(
 ) -> None:
     import uvicorn
 
+    from d365xero.emulators.core.server import listen
+
     configure_logging(settings.log_format)
+    sock = listen(host, port)  # before saying where: clients may connect as soon as it is said
+    port = sock.getsockname()[1]
     own_runtime = runtime is None
     runtime = runtime or open_runtime(settings)
     metrics = Metrics()
@@ -105,7 +109,7 @@ def run_serve(
                 else "(web app only: --no-scheduler; no queue on SQLite, webhooks answer 503)"
             )
         )
-        server.run()
+        server.run(sockets=[sock])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -30,13 +30,16 @@ def _config(app: ASGIApp, host: str, port: int, tls: TlsFiles | None) -> uvicorn
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (port 0: any free one; read it from getsockname()), so the
+    """A socket listening on host:port (port 0: any free one; read it from getsockname()), so the
     caller can say where it listens before serving, and a refusal is one plain OSError."""
     try:
         family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # Listening now, not when uvicorn starts: a client told "emulator on URL" may connect at
+        # once, and the kernel queues it instead of refusing it (a refusal failed CI).
+        sock.listen(2048)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
