@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from d365xero.portal import csrf
+from d365xero.portal.tabs import connection_tabs
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 STATIC = HERE / "static"
+templates.env.globals["connection_tabs"] = connection_tabs
 
 
 def render(
