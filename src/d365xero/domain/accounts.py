@@ -90,7 +90,9 @@ def password_problem(
     if not password:
         return "Enter a password."
     if len(password) < PASSWORD_MIN:
-        return f"Use at least {PASSWORD_MIN} characters: a few unrelated words are easy to remember."
+        return (
+            f"Use at least {PASSWORD_MIN} characters: a few unrelated words are easy to remember."
+        )
     if len(password) > PASSWORD_MAX:
         return f"A password has at most {PASSWORD_MAX} characters."
     lowered = password.lower()
@@ -106,7 +108,12 @@ def password_problem(
 def personal_details(fields: Mapping[str, str]) -> list[str]:
     """What a password must not contain: the email, its local part, the names."""
     email = fields.get("email", "")
-    return [email, email.partition("@")[0], fields.get("first_name", ""), fields.get("last_name", "")]
+    return [
+        email,
+        email.partition("@")[0],
+        fields.get("first_name", ""),
+        fields.get("last_name", ""),
+    ]
 
 
 def profile_errors(fields: Mapping[str, str], countries: Collection[str]) -> dict[str, str]:
