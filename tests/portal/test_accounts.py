@@ -420,3 +420,21 @@ def test_smtp_sends_with_the_public_address(tmp_path: Path, database_url: str) -
         server.stop()
     assert len(received) == 1
     assert re.search(r"https://portal\.example/reset/[A-Za-z0-9_-]{40,}", received[0])
+
+
+def test_emails_asked_for_are_limited(portal: Portal) -> None:
+    portal.user("ada@example.com")
+    client = portal.client("192.0.2.20")
+    for _ in range(4):  # the fourth is answered as ever, and not sent
+        asked = _post(client, "/forgot", {"email": "ada@example.com"}, "/forgot")
+        assert asked.status_code == 200 and "if it has an account" in asked.text
+    assert len(_outbox_links(portal)) == 3
+    for n in range(7):  # addresses with no account count against the sender the same
+        assert (
+            _post(client, "/forgot", {"email": f"x{n}@example.com"}, "/forgot").status_code == 200
+        )
+    held = _post(client, "/forgot", {"email": "ada@example.com"}, "/forgot")
+    assert held.status_code == 429 and "Too many emails" in held.text
+    assert int(held.headers["retry-after"]) > 0
+    other = _post(portal.client("192.0.2.21"), "/register", REGISTER, "/register")
+    assert other.status_code == 200  # another network is not held back
