@@ -453,8 +453,15 @@ def change_password(
 
 
 def _loopback(request: Request) -> bool:
+    """From this machine, to this machine: the client's address and the name it asked for
+    are both loopback. The name too, because behind a reverse proxy on this machine that
+    forwards no X-Forwarded-For every client would seem to be 127.0.0.1; the public name it
+    forwards in Host is not loopback."""
+    host = (request.url.hostname or "").strip("[]")
     try:
-        return ip_address(_address(request)).is_loopback
+        return ip_address(_address(request)).is_loopback and (
+            host == "localhost" or ip_address(host).is_loopback
+        )
     except ValueError:
         return False
 
