@@ -441,3 +441,49 @@ def test_emails_asked_for_are_limited(portal: Portal) -> None:
     assert int(held.headers["retry-after"]) > 0
     other = _post(portal.client("192.0.2.21"), "/register", REGISTER, "/register")
     assert other.status_code == 200  # another network is not held back
+
+
+def test_what_people_type_is_shown_as_text(portal: Portal) -> None:
+    script = '<script>alert("x")</script>'
+    fields = {**REGISTER, "first_name": script, "last_name": f"O'{script}", "company": script}
+    client = portal.client()
+    assert _post(client, "/register", fields, "/register").status_code == 200
+    assert _login(client, "grace@example.com", PASSWORD).status_code == 303
+    for path in ("/account", "/register"):
+        page = client.get(path, headers=HTML).text
+        assert "<script>alert" not in page
+    account = client.get("/account", headers=HTML).text
+    assert 'value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"' in account
+    outbox = portal.client(LOCAL).get("/outbox", headers=HTML).text
+    assert "<script>alert" not in outbox and "Hello &lt;script&gt;" in outbox
+
+
+@pytest.mark.parametrize("path", ["/register", "/login", "/forgot", "/account", "/reset/x"])
+def test_no_form_answers_500_to_anything(portal: Portal, path: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client, _ = portal.signed_in_client("fuzz@example.com")
+    token = csrf_token(client, "/account")
+    names = st.sampled_from([*REGISTER, "remember", "next", "current", "x"])
+    values = st.text(max_size=300) | st.sampled_from(["", "GB", "a@b.co", "+44 1234 567890"])
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(names, values, max_size=9))
+    def post(fields: dict[str, str]) -> None:
+        answer = client.post(path, data={**fields, "csrf_token": token}, headers=HTML)
+        assert answer.status_code < 500, answer.text
+
+    post()
+
+
+def test_nul_characters_are_refused_not_a_500(portal: Portal) -> None:
+    """PostgreSQL text cannot hold NUL, not even to compare: the forms refuse it first."""
+    client = portal.client()
+    for path, data in (
+        ("/login", {"email": "a\x00@b.co", "password": "x\x00"}),
+        ("/forgot", {"email": "a\x00@b.co"}),
+        ("/register", {**REGISTER, "email": "a\x00b@c.co", "first_name": "\x00"}),
+    ):
+        answer = _post(client, path, data, path)
+        assert answer.status_code == 400 and 'id="e-email"' in answer.text, path
