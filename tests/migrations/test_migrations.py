@@ -26,6 +26,9 @@ TABLES = {
     "sync_marks",
     "invoice_retries",
     "rate_budgets",
+    "billing_details",
+    "billing_subscriptions",
+    "billing_events",
 }
 
 

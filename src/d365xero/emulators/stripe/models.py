@@ -542,22 +542,56 @@ class StripeBackend:
             item["price"]["unit_amount"] * item["quantity"]
             for item in subscription["items"]["data"]
         )
+        now = self.now()
+        invoice_id = _id("in_")
+        start, end = subscription["current_period_start"], subscription["current_period_end"]
+        lines = [
+            {
+                "id": _id("il_"),
+                "object": "line_item",
+                "amount": item["price"]["unit_amount"] * item["quantity"],
+                "currency": subscription["currency"],
+                "description": f"{item['quantity']} × {self.product_name(item['price'])}",
+                "discountable": True,
+                "livemode": False,
+                "metadata": {},
+                "period": {"start": start, "end": end},
+                "price": item["price"],
+                "proration": False,
+                "quantity": item["quantity"],
+                "subscription": subscription["id"],
+                "subscription_item": item["id"],
+                "type": "subscription",
+            }
+            for item in subscription["items"]["data"]
+        ]
         invoice = {
-            "id": _id("in_"),
+            "id": invoice_id,
             "object": "invoice",
             "amount_due": amount,
             "amount_paid": amount if paid else 0,
             "amount_remaining": 0 if paid else amount,
+            "amount_shipping": 0,
             "attempt_count": 1,
             "attempted": True,
+            "automatic_tax": {"enabled": False, "status": None},
             "billing_reason": "subscription_cycle"
             if subscription["latest_invoice"]
             else "subscription_create",
-            "created": self.now(),
+            "collection_method": "charge_automatically",
+            "created": now,
             "currency": subscription["currency"],
             "customer": subscription["customer"],
+            "default_tax_rates": [],
+            "lines": {
+                "object": "list",
+                "data": lines,
+                "has_more": False,
+                "url": f"/v1/invoices/{invoice_id}/lines",
+            },
             "livemode": False,
             "paid": paid,
+            "paid_out_of_band": False,
             "parent": {
                 "type": "subscription_details",
                 "subscription_details": {
@@ -565,11 +599,27 @@ class StripeBackend:
                     "subscription": subscription["id"],
                 },
             },
-            "period_end": subscription["current_period_end"],
-            "period_start": subscription["current_period_start"],
+            "payment_settings": {
+                "default_mandate": None,
+                "payment_method_options": None,
+                "payment_method_types": None,
+            },
+            "period_end": end,
+            "period_start": start,
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
+            "starting_balance": 0,
             "status": "paid" if paid else "open",
+            "status_transitions": {
+                "finalized_at": now,
+                "marked_uncollectible_at": None,
+                "paid_at": now if paid else None,
+                "voided_at": None,
+            },
             "subscription": subscription["id"],
+            "subtotal": amount,
             "total": amount,
+            "total_tax_amounts": [],
         }
         self.invoices[invoice["id"]] = invoice
         return invoice
