@@ -29,6 +29,7 @@ TABLES = {
     "billing_details",
     "billing_subscriptions",
     "billing_events",
+    "portal_sessions",
 }
 
 

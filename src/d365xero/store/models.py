@@ -365,3 +365,18 @@ class BillingEvent(Base):
     id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PortalSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so a
+    copy of the store signs no one in. Deleted at sign-out; all of a user's at a password
+    change."""
+
+    __tablename__ = "portal_sessions"
+    _repr_fields = ("user_id", "expires_at")
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    remember: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,14 +2,14 @@
 connection, the webhook events already applied, and each connection's subscription status.
 
 Revision ID: billing
-Revises: polling
+Revises: portal_sessions
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "billing"
-down_revision: str | None = "polling"
+down_revision: str | None = "portal_sessions"
 branch_labels: str | None = None
 depends_on: str | None = None
 
