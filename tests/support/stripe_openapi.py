@@ -5,7 +5,10 @@ Every response to /v1/... is checked with openapi-core against specs/stripe/stri
 against the schema of that object's type. Requests are not validated: the spec declares form
 bodies whose nested `deepObject` encoding openapi-core does not decode. Security is not
 validated (the stand-in checks the key itself). The spec is used as published, but for its
-`servers`, made relative so any stand-in origin matches.
+`servers`, made relative so any stand-in origin matches, and for `nullable`, which Stripe's
+file uses as OpenAPI 3.0's validators of its day did and openapi-core's do not: beside `anyOf`
+with no `type` (3.0.3 says nullable applies only with a type), and on enums that do not list
+null (3.0.3's clarification wants it listed). Both are made explicit in memory.
 """
 
 from __future__ import annotations
@@ -25,10 +28,28 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "stripe" / "stripe_subset.yaml"
 
 
+_NULL = {"type": "string", "nullable": True, "enum": [None]}
+
+
+def _explicit_nulls(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("nullable") is True:
+            if "anyOf" in node and "type" not in node:
+                node["anyOf"] = [*node["anyOf"], dict(_NULL)]
+            if isinstance(node.get("enum"), list) and None not in node["enum"]:
+                node["enum"] = [*node["enum"], None]
+        for value in node.values():
+            _explicit_nulls(value)
+    elif isinstance(node, list):
+        for value in node:
+            _explicit_nulls(value)
+
+
 @cache
 def _raw_spec() -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     spec: dict[str, Any] = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader)
+    _explicit_nulls(spec)
     return spec
 
 

@@ -120,7 +120,7 @@ class StripeWebhooks:
         try:
             return self._apply_once(event)
         except stripe.StripeError as exc:
-            log.warning("stripe webhook deferred", event=event.id, error=type(exc).__name__)
+            log.warning("stripe webhook deferred", event_id=event.id, error=type(exc).__name__)
             return 503, "Stripe could not be reached to read the subscription: retry later"
 
     def _apply_once(self, event: stripe.Event) -> tuple[int, str]:
@@ -131,7 +131,7 @@ class StripeWebhooks:
                 detail = self._apply(session, event)
         except sqlalchemy.exc.IntegrityError:  # the same event applied at once elsewhere
             return 200, f"{event.id} was already applied"
-        log.info("stripe webhook", event=event.id, type=event.type, result=detail)
+        log.info("stripe webhook", event_id=event.id, type=event.type, result=detail)
         return 200, detail
 
     def _apply(self, session: Session, event: stripe.Event) -> str:
