@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import stripe
@@ -14,6 +15,7 @@ import stripe
 from d365xero.config import Settings
 from d365xero.errors import ConfigurationError
 
+DEFAULT_STRIPE_URL = "https://api.stripe.com"
 NOT_CONFIGURED = "billing is not configured: set D365XERO_STRIPE_SECRET_KEY"
 
 
@@ -77,6 +79,16 @@ def stripe_client(settings: Settings, http: httpx.Client) -> stripe.StripeClient
         http_client=HttpxTransport(http),
         max_network_retries=2,
     )
+
+
+def checkout_origins(settings: Settings) -> tuple[str, ...]:
+    """Where Subscribe Now sends the browser (the form's redirect, which the portal's CSP
+    `form-action` must allow): Stripe's hosted Checkout for its own API, else the stand-in's
+    origin, which serves both."""
+    if settings.stripe_url == DEFAULT_STRIPE_URL:
+        return ("https://checkout.stripe.com",)
+    parts = urlsplit(settings.stripe_url)
+    return (f"{parts.scheme}://{parts.netloc}",)
 
 
 def billing_http(settings: Settings) -> httpx.Client:

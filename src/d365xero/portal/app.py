@@ -101,5 +101,7 @@ def create_app(
         status, detail = stripe_hooks.receive(body, request.headers.get("stripe-signature"))
         return PlainTextResponse(detail, status_code=status)
 
-    mount_portal(app)
+    from d365xero.billing.client import checkout_origins
+
+    mount_portal(app, form_targets=checkout_origins(settings))
     return app
