@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+from tests.support.stripe_fixtures import DECLINED_CARD, WEBHOOK_SECRET, StandIn, stand_in
+from tests.support.stripe_openapi import event_errors, object_errors
 
 from d365xero.emulators.stripe.form import decode
 from d365xero.emulators.stripe.models import add_interval
 from d365xero.emulators.stripe.webhooks import signature_header
-from tests.support.stripe_fixtures import DECLINED_CARD, WEBHOOK_SECRET, StandIn, stand_in
-from tests.support.stripe_openapi import event_errors, object_errors
 
 
 @pytest.fixture
@@ -53,8 +53,12 @@ def test_customer_session_subscription_cancel(stand: StandIn) -> None:
     customer = client.v1.customers.create({"email": "ada@example.com", "name": "Ada"})
     assert customer.id.startswith("cus_") and customer.email == "ada@example.com"
     assert client.v1.customers.retrieve(customer.id).name == "Ada"
-    session = _session(client, customer=customer.id, client_reference_id="conn-1",
-                       metadata={"plan": "gbp-quick-renew"})
+    session = _session(
+        client,
+        customer=customer.id,
+        client_reference_id="conn-1",
+        metadata={"plan": "gbp-quick-renew"},
+    )
     assert session.status == "open" and session.payment_status == "unpaid"
     assert session.url == f"{stand.url}/checkout/{session.id}"
     assert session.metadata["plan"] == "gbp-quick-renew"
@@ -89,8 +93,9 @@ def test_a_price_object_in_a_line_item(stand: StandIn) -> None:
         }
     )
     assert client.v1.prices.retrieve(price.id).unit_amount == 99000
-    session = _session(client, line_items=[{"price": price.id, "quantity": 1}],
-                       customer_email="bob@example.com")
+    session = _session(
+        client, line_items=[{"price": price.id, "quantity": 1}], customer_email="bob@example.com"
+    )
     page = stand.http().get(session.url)
     assert "€990.00 per year" in page.text and "EUR Enterprise Annual" in page.text
     assert 'value="bob@example.com"' in page.text
@@ -102,12 +107,21 @@ def test_a_price_object_in_a_line_item(stand: StandIn) -> None:
         ({"success_url": None}, "success_url", "parameter_missing"),
         ({"line_items": [{"quantity": 1}]}, "line_items[0]", "parameter_missing"),
         ({"line_items": [_line(recurring=None)]}, "line_items", None),
-        ({"line_items": [_line(recurring={"interval": "fortnight"})]},
-         "line_items[0][price_data][recurring][interval]", "parameter_invalid_string"),
-        ({"line_items": [_line(unit_amount="five")]},
-         "line_items[0][price_data][unit_amount]", "parameter_invalid_integer"),
-        ({"line_items": [{"price": "price_missing", "quantity": 1}]},
-         "line_items[0][price]", "resource_missing"),
+        (
+            {"line_items": [_line(recurring={"interval": "fortnight"})]},
+            "line_items[0][price_data][recurring][interval]",
+            "parameter_invalid_string",
+        ),
+        (
+            {"line_items": [_line(unit_amount="five")]},
+            "line_items[0][price_data][unit_amount]",
+            "parameter_invalid_integer",
+        ),
+        (
+            {"line_items": [{"price": "price_missing", "quantity": 1}]},
+            "line_items[0][price]",
+            "resource_missing",
+        ),
         ({"customer": "cus_missing"}, "id", "resource_missing"),
         ({"mode": "payment"}, "mode", "parameter_invalid_string"),
     ],
@@ -199,7 +213,10 @@ def test_renewals_and_failures_raise_their_events(stand: StandIn) -> None:
     stand.pay(session.url)
     subscription_id = next(iter(stand.backend.subscriptions))
     before = stand.backend.subscriptions[subscription_id]["current_period_end"]
-    assert stand.hook(f"subscriptions/{subscription_id}/renew").json()["current_period_start"] == before
+    assert (
+        stand.hook(f"subscriptions/{subscription_id}/renew").json()["current_period_start"]
+        == before
+    )
     failed = stand.hook(f"subscriptions/{subscription_id}/fail-renewal").json()
     assert failed["status"] == "past_due"
     kinds = [e["type"] for e in stand.backend.events.values()]
@@ -219,8 +236,12 @@ def test_renewals_and_failures_raise_their_events(stand: StandIn) -> None:
 def test_the_validator_sees_a_wrong_object() -> None:
     """Not vacuous: a subscription without its required fields is a mismatch."""
     assert object_errors({"id": "sub_1", "object": "subscription"}, "subscription")
-    assert object_errors({"id": "cus_1", "object": "customer", "created": 1, "livemode": False},
-                         "customer") == []
+    assert (
+        object_errors(
+            {"id": "cus_1", "object": "customer", "created": 1, "livemode": False}, "customer"
+        )
+        == []
+    )
 
 
 def test_form_bodies_decode_as_stripe_encodes_them() -> None:

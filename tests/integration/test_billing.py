@@ -172,7 +172,9 @@ def test_each_event_is_applied_once(harness: Billing) -> None:
     with harness.runtime.sessions() as session:
         applied = session.query(BillingEvent).count()
     completed = next(
-        e for e in harness.stripe.backend.events.values() if e["type"] == "checkout.session.completed"
+        e
+        for e in harness.stripe.backend.events.values()
+        if e["type"] == "checkout.session.completed"
     )
     assert harness.stripe.hook(f"events/{completed['id']}/resend").status_code == 202
     harness.stripe.wait()
@@ -219,7 +221,9 @@ def test_signatures_good_bad_and_old(harness: Billing) -> None:
     assert _post(harness, body, None).status_code == 400
     assert _post(harness, body, "t=abc,v1=zz").status_code == 400
     garbage = b"not json"
-    assert _post(harness, garbage, signature_header(garbage, WEBHOOK_SECRET, now)).status_code == 400
+    assert (
+        _post(harness, garbage, signature_header(garbage, WEBHOOK_SECRET, now)).status_code == 400
+    )
     again = _post(harness, body, signature_header(body, WEBHOOK_SECRET, now))
     assert again.status_code == 200 and "already applied" in again.text
 

@@ -21,8 +21,15 @@ D365XERO = [sys.executable, "-m", "d365xero.cli"]
 def test_emulate_stripe_prints_its_settings_and_answers_the_sdk(tmp_path: Path) -> None:
     env = {**os.environ, "D365XERO_DATA_DIR": str(tmp_path)}
     process = subprocess.Popen(
-        [*D365XERO, "emulate", "stripe", "--port", "0", "--webhook-url",
-         "http://127.0.0.1:9/webhooks/stripe"],
+        [
+            *D365XERO,
+            "emulate",
+            "stripe",
+            "--port",
+            "0",
+            "--webhook-url",
+            "http://127.0.0.1:9/webhooks/stripe",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -98,7 +98,8 @@ def test_an_unknown_plan_is_refused_beside_the_plans(harness: Billing) -> None:
     client = _signed_in(harness)
     token = csrf_token(client, _page(harness))
     refused = client.post(
-        f"{_page(harness)}/subscribe", data={"csrf_token": token, "plan": "free-forever"},
+        f"{_page(harness)}/subscribe",
+        data={"csrf_token": token, "plan": "free-forever"},
         headers=HTML,
     )
     assert refused.status_code == 400 and "Choose one of the plans below." in refused.text

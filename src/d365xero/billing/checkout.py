@@ -7,6 +7,7 @@ webhook events that follow find it again."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
 from sqlalchemy.orm import Session
@@ -45,7 +46,8 @@ def _customer(client: stripe.StripeClient, session: Session, user_id: str, email
                 "postal_code": details.postcode,
                 "country": details.country,
             }
-    customer = client.v1.customers.create({k: v for k, v in params.items() if v is not None})
+    given: Any = {k: v for k, v in params.items() if v is not None}
+    customer = client.v1.customers.create(given)
     billing.set_customer(session, user_id, customer.id)
     return str(customer.id)
 
@@ -81,18 +83,17 @@ def start_checkout(
         raise ConfigurationError(f"there is no plan {plan_code!r}")
     customer = _customer(client, session, user_id, email)
     metadata = {"connection_id": connection.id, "plan": plan.code}
-    created = client.v1.checkout.sessions.create(
-        {
-            "mode": "subscription",
-            "customer": customer,
-            "client_reference_id": connection.id,
-            "line_items": [line_item(plan)],  # type: ignore[list-item]
-            "metadata": metadata,
-            "subscription_data": {"metadata": metadata},
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-        }
-    )
+    params: Any = {
+        "mode": "subscription",
+        "customer": customer,
+        "client_reference_id": connection.id,
+        "line_items": [line_item(plan)],
+        "metadata": metadata,
+        "subscription_data": {"metadata": metadata},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    created = client.v1.checkout.sessions.create(params)
     return Checkout(str(created.id), str(created.url))
 
 

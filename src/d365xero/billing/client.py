@@ -19,7 +19,7 @@ DEFAULT_STRIPE_URL = "https://api.stripe.com"
 NOT_CONFIGURED = "billing is not configured: set D365XERO_STRIPE_SECRET_KEY"
 
 
-class HttpxTransport(stripe.HTTPClient):  # type: ignore[misc]
+class HttpxTransport(stripe.HTTPClient):
     """stripe's HTTPClient on a given httpx.Client (the SDK's own HTTPXClient makes its own)."""
 
     name = "httpx"
@@ -39,7 +39,7 @@ class HttpxTransport(stripe.HTTPClient):  # type: ignore[misc]
                 content=post_data or None,
             )
         except httpx.HTTPError as exc:
-            raise stripe.APIConnectionError(
+            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
                 f"could not reach Stripe at {url.split('?')[0]}: {type(exc).__name__}",
                 should_retry=True,
             ) from exc
@@ -51,7 +51,7 @@ class HttpxTransport(stripe.HTTPClient):  # type: ignore[misc]
         headers: Mapping[str, str] | None,
         post_data: Any = None,
         **_: Any,
-    ) -> tuple[bytes, int, Mapping[str, str]]:
+    ) -> tuple[Any, int, Mapping[str, str]]:  # bytes, as the SDK's own HTTPXClient gives
         response = self._send(method, url, headers, post_data)
         return response.content, response.status_code, response.headers
 

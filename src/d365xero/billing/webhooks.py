@@ -69,7 +69,7 @@ def invoice_subscription(invoice: Any) -> str | None:
     found = _get(details, "subscription") or _get(invoice, "subscription")
     if found is not None and not isinstance(found, str):
         found = _get(found, "id")
-    return found
+    return str(found) if found else None
 
 
 def apply_stripe_subscription(

@@ -58,7 +58,9 @@ def create_app(
     backend.sender.transport = webhook_transport
     quiet_server_logs()
     app = Starlette(
-        routes=control_routes(backend) + hook_routes(backend) + page_routes(backend)
+        routes=control_routes(backend)
+        + hook_routes(backend)
+        + page_routes(backend)
         + routes(backend),
         middleware=[Middleware(CallCountingMiddleware, log=backend.calls)],
         exception_handlers={HTTPException: _http_error, Exception: _unhandled},

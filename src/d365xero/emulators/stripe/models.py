@@ -124,7 +124,7 @@ class StripeBackend:
         data: dict[str, Any] = {"object": obj}
         if previous is not None:
             data["previous_attributes"] = previous
-        event = {
+        event: dict[str, Any] = {
             "id": _id("evt_"),
             "object": "event",
             "api_version": "2023-08-16",
@@ -142,7 +142,7 @@ class StripeBackend:
 
     def create_customer(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            customer = {
+            customer: dict[str, Any] = {
                 "id": _id("cus_", 14),
                 "object": "customer",
                 "address": None,
@@ -240,7 +240,7 @@ class StripeBackend:
 
     def _product(self, name: str, metadata: dict[str, str]) -> dict[str, Any]:
         now = self.now()
-        product = {
+        product: dict[str, Any] = {
             "id": _id("prod_", 14),
             "object": "product",
             "active": True,
@@ -261,7 +261,7 @@ class StripeBackend:
     def _price(
         self, currency: str, amount: int, product: str, recurring: dict[str, Any] | None
     ) -> dict[str, Any]:
-        price = {
+        price: dict[str, Any] = {
             "id": _id("price_"),
             "object": "price",
             "active": True,
@@ -324,7 +324,7 @@ class StripeBackend:
             session_id = _id("cs_test_", 58)
             total = sum(price["unit_amount"] * quantity for price, quantity in lines)
             subscription_data = params.get("subscription_data") or {}
-            session = {
+            session: dict[str, Any] = {
                 "id": session_id,
                 "object": "checkout.session",
                 "after_expiration": None,
@@ -432,8 +432,9 @@ class StripeBackend:
                 )
             decline = DECLINED_CARDS.get(card)
             if decline:
-                raise CardError("Your card was declined.", code="card_declined",
-                                decline_code=decline)
+                raise CardError(
+                    "Your card was declined.", code="card_declined", decline_code=decline
+                )
             customer_id = session["customer"]
             if not customer_id:
                 customer_id = self.create_customer({"email": email})["id"]
@@ -465,7 +466,7 @@ class StripeBackend:
         subscription_id = _id("sub_")
         first = self.line_prices(session)[0][0]["recurring"]
         end = add_interval(now, first["interval"], first["interval_count"])
-        items = [
+        items: list[dict[str, Any]] = [
             {
                 "id": _id("si_", 14),
                 "object": "subscription_item",
@@ -481,7 +482,7 @@ class StripeBackend:
             }
             for price, quantity in self.line_prices(session)
         ]
-        subscription = {
+        subscription: dict[str, Any] = {
             "id": subscription_id,
             "object": "subscription",
             "application": None,
@@ -545,13 +546,13 @@ class StripeBackend:
         now = self.now()
         invoice_id = _id("in_")
         start, end = subscription["current_period_start"], subscription["current_period_end"]
-        lines = [
+        lines: list[dict[str, Any]] = [
             {
                 "id": _id("il_"),
                 "object": "line_item",
                 "amount": item["price"]["unit_amount"] * item["quantity"],
                 "currency": subscription["currency"],
-                "description": f"{item['quantity']} × {self.product_name(item['price'])}",
+                "description": f"{item['quantity']} x {self.product_name(item['price'])}",
                 "discountable": True,
                 "livemode": False,
                 "metadata": {},
@@ -565,7 +566,7 @@ class StripeBackend:
             }
             for item in subscription["items"]["data"]
         ]
-        invoice = {
+        invoice: dict[str, Any] = {
             "id": invoice_id,
             "object": "invoice",
             "amount_due": amount,
@@ -639,8 +640,7 @@ class StripeBackend:
             subscription = self.subscription(subscription_id)
             if subscription["status"] == "canceled":
                 raise InvalidRequest(
-                    "A canceled subscription can only update its cancellation_details and "
-                    "metadata."
+                    "A canceled subscription can only update its cancellation_details and metadata."
                 )
             now = self.now()
             previous = {"status": subscription["status"], "canceled_at": None, "ended_at": None}

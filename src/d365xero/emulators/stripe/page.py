@@ -66,7 +66,7 @@ def _page(backend: StripeBackend, session: dict[str, Any], form: dict[str, str],
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout</title>'
-        '</head><body><main><h1>d365xero</h1>'
+        "</head><body><main><h1>d365xero</h1>"
         f"<h2>Subscribe to: {escape(backend.product_name(price))}</h2>{body}{back}"
         "</main></body></html>"
     )
@@ -88,7 +88,9 @@ def page_routes(backend: StripeBackend) -> list[Route]:
         form = {k: str(v) for k, v in decode(await request.body()).items()}
         try:
             card = check_card(
-                form.get("card", ""), form.get("expiry", ""), form.get("cvc", ""),
+                form.get("card", ""),
+                form.get("expiry", ""),
+                form.get("cvc", ""),
                 backend.clock.now(),
             )
             session = backend.pay(session_id, form.get("email", "").strip(), card)

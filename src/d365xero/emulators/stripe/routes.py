@@ -54,7 +54,8 @@ def _authorise(backend: StripeBackend, request: Request) -> None:
     if not key:
         raise Authentication(
             "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY')."
         )
     if key != backend.secret_key:
         shown = f"{key[:8]}{'*' * max(0, len(key) - 12)}{key[-4:]}" if len(key) > 12 else key

@@ -110,8 +110,9 @@ def subscribe(
         notice = ("bad", "Choose one of the plans below.")
         return _plan_page(request, session, connection, notices=[notice], status=400)
     if make is None:
-        return _plan_page(request, session, connection, notices=[("bad", NOT_CONFIGURED)],
-                          status=503)
+        return _plan_page(
+            request, session, connection, notices=[("bad", NOT_CONFIGURED)], status=503
+        )
     page = f"{_origin(request)}/connections/{connection.id}/billing"
     try:
         checkout = start_checkout(
@@ -126,8 +127,7 @@ def subscribe(
         )
     except stripe.StripeError as exc:
         log.warning("checkout not started", connection=connection.id, error=type(exc).__name__)
-        return _plan_page(request, session, connection, notices=[("bad", UNREACHABLE)],
-                          status=502)
+        return _plan_page(request, session, connection, notices=[("bad", UNREACHABLE)], status=502)
     return redirect(checkout.url)
 
 
@@ -141,14 +141,14 @@ def cancel(
     connection = owned_connection(session, user, connection_id)
     make = request.app.state.stripe_client
     if make is None:
-        return _plan_page(request, session, connection, notices=[("bad", NOT_CONFIGURED)],
-                          status=503)
+        return _plan_page(
+            request, session, connection, notices=[("bad", NOT_CONFIGURED)], status=503
+        )
     try:
         cancelled = cancel_subscription(make(), session, connection)
     except stripe.StripeError as exc:
         log.warning("cancel failed", connection=connection.id, error=type(exc).__name__)
-        return _plan_page(request, session, connection, notices=[("bad", UNREACHABLE)],
-                          status=502)
+        return _plan_page(request, session, connection, notices=[("bad", UNREACHABLE)], status=502)
     if cancelled is None:
         notice = ("bad", "There is no subscription to cancel.")
         return _plan_page(request, session, connection, notices=[notice], status=400)
