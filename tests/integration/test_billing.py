@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from d365xero.billing.checkout import cancel_subscription, start_checkout
 from d365xero.emulators.stripe.webhooks import signature_header
@@ -244,3 +246,25 @@ def test_connection_list_says_why_syncing_stopped(
     listed = CliRunner().invoke(app, ["connection", "list"])
     assert listed.exit_code == 0, listed.output
     assert "the renewal payment for GBP Quick renew plan failed" in listed.output
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["id", "type", "data", "object"]), inner)
+            ),
+            max_leaves=10,
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+    signed=st.booleans(),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_body_gets_a_500(harness: Billing, body: bytes, signed: bool) -> None:
+    """Whatever arrives, signed with the right secret or not, is answered 200, 400 or 503."""
+    header = signature_header(body, WEBHOOK_SECRET, int(time.time())) if signed else "t=1,v1=0"
+    answer = _post(harness, body, header)
+    assert answer.status_code in (200, 400, 503), (body, answer.text)

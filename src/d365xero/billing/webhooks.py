@@ -94,6 +94,20 @@ def apply_stripe_subscription(
     return f"{connection.name}: {plan} {status}"
 
 
+def _well_formed(event: Any) -> bool:
+    """An id and a type of the sizes the store keeps, and a data object (a signed body is
+    Stripe's, but the receiver answers any body without a 500)."""
+    kind, event_id = _get(event, "type"), _get(event, "id")
+    obj = _get(_get(event, "data"), "object")
+    return (
+        isinstance(event_id, str)
+        and 0 < len(event_id) <= 255
+        and isinstance(kind, str)
+        and 0 < len(kind) <= 100
+        and isinstance(obj, dict | stripe.StripeObject)
+    )
+
+
 class StripeWebhooks:
     def __init__(
         self,
@@ -115,10 +129,14 @@ class StripeWebhooks:
         except stripe.SignatureVerificationError as exc:
             log.warning("stripe webhook refused", reason=str(exc).split(",")[0][:100])
             return 400, "bad signature (or a timestamp outside the tolerance)"
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # the SDK reads any JSON
+            return 400, "the body is not a Stripe event"
+        if not _well_formed(event):
             return 400, "the body is not a Stripe event"
         try:
             return self._apply_once(event)
+        except (AttributeError, KeyError, TypeError, ValueError):  # signed, yet not an event
+            return 400, "the body is not a Stripe event"
         except stripe.StripeError as exc:
             log.warning("stripe webhook deferred", event_id=event.id, error=type(exc).__name__)
             return 503, "Stripe could not be reached to read the subscription: retry later"
