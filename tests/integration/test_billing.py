@@ -268,3 +268,20 @@ def test_no_body_gets_a_500(harness: Billing, body: bytes, signed: bool) -> None
     header = signature_header(body, WEBHOOK_SECRET, int(time.time())) if signed else "t=1,v1=0"
     answer = _post(harness, body, header)
     assert answer.status_code in (200, 400, 503), (body, answer.text)
+
+
+def test_subscribing_again_after_a_failed_renewal_cancels_the_old_one(harness: Billing) -> None:
+    old = _subscribe(harness)
+    harness.stripe.hook(f"subscriptions/{old}/fail-renewal")
+    harness.stripe.wait()
+    assert not harness.entitlement().active
+    paid = harness.stripe.pay(_checkout(harness, "gbp-enterprise-annual"))
+    assert paid.status_code == 303
+    harness.stripe.wait()
+    subscriptions = harness.stripe.backend.subscriptions
+    new = next(s for s in subscriptions if s != old)
+    assert subscriptions[old]["status"] == "canceled"  # nobody pays twice
+    assert subscriptions[new]["status"] == "active"
+    connection = harness.fresh()
+    assert connection.plan == "gbp-enterprise-annual" and connection.subscription_status == "active"
+    assert harness.entitlement().active

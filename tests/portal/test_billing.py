@@ -67,6 +67,14 @@ def test_subscribe_now_goes_through_checkout_to_an_active_plan(harness: Billing)
     assert "your payment is being confirmed" in page.text
     assert "GBP Quick renew plan until " in page.text
     assert "trial expires" not in page.text and "Syncing is paused" not in page.text
+    assert "Subscribed: to change the plan, cancel the subscription first." in page.text
+    twice = client.post(
+        f"{_page(harness)}/subscribe",
+        data={"csrf_token": token, "plan": "gbp-enterprise-annual"},
+        headers=HTML,
+    )
+    assert twice.status_code == 409 and "already subscribed" in twice.text
+    assert len(harness.stripe.backend.sessions) == 1
 
     cancelled = client.post(f"{_page(harness)}/cancel", data={"csrf_token": token})
     assert cancelled.status_code == 303

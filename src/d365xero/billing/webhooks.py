@@ -23,7 +23,7 @@ import stripe
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.domain.plans import find_plan
+from d365xero.domain.plans import PAID_STATUSES, find_plan
 from d365xero.store import billing, connections
 from d365xero.store.models import Connection
 
@@ -186,4 +186,10 @@ class StripeWebhooks:
             return f"subscription {subscription_id} pays for no connection here: nothing to do"
         if plan is None or find_plan(plan) is None:
             return f"subscription {subscription_id} has no plan of ours: nothing to do"
-        return apply_stripe_subscription(session, connection, subscription, plan)
+        done = apply_stripe_subscription(session, connection, subscription, plan)
+        if _get(subscription, "status") in PAID_STATUSES:
+            for old in billing.superseded(session, connection.id):
+                cancelled = self.client().v1.subscriptions.cancel(old.id)
+                old.status = str(_get(cancelled, "status"))
+                done += f"; the earlier {old.id} is cancelled"
+        return done

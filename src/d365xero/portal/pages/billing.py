@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from d365xero.billing.checkout import cancel_subscription, start_checkout
 from d365xero.domain.billing import parse_details
-from d365xero.domain.plans import PLANS, find_plan, plan_label, price_label, trial_countdown
+from d365xero.domain.plans import (
+    PAID_STATUSES,
+    PLANS,
+    find_plan,
+    plan_label,
+    price_label,
+    trial_countdown,
+)
 from d365xero.domain.subscription import TRIAL
 from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, form_fields
@@ -30,7 +37,14 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 
 NOT_CONFIGURED = "Subscriptions are not available here yet: billing is not configured."
+ALREADY = "This connection is already subscribed: cancel the subscription first to change its plan."
 UNREACHABLE = "Stripe could not be reached just now: nothing was charged. Try again shortly."
+
+
+def _subscribed(session: Session, connection: Connection) -> bool:
+    """Paid up on a live subscription: another Subscribe Now would charge twice."""
+    latest = billing.latest_subscription(session, connection.id)
+    return latest is not None and latest.status in PAID_STATUSES
 
 
 def billing_banner(connection: Connection) -> tuple[str, str] | None:
@@ -72,6 +86,7 @@ def _plan_page(
             "entitlement": connection_entitlement(connection),
             "plans": [(p, plan_label(p.code), price_label(p)) for p in PLANS],
             "cancellable": latest is not None and latest.status not in ("canceled",),
+            "subscribed": _subscribed(session, connection),
             "configured": request.app.state.stripe_client is not None,
         },
         status=status,
@@ -113,6 +128,9 @@ def subscribe(
         return _plan_page(
             request, session, connection, notices=[("bad", NOT_CONFIGURED)], status=503
         )
+    if _subscribed(session, connection):
+        notice = ("bad", ALREADY)
+        return _plan_page(request, session, connection, notices=[notice], status=409)
     page = f"{_origin(request)}/connections/{connection.id}/billing"
     try:
         checkout = start_checkout(
