@@ -53,6 +53,15 @@ def test_customer_session_subscription_cancel(stand: StandIn) -> None:
     customer = client.v1.customers.create({"email": "ada@example.com", "name": "Ada"})
     assert customer.id.startswith("cus_") and customer.email == "ada@example.com"
     assert client.v1.customers.retrieve(customer.id).name == "Ada"
+    updated = client.v1.customers.update(
+        customer.id,
+        {"name": "Ada L", "tax_exempt": "exempt", "address": {"city": "London", "country": "GB"}},
+    )
+    assert updated.name == "Ada L" and updated.tax_exempt == "exempt"
+    assert updated.address is not None and updated.address.city == "London"
+    with pytest.raises(stripe.InvalidRequestError) as bad:
+        client.v1.customers.update(customer.id, {"tax_exempt": "sometimes"})
+    assert bad.value.param == "tax_exempt"
     session = _session(
         client,
         customer=customer.id,

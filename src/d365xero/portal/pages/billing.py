@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from d365xero.billing.checkout import cancel_subscription, start_checkout
+from d365xero.billing.checkout import cancel_subscription, start_checkout, update_customer
 from d365xero.domain.billing import parse_details
 from d365xero.domain.plans import (
     PAID_STATUSES,
@@ -38,6 +38,10 @@ router = APIRouter()
 
 NOT_CONFIGURED = "Subscriptions are not available here yet: billing is not configured."
 ALREADY = "This connection is already subscribed: cancel the subscription first to change its plan."
+UNSENT = (
+    "Stripe could not be reached, so the details on your Stripe invoices are not updated yet: "
+    "press Update Details again later."
+)
 UNREACHABLE = "Stripe could not be reached just now: nothing was charged. Try again shortly."
 
 
@@ -193,8 +197,12 @@ def details(
     request: Request, user: User = Depends(signed_in), session: Session = Depends(db)
 ) -> Response:
     form = billing.details_form(billing.get_details(session, user.id), user.email)
-    saved = [("ok", "Your billing details are saved.")] if request.query_params.get("saved") else []
-    return _details_page(request, form, notices=saved)
+    notices = (
+        [("ok", "Your billing details are saved.")] if request.query_params.get("saved") else []
+    )
+    if request.query_params.get("unsent"):
+        notices.append(("warn", UNSENT))
+    return _details_page(request, form, notices=notices)
 
 
 @router.post("/billing")
@@ -209,4 +217,11 @@ def update_details(
         errors["_form"] = "Some details need a second look: see the messages by the fields."
         return _details_page(request, fields, errors, status=400)
     billing.save_details(session, user.id, parsed)
+    make = request.app.state.stripe_client
+    try:
+        if make is not None:
+            update_customer(make(), session, user.id, user.email)
+    except stripe.StripeError as exc:
+        log.warning("billing details not sent to Stripe", error=type(exc).__name__)
+        return redirect("/billing?saved=1&unsent=1")
     return redirect("/billing?saved=1")
