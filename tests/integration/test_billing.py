@@ -285,3 +285,54 @@ def test_subscribing_again_after_a_failed_renewal_cancels_the_old_one(harness: B
     connection = harness.fresh()
     assert connection.plan == "gbp-enterprise-annual" and connection.subscription_status == "active"
     assert harness.entitlement().active
+
+
+def _signed(kind: str, obj: dict[str, object], event_id: str) -> tuple[bytes, str]:
+    body = json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "created": int(time.time()),
+            "data": {"object": obj},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "type": kind,
+        }
+    ).encode()
+    return body, signature_header(body, WEBHOOK_SECRET, int(time.time()))
+
+
+def test_an_event_of_a_subscription_stripe_no_longer_has_is_acknowledged(
+    harness: Billing,
+) -> None:
+    body, header = _signed(
+        "customer.subscription.updated", {"id": "sub_gone", "object": "subscription"}, "evt_1"
+    )
+    answer = _post(harness, body, header)
+    assert answer.status_code == 200 and "no longer exists" in answer.text
+    assert harness.fresh().plan == "trial"
+
+
+def test_while_stripe_is_unreachable_events_wait_for_a_retry(harness: Billing) -> None:
+    from pydantic import SecretStr
+
+    from d365xero.billing.client import stripe_client
+    from d365xero.billing.webhooks import StripeWebhooks
+    from d365xero.config import Settings
+    from d365xero.emulators.core.server import free_port
+
+    nowhere = Settings(
+        stripe_url=f"http://127.0.0.1:{free_port()}", stripe_secret_key=SecretStr("sk_test_x")
+    )
+    with httpx.Client(timeout=2) as http:
+        hooks = StripeWebhooks(
+            harness.runtime.sessions, lambda: stripe_client(nowhere, http), WEBHOOK_SECRET
+        )
+        body, header = _signed(
+            "invoice.payment_failed",
+            {"id": "in_1", "object": "invoice", "subscription": "sub_1"},
+            "evt_2",
+        )
+        assert hooks.receive(body, header)[0] == 503
+    with harness.runtime.sessions() as session:
+        assert session.get(BillingEvent, "evt_2") is None  # not recorded: the retry applies it

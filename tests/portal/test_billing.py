@@ -234,3 +234,18 @@ def test_updated_details_reach_the_stripe_customer(harness: Billing) -> None:
     assert customer["tax_exempt"] == "exempt"
     assert customer["address"]["country"] == "GB" and customer["address"]["city"] == "London"
     assert customer["metadata"]["user_id"] == harness.user.id
+
+
+def test_stripe_returns_the_browser_to_the_public_url(harness: Billing) -> None:
+    harness.runtime.settings = harness.runtime.settings.model_copy(
+        update={"public_url": "https://connector.example.com/"}
+    )
+    client = _signed_in(harness)
+    token = csrf_token(client, _page(harness))
+    started = client.post(
+        f"{_page(harness)}/subscribe", data={"csrf_token": token, "plan": "eur-quick-renew"}
+    )
+    (session,) = harness.stripe.backend.sessions.values()
+    assert session["success_url"].startswith(f"https://connector.example.com{_page(harness)}?paid=")
+    assert session["cancel_url"] == f"https://connector.example.com{_page(harness)}"
+    assert started.headers["location"] == session["url"]

@@ -138,6 +138,9 @@ class StripeWebhooks:
         except (AttributeError, KeyError, TypeError, ValueError):  # signed, yet not an event
             return 400, "the body is not a Stripe event"
         except stripe.StripeError as exc:
+            if isinstance(exc, stripe.InvalidRequestError) and exc.http_status == 404:
+                # Gone at Stripe (e.g. test data deleted): retrying would never help.
+                return 200, "the subscription no longer exists at Stripe: nothing to do"
             log.warning("stripe webhook deferred", event_id=event.id, error=type(exc).__name__)
             return 503, "Stripe could not be reached to read the subscription: retry later"
 

@@ -60,6 +60,11 @@ def billing_banner(connection: Connection) -> tuple[str, str] | None:
 
 
 def _origin(request: Request) -> str:
+    """Where Stripe sends the browser back: the public URL when one is set (behind a proxy),
+    else the origin the browser used."""
+    public = request.app.state.runtime.settings.public_url
+    if public:
+        return str(public).rstrip("/")
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
