@@ -282,3 +282,13 @@ def test_signature_header_matches_the_sdk() -> None:
 
     header = signature_header(body, WEBHOOK_SECRET, int(time.time()))
     assert stripe.WebhookSignature.verify_header(body.decode(), header, WEBHOOK_SECRET, 300)
+
+
+def test_a_session_expires_after_a_day(stand: StandIn) -> None:
+    client = stand.sdk()
+    session = _session(client)
+    stand.http().post("/_emulator/clock", json={"advance_seconds": 24 * 3600})
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
+    page = stand.http().get(session.url)
+    assert "This Checkout Session is expired." in page.text
+    assert stand.pay(session.url).status_code == 400

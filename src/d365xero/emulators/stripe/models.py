@@ -441,13 +441,14 @@ class StripeBackend:
         return price, quantity
 
     def session(self, session_id: str) -> dict[str, Any]:
-        found = self.sessions.get(session_id)
-        if found is None:
-            raise ResourceMissing("checkout.session", session_id, "session")
-        if found["status"] == "open" and found["expires_at"] <= self.now():
-            found["status"] = "expired"
-            self._emit("checkout.session.expired", found)
-        return found
+        with self.lock:
+            found = self.sessions.get(session_id)
+            if found is None:
+                raise ResourceMissing("checkout.session", session_id, "session")
+            if found["status"] == "open" and found["expires_at"] <= self.now():
+                found["status"] = "expired"  # Stripe expires sessions after 24 hours
+                self._emit("checkout.session.expired", found)
+            return found
 
     def line_prices(self, session: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
         return [(self.prices[price_id], quantity) for price_id, quantity in session["_lines"]]
