@@ -13,6 +13,7 @@ from d365xero.config import Settings
 from d365xero.jobs.dispatch import PassRequests
 from d365xero.jobs.metrics import Metrics
 from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.portal.oauth import form_targets
 from d365xero.portal.routes import mount_portal
 from d365xero.portal.webhooks import Receivers
 
@@ -84,5 +85,7 @@ def create_app(
         status, detail = receivers.dataverse(connection, key, body)
         return PlainTextResponse(detail, status_code=status)
 
-    mount_portal(app)
+    # Connect to Xero / Dynamics post a form that is redirected to the identity server: CSP
+    # form-action applies to the redirect too (Chrome checks every hop of a form's navigation).
+    mount_portal(app, form_targets=form_targets(settings))
     return app
