@@ -474,6 +474,7 @@ def create_connection(
     user: User = Depends(signed_in),
 ) -> Response:
     rt = runtime(request)
+    rotations: dict[str, str] = {}  # told by the check, kept by the draft if it fails
     with rt.sessions.begin() as session:
         draft = users_draft(session, user, draft_id)
         data = drafts.read(rt.box, draft)
@@ -481,7 +482,7 @@ def create_connection(
         if errors:
             return draft_page(request, rt, draft, form=fields, errors=errors, status=400)
         try:
-            new = new_connection_of(rt.settings, user, fields, data, rotated(rt, draft_id))
+            new = new_connection_of(rt.settings, user, fields, data, rotations.__setitem__)
         except D365XeroError as exc:
             return draft_page(
                 request, rt, draft, form=fields, errors={"_form": str(exc)}, status=400
@@ -493,6 +494,7 @@ def create_connection(
         where = "name" if message.startswith("a connection named") else "_form"
         with rt.sessions.begin() as session:
             draft = users_draft(session, user, draft_id)
+            keep_rotated(rt, draft, rotations)
             return draft_page(request, rt, draft, form=fields, errors={where: message}, status=400)
     with rt.sessions.begin() as session:
         session.delete(users_draft(session, user, draft_id))
@@ -510,21 +512,15 @@ def after_reconnect(rt: Runtime, response: Response, resumed: str | None) -> Res
     return response
 
 
-def rotated(rt: Runtime, draft_id: str) -> Any:
-    """Keeps a refresh token rotated while the connection is checked in the draft too."""
-
-    def keep(key: str, value: str) -> None:
-        side = "xero" if key == XERO_REFRESH else "dynamics"
-        with rt.sessions.begin() as session:
-            draft = session.get(ConnectionDraft, draft_id)
-            if draft is None:
-                return
-            data = drafts.read(rt.box, draft)
-            if data.get(side):
-                data[side]["refresh_token"] = value
-                drafts.write(rt.box, draft, data)
-
-    return keep
+def keep_rotated(rt: Runtime, draft: ConnectionDraft, rotations: dict[str, str]) -> None:
+    """After a failed attempt: the draft keeps the refresh tokens rotated while checking (the
+    ones it had no longer work once their grace is over)."""
+    data = drafts.read(rt.box, draft)
+    for key, value in rotations.items():
+        side = data.get("xero" if key == XERO_REFRESH else "dynamics")
+        if side:
+            side["refresh_token"] = value
+    drafts.write(rt.box, draft, data)
 
 
 def configure_errors(fields: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
