@@ -418,3 +418,31 @@ def test_update_connection_and_an_expired_draft(site: Site) -> None:
         assert found_draft is not None
         found_draft.expires_at = found_draft.created_at
     assert client.get(f"/connections/new/{draft}", headers=HTML).status_code == 404
+
+
+def test_dynamics_refusals_are_said_on_the_page(site: Site) -> None:
+    client, _ = site.signed_in()
+    draft = _new_draft(client)
+    _post(client, f"/connections/new/{draft}/dynamics/find", {"org_url": _org_url(site)})
+    authorize = _post(client, f"/connections/new/{draft}/dynamics").headers["location"]
+    cancelled = {"username": ADMIN_USERNAME, "password": "", "consent": "cancel"}
+    assert client.get(_consent(site, authorize, cancelled), headers=HTML).status_code == 303
+    page = client.get(f"/connections/new/{draft}", headers=HTML)
+    assert "Dynamics did not connect" in page.text and "AADSTS65004" in page.text
+
+    authorize = _post(client, f"/connections/new/{draft}/dynamics").headers["location"]
+    with site.runtime.sessions.begin() as session:
+        found = session.get(ConnectionDraft, draft)
+        assert found is not None
+        data = drafts.read(site.runtime.box, found)
+        data[drafts.PENDING]["verifier"] = "y" * 64
+        drafts.write(site.runtime.box, found, data)
+    accepted = {
+        "username": ADMIN_USERNAME,
+        "password": ADMIN_PASSWORD,
+        "organisation": _org_url(site),
+        "consent": "accept",
+    }
+    assert client.get(_consent(site, authorize, accepted), headers=HTML).status_code == 303
+    page = client.get(f"/connections/new/{draft}", headers=HTML)
+    assert "Dynamics did not connect" in page.text and "Code_Verifier does not match" in page.text
