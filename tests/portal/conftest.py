@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,14 @@ class Portal:
             client.base_url = f"http://{'[::1]' if ':' in address else address}"  # type: ignore[assignment]
         return client
 
-    def user(self, email: str = "ada@example.com", password: str = PASSWORD) -> User:
+    def user(
+        self, email: str = "ada@example.com", password: str = PASSWORD, *, verified: bool = True
+    ) -> User:
+        """A user as after registering (and, unless `verified` is False, verifying)."""
         with self.runtime.sessions.begin() as session:
-            return create_user(session, email, password)
+            return create_user(
+                session, email, password, verified_at=datetime.now(UTC) if verified else None
+            )
 
     def sign_in(self, client: TestClient, user: User, *, remember: bool = False) -> None:
         """Signed in as a real login leaves the browser: the session cookie."""
@@ -58,7 +64,8 @@ class Portal:
 
 def csrf_token(client: TestClient, path: str = "/") -> str:
     """The token a page's forms carry (a GET of the page sets the browser's CSRF cookie)."""
-    page = client.get(path, headers={"accept": "text/html"})
+    # Followed: "/" sends a signed-in user on to their connections.
+    page = client.get(path, headers={"accept": "text/html"}, follow_redirects=True)
     found = _TOKEN.search(page.text)
     assert found, f"no CSRF token on {path} ({page.status_code})"
     return found.group(1)

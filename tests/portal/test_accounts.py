@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from fastapi import APIRouter, Depends
 from starlette.testclient import TestClient
 
-from d365xero.portal import auth, csrf
+from d365xero.portal import auth
 from d365xero.store import throttle
 from d365xero.store.links import Purpose, issue_link
 from d365xero.store.models import PortalSession, User, utcnow
@@ -309,24 +308,17 @@ def test_the_account_page(portal: Portal) -> None:
 
 
 def test_unverified_users_cannot_create_connections(portal: Portal) -> None:
-    router = APIRouter()
-
-    @router.post("/_needs_verified")
-    def probe(user: User = Depends(auth.verified)) -> dict[str, str]:
-        return {"ok": user.email}
-
-    portal.app.include_router(router, dependencies=[Depends(csrf.require)])
-    client, ada = portal.signed_in_client()
+    client, ada = portal.client(), portal.user(verified=False)
+    portal.sign_in(client, ada)
     token = csrf_token(client)
-    refused = client.post("/_needs_verified", headers={"x-csrf-token": token, **HTML})
+    refused = client.post("/connections/new", headers={"x-csrf-token": token, **HTML})
     assert refused.status_code == 403 and "Verify your email address" in refused.text
     with portal.runtime.sessions.begin() as session:
         user = session.get(User, ada.id)
         assert user is not None
         user.email_verified_at = utcnow()
-    assert client.post("/_needs_verified", headers={"x-csrf-token": token}).json() == {
-        "ok": "ada@example.com"
-    }
+    made = client.post("/connections/new", headers={"x-csrf-token": token})
+    assert made.status_code == 303 and made.headers["location"].startswith("/connections/new/")
 
 
 def test_an_outdated_hash_is_upgraded_at_login(portal: Portal) -> None:

@@ -14,6 +14,7 @@ from d365xero.config import Settings
 from d365xero.jobs.dispatch import PassRequests
 from d365xero.jobs.metrics import Metrics
 from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.portal.oauth import form_targets
 from d365xero.portal.routes import mount_portal
 from d365xero.portal.webhooks import Receivers
 
@@ -103,5 +104,10 @@ def create_app(
 
     from d365xero.billing.client import checkout_origins
 
-    mount_portal(app, form_targets=checkout_origins(settings))
+    # Connect to Xero / Dynamics post a form that is redirected to the identity server. Chrome
+    # and Safari check CSP form-action against every redirect of a form's navigation, Firefox
+    # only the action (w3c/webappsec-csp#8; nextcloud/server#17411, hexpm/hexpm#1413), so the
+    # identity origins are allowed; a page whose form goes to another authority (one a Dynamics
+    # organisation named) adds it to its own policy (pages/connect_flow.with_form_targets).
+    mount_portal(app, form_targets=(*form_targets(settings), *checkout_origins(settings)))
     return app
