@@ -5,6 +5,7 @@ the stack's runtime, and a signed-in user who owns the stack's connection."""
 from __future__ import annotations
 
 import time
+from html.parser import HTMLParser
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -63,3 +64,40 @@ def stranger(center: Center) -> TestClient:
     """Another signed-in user, who owns nothing."""
     client, _ = center.portal.signed_in_client("mallory@example.com")
     return client
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser would send for the page's first POST form with `action`."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.done = action, False, False
+        self.fields: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and not self.done and a.get("action") == self.action:
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") != "checkbox":
+            self.fields[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select = a.get("name")
+            self.fields.setdefault(self._select or "", "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        if tag == "form" and self.inside:
+            self.inside, self.done = False, True
+
+
+def form_of(page: str, action: str) -> dict[str, str]:
+    reader = _FormReader(action)
+    reader.feed(page)
+    assert reader.done, f"no form posting to {action}"
+    return reader.fields
