@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from d365xero.jobs import reference_import
 from d365xero.store import imports
-from d365xero.store.models import ReferenceImport
+from d365xero.store.models import Connection, ReferenceImport
 from tests.portal.center.conftest import HTML, HTMX, Center
 
 INACTIVE = {"statecode": 1, "statuscode": 2}
@@ -133,3 +137,38 @@ def test_an_import_left_running_by_a_dead_process_is_shown_as_interrupted(center
     assert 'hx-trigger="every 1s"' not in page.text
     assert imports.INTERRUPTED in page.text
     assert "disabled" not in _button(page.text, "Account Codes")
+
+
+def test_the_command_line_import_waits_its_turn_too(
+    center: Center, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`d365xero reference-data` takes the same lock: refused while the portal's import runs."""
+    from typer.testing import CliRunner
+
+    from d365xero.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    with center.stack.runtime.sessions.begin() as session:  # the CLI's own, not a portal user's
+        connection = session.get(Connection, center.connection_id)
+        assert connection is not None
+        connection.user_id = None
+    release = threading.Event()
+    done = threading.Event()
+
+    def later(work: Callable[[], None]) -> None:
+        def run() -> None:
+            release.wait(30)
+            work()
+            done.set()
+
+        threading.Thread(target=run).start()
+
+    reference_import.start_import(center.stack.runtime, center.connection_id, "taxrates", later)
+    try:
+        args = ["reference-data", "--connection", center.stack.connection.name]
+        refused = CliRunner().invoke(app, args, env=center.stack.process_env())
+    finally:
+        release.set()
+        done.wait(30)
+    assert refused.exit_code == 1, refused.output
+    assert "another pass of this connection is running" in refused.stderr
