@@ -172,3 +172,13 @@ def test_the_command_line_import_waits_its_turn_too(
         done.wait(30)
     assert refused.exit_code == 1, refused.output
     assert "another pass of this connection is running" in refused.stderr
+
+
+def test_with_htmx_a_refused_click_still_shows_why(center: Center) -> None:
+    _deactivate(center, "dxc_taxtypes", "dxc_taxtypeid")
+    refused = center.client.post(
+        center.url("/sync-center/accounts"), data={"csrf_token": center.token()}, headers=HTMX
+    )
+    # HTMX swaps in only 2xx answers: the panel comes back with the reason in it.
+    assert refused.status_code == 200 and "<html" not in refused.text
+    assert 'class="notice bad"' in refused.text and "Import Tax Rates first" in refused.text

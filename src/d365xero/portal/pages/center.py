@@ -101,8 +101,8 @@ def _show(
 ) -> Response:
     context = _panel(request, session, connection)
     context["panel_notices"] = [*(notices or []), *context["panel_notices"]]
-    if is_htmx(request):
-        return render(request, "center/panel.html", context, status=status)
+    if is_htmx(request):  # 200: HTMX swaps in no 4xx answer, and the notice must show
+        return render(request, "center/panel.html", context)
     context["tab"] = TAB
     return render(request, "center/sync_center.html", context, status=status)
 
