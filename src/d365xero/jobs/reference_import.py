@@ -94,7 +94,8 @@ def _import(
         session.expunge(connection)
     # Clients of its own: the thread must not share a pass's (the lock keeps passes out, but a
     # dry run or the dashboard may use the cached ones meanwhile).
-    with build_clients(runtime.settings, connection, secrets) as clients:
+    budgets = runtime.engine if runtime.shared_budgets else None
+    with build_clients(runtime.settings, connection, secrets, budgets=budgets) as clients:
         _, counts = sync_reference_data(
             clients.xero,
             clients.dynamics,
@@ -102,6 +103,8 @@ def _import(
             (kind,),
             reached=reached,
         )
+    # What the push checks invoices against is cached; the next pass reads Xero's afresh.
+    runtime.xero_cache.forget(connection.xero_tenant_id or "")
     return counts
 
 
