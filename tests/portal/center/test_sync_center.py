@@ -68,6 +68,8 @@ def test_the_buttons_come_in_the_guides_order(center: Center) -> None:
 
 def test_an_import_shows_progress_then_its_result_under_its_button(center: Center) -> None:
     themes = center.stack.xero_get("BrandingThemes")["BrandingThemes"]
+    page = center.client.get(center.url("/sync-center"), headers=HTML)
+    assert "All three last reached Dynamics" in page.text  # at Create Connection
     started = center.client.post(
         center.url("/sync-center/brandingthemes"),
         data={"csrf_token": center.token()},

@@ -21,9 +21,9 @@ from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, is_htmx, runtime
 from d365xero.portal.owned import owned_connection
 from d365xero.portal.web import redirect, render
-from d365xero.store import imports
+from d365xero.store import imports, marks
 from d365xero.store.models import Connection, User
-from d365xero.sync.reference import KINDS, OrderRefused, check_order
+from d365xero.sync.reference import KINDS, LAST_IMPORT, OrderRefused, check_order
 
 router = APIRouter()
 TAB = "Synchronisation Center"
@@ -60,6 +60,8 @@ def _panel(request: Request, session: Session, connection: Connection) -> dict[s
         "panel_notices": notices,
         "stages": reference_import.STAGES,
         "base": base,
+        # All three kinds, at creation or by a pass's hourly refresh (sync.reference).
+        "refreshed": marks.get_mark(session, connection.id, LAST_IMPORT),
     }
 
 
