@@ -8,12 +8,13 @@ runs; with HTMX the panel is swapped in place and polls its status every second.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import D365XeroError, PassInProgress
 from d365xero.jobs import reference_import
 from d365xero.portal import remote
@@ -23,6 +24,7 @@ from d365xero.portal.owned import owned_connection
 from d365xero.portal.web import redirect, render
 from d365xero.store import imports, marks
 from d365xero.store.models import Connection, User
+from d365xero.sync.ports import DynamicsPort
 from d365xero.sync.reference import KINDS, LAST_IMPORT, OrderRefused, check_order
 
 router = APIRouter()
@@ -76,15 +78,29 @@ def _blocked(
         return dict.fromkeys(KINDS, "An import is running."), []
     blocked: dict[str, str] = {}
     try:
-        dynamics = remote.clients(request, connection).dynamics
+        dynamics = _Remembered(remote.clients(request, connection).dynamics)
         for kind in KINDS[1:]:
             try:
-                check_order(dynamics, [kind])
+                check_order(cast(DynamicsPort, dynamics), [kind])
             except OrderRefused:
                 blocked[kind] = _order_message(kind)
     except D365XeroError as exc:  # the POST checks the order again: let it say what fails
         return {}, [("warn", remote.unreachable(exc))]
     return blocked, []
+
+
+class _Remembered:
+    """What check_order asks Dynamics, asked once per kind for one page (the three buttons'
+    checks ask about tax rates twice)."""
+
+    def __init__(self, dynamics: DynamicsGateway) -> None:
+        self.dynamics = dynamics
+        self.seen: dict[str, bool] = {}
+
+    def has_reference_rows(self, kind: str) -> bool:
+        if kind not in self.seen:
+            self.seen[kind] = self.dynamics.has_reference_rows(kind)
+        return self.seen[kind]
 
 
 def _order_message(kind: str) -> str:
