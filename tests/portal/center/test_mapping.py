@@ -99,3 +99,22 @@ def test_when_dynamics_changed_the_mapping_too_its_mapping_is_kept(center: Cente
     assert "Dynamics changed the field mapping since you opened this page" in saved.text
     assert json.loads(_stored(center)) == theirs
     assert form_of(saved.text, center.url("/mapping"))[REFERENCE] == "invoice.name"
+
+
+def test_line_breaks_a_browser_sends_back_are_no_change(center: Center) -> None:
+    """Browsers send a hidden field's line breaks as CRLF: the loaded mapping is still itself."""
+    form = _loaded(center)
+    form[REFERENCE] = "invoice.name"
+    center.client.post(center.url("/mapping"), data=form, headers=HTML)
+    form = _loaded(center)
+    assert "\n" in form["loaded"]
+    form["loaded"] = form["loaded"].replace("\n", "\r\n")
+    center.stack.dataverse.update(  # Dynamics changes another setting: a new version
+        "dxc_settings",
+        center.stack.rows("dxc_settings", "dxc_name ne null", "dxc_settingid")[0]["dxc_settingid"],
+        {"dxc_timezone": "Europe/Paris"},
+    )
+    form[REFERENCE] = "invoice.invoicenumber"
+    saved = center.client.post(center.url("/mapping"), data=form, headers=HTML)
+    assert "the next sync pass uses it" in saved.text, saved.text
+    assert json.loads(_stored(center))[0]["from"] == "invoice.invoicenumber"
