@@ -54,12 +54,15 @@ class Site:
 
     def signed_in(self, email: str = "ada@example.com") -> tuple[TestClient, Any]:
         from d365xero.portal import auth
+        from d365xero.store.models import utcnow
         from d365xero.store.sessions import start_session
         from d365xero.store.users import create_user
 
         client = self.client()
         with self.runtime.sessions.begin() as session:
-            user = create_user(session, email, "correct horse battery staple 42")
+            user = create_user(
+                session, email, "correct horse battery staple 42", verified_at=utcnow()
+            )
             token, _ = start_session(session, user, remember=False)
         client.cookies.set(auth.COOKIE, token)
         return client, user
