@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 40  # room for the axis labels
@@ -60,13 +59,6 @@ class Chart:
     @property
     def failed(self) -> int:
         return sum(d.failed for d in self.days)
-
-
-def day_bounds(today: date, days: int, zone: ZoneInfo) -> list[datetime]:
-    """The starts of the last `days` local days up to and including `today`, and the end of
-    today: days + 1 instants, exact across daylight-saving changes."""
-    first = today - timedelta(days=days - 1)
-    return [datetime.combine(first + timedelta(days=n), time(), zone) for n in range(days + 1)]
 
 
 def nice_top(value: int) -> int:
