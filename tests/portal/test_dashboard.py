@@ -279,3 +279,23 @@ def test_forms_without_the_csrf_token_are_refused(dash: Dash) -> None:
         got = dash.client.post(f"/connections/{dash.id}{path}", data={"all": "yes"}, headers=HTML)
         assert got.status_code == 403, path
     assert dash.stack.rows("dxc_xerodetails", f"dxc_exportstatus eq {FAILED}", "dxc_name")
+
+
+def test_the_dashboard_asks_dynamics_once_and_xero_never(dash: Dash) -> None:
+    dataverse_calls = dash.stack.dataverse_app.state.emulator.calls
+    xero_calls = dash.stack.xero.starlette.state.emulator.calls
+    dataverse_calls.clear()
+    xero_calls.clear()
+    for _ in range(3):  # reloads within FAILED_FOR seconds: the answer kept
+        dash.page()
+    # (Entra's token and metadata calls aside: clients are made afresh for an edited connection.)
+    assert dataverse_calls.snapshot()["GET /api/data/v9.2/invoices"] == 1
+    assert dataverse_calls.total("/api/data") == 1
+    assert xero_calls.total("/api.xro") == 0
+    dash.page(f"/runs/{_any_run(dash)}")  # the store alone
+    assert dataverse_calls.total("/api/data") == 1
+
+
+def _any_run(dash: Dash) -> int:
+    with dash.stack.runtime.sessions() as session:
+        return int(session.scalars(sa.select(SyncRun.id)).first() or 0)
