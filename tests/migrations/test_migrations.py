@@ -26,6 +26,8 @@ TABLES = {
     "sync_marks",
     "invoice_retries",
     "rate_budgets",
+    "rate_leases",
+    "webhook_events",
 }
 
 

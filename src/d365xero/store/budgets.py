@@ -6,11 +6,19 @@ SQLite's single writer serialises it): whoever asks, in whichever process, gets 
 slot and sleeps until it. Evenly spaced calls never put more than `limit` in any sliding window
 of `period`, which is how Xero counts its minute (the emulator too). A fixed window (`window`,
 `used`) counts Xero's day. `blocked_until` keeps a Retry-After for every process.
+
+Calls in progress (Xero's 5 per tenant; table rate_leases): a budget with an InFlight limit has
+that many slot rows; a call first leases a free one (one UPDATE ... RETURNING of a slot whose
+lease has run out; PostgreSQL's SKIP LOCKED lets concurrent takers pick different rows) and
+gives it back after the call. A holder that dies (SIGKILL, a lost machine) keeps its slot only
+until the lease runs out. The slot is taken before the paced slot is reserved, so a wait for a
+free slot never delays a call past its place in the minute.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,9 +28,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from d365xero.errors import TransientError
-from d365xero.store.models import RateBudget
+from d365xero.store.models import RateBudget, RateLease
 
 table = RateBudget.__table__
+leases = RateLease.__table__
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,22 @@ XERO_LIMITS = (Limit(60, 60.0 * 1.02), Limit(5000, 86_400.0, paced=False))
 DATAVERSE_LIMITS = (Limit(6000, 300.0 * 1.02),)
 # Longer than this and the pass had better end and leave the rest to the next one.
 MAX_WAIT = 120.0
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """At most `calls` in progress at once, each slot leased for `lease` seconds at most."""
+
+    calls: int
+    lease: float
+
+
+# Xero, per tenant: 5 calls in progress (same page; 429 with X-Rate-Limit-Problem: concurrent).
+# The lease outlasts any call the client lets run (xero.client: 10 s to connect, 120 s to read),
+# so a live holder never loses its slot; a dead one blocks it for that long at most.
+XERO_IN_FLIGHT = InFlight(5, lease=150.0)
+# Between looks for a free slot: from FIRST_POLL, doubling to MAX_POLL.
+FIRST_POLL, MAX_POLL = 0.02, 0.4
 
 
 def _ensure(engine: Engine, key: str) -> None:
@@ -112,9 +137,73 @@ def hold_off(engine: Engine, key: str, until: float) -> None:
         connection.execute(statement)
 
 
+def _ensure_slots(engine: Engine, key: str, calls: int) -> None:
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    rows = [{"key": key, "slot": n, "holder": None, "expires_at": 0.0} for n in range(calls)]
+    statement = insert(leases).values(rows).on_conflict_do_nothing(index_elements=["key", "slot"])
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def take_slot(
+    engine: Engine, key: str, calls: int, holder: str, now: float, until: float
+) -> int | None:
+    """One of the first `calls` slots of `key` whose lease has run out, now leased to `holder`
+    until `until`; None while every one is held. The slot rows must exist (_ensure_slots)."""
+    free = sa.and_(leases.c.key == key, leases.c.slot < calls, leases.c.expires_at <= now)
+    pick = (
+        sa.select(leases.c.slot)
+        .where(free)
+        .order_by(leases.c.slot)
+        .limit(1)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's one writer serialises it
+        .scalar_subquery()
+    )
+    # `free` again on the row updated: a taker that lost the race for it updates nothing.
+    statement = (
+        leases.update()
+        .where(free, leases.c.slot == pick)
+        .values(holder=holder, expires_at=until)
+        .returning(leases.c.slot)
+    )
+    with engine.begin() as connection:
+        row = connection.execute(statement).first()
+    return None if row is None else int(row[0])
+
+
+def extend_slot(engine: Engine, key: str, slot: int, holder: str, until: float) -> None:
+    statement = (
+        leases.update()
+        .where(leases.c.key == key, leases.c.slot == slot, leases.c.holder == holder)
+        .values(expires_at=until)
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def release_slot(engine: Engine, key: str, slot: int, holder: str) -> None:
+    """The slot is free again, unless its lease ran out and someone else holds it now."""
+    statement = (
+        leases.update()
+        .where(leases.c.key == key, leases.c.slot == slot, leases.c.holder == holder)
+        .values(holder=None, expires_at=0.0)
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
+def held_slots(engine: Engine, key: str, now: float) -> int:
+    """How many of `key`'s slots are leased at `now` (for tests and metrics)."""
+    query = sa.select(sa.func.count()).where(leases.c.key == key, leases.c.expires_at > now)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar() or 0)
+
+
 @dataclass
 class StoreBudget:
-    """A CallBudget (d365xero.budget) kept in the store under `key` (e.g. "xero:<tenant>")."""
+    """A CallBudget (d365xero.budget) kept in the store under `key` (e.g. "xero:<tenant>").
+    One caller at a time (a client's calls are sequential): it holds one slot between acquire()
+    and release()."""
 
     engine: Engine
     key: str
@@ -123,9 +212,62 @@ class StoreBudget:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     max_wait: float = MAX_WAIT
+    in_flight: InFlight | None = None
     waited: float = field(default=0.0)  # seconds spent waiting, for benchmarks and logs
+    _lease: tuple[int, str] | None = field(default=None, repr=False)
+    _slots_made: bool = field(default=False, repr=False)
 
     def acquire(self) -> None:
+        self._take_slot()
+        waited = self.waited
+        try:
+            self._within_limits()
+        except BaseException:
+            self.release()
+            raise
+        if self._lease is not None and self.in_flight and self.waited > waited:
+            slot, holder = self._lease  # the lease runs from the call's start, not the wait's
+            extend_slot(
+                self.engine, self._slots_key, slot, holder, self.clock() + self.in_flight.lease
+            )
+
+    def release(self) -> None:
+        if self._lease is not None:
+            slot, holder = self._lease
+            self._lease = None
+            release_slot(self.engine, self._slots_key, slot, holder)
+
+    @property
+    def _slots_key(self) -> str:
+        return f"{self.key}:in-flight"
+
+    def _take_slot(self) -> None:
+        if self.in_flight is None:
+            return
+        calls, lease = self.in_flight.calls, self.in_flight.lease
+        if not self._slots_made:
+            _ensure_slots(self.engine, self._slots_key, calls)
+            self._slots_made = True
+        holder, started, poll = uuid.uuid4().hex, self.clock(), FIRST_POLL
+        while True:
+            now = self.clock()
+            slot = take_slot(self.engine, self._slots_key, calls, holder, now, now + lease)
+            if slot is not None:
+                self._lease = (slot, holder)
+                return
+            if now - started > self.max_wait:
+                raise TransientError(
+                    f"all {calls} of the {self.service} calls allowed in progress at once have "
+                    f"been taken for {now - started:.0f} s (other workers): the rest waits for "
+                    "the next pass",
+                    service=self.service,
+                    retry_after=poll,
+                )
+            self.sleep(poll)
+            self.waited += poll
+            poll = min(MAX_POLL, poll * 2)
+
+    def _within_limits(self) -> None:
         for index, limit in enumerate(self.limits):
             key = f"{self.key}:{index}"
             if limit.paced:

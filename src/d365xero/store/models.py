@@ -303,3 +303,29 @@ class RateBudget(Base):
     blocked_until: Mapped[float] = mapped_column(sa.Float, default=0.0)
     window: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     used: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class RateLease(Base):
+    """One of a budget's slots for calls in progress (store.budgets; Xero allows 5 per tenant):
+    held by whoever's `holder` it carries until `expires_at` (epoch seconds), released after the
+    call. A holder that dies keeps its slot only until the lease runs out."""
+
+    __tablename__ = "rate_leases"
+    _repr_fields = ("key", "slot", "expires_at")
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    slot: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    expires_at: Mapped[float] = mapped_column(sa.Float, default=0.0)
+
+
+class WebhookEvent(Base):
+    """A webhook event already queued (portal.webhooks), shared by every `serve` process so a
+    redelivery is queued once; `key` is a digest of what identifies the event. Rows older than
+    the redelivery horizon are deleted."""
+
+    __tablename__ = "webhook_events"
+    _repr_fields = ("key", "seen_at")
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
