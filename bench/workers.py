@@ -101,6 +101,7 @@ def _measure(args: argparse.Namespace, url: str) -> None:
         for worker in workers:
             worker.wait(60)
         requests.close()
+        steps = _steps(engine)
         calls = stack.xero.calls()
         refused = stack.xero.control("GET", "rate-limits")["refused"]
         engine.dispose()
@@ -115,12 +116,23 @@ def _measure(args: argparse.Namespace, url: str) -> None:
                 "ratio": round(wall / floor, 3),
                 "xero_calls": sum(n for k, n in calls.items() if "/api.xro" in k),
                 "refused_429": refused,
+                "steps": steps,
                 "source": source(),
                 "machine": machine(),
             },
             indent=2,
         )
     )
+
+
+def _steps(engine: sa.Engine) -> list[dict[str, object]]:
+    """Each run's steps: seconds, of which waiting for the Xero budget, and calls."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT steps FROM sync_runs ORDER BY id")).all()
+    keep = ("name", "seconds", "xero_waited", "xero_calls", "dataverse_calls")
+    return [
+        {k: step.get(k) for k in keep} for (steps,) in rows for step in json.loads(steps or "[]")
+    ]
 
 
 def _connection_id(engine: sa.Engine) -> str:

@@ -125,6 +125,11 @@ class XeroClient:
             "scope": token.scope.split(),
         }
 
+    @property
+    def budget_waited(self) -> float:
+        """Seconds this client's calls have waited for the shared budget."""
+        return float(getattr(self._budget, "waited", 0.0))
+
     def close(self) -> None:
         self.api.api_client.rest_client.pool_manager.clear()
 
