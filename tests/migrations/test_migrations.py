@@ -27,6 +27,7 @@ TABLES = {
     "invoice_retries",
     "rate_budgets",
     "rate_leases",
+    "rate_starts",
     "webhook_events",
 }
 

@@ -4,8 +4,16 @@ Pacing: a budget of `limit` calls per `period` seconds gives each call a slot `p
 after the previous one, reserved with one atomic UPDATE ... RETURNING (PostgreSQL locks the row;
 SQLite's single writer serialises it): whoever asks, in whichever process, gets the next free
 slot and sleeps until it. Evenly spaced calls never put more than `limit` in any sliding window
-of `period`, which is how Xero counts its minute (the emulator too). A fixed window (`window`,
-`used`) counts Xero's day. `blocked_until` keeps a Retry-After for every process.
+of `period`. A fixed window (`window`, `used`) counts Xero's day. `blocked_until` keeps a
+Retry-After for every process.
+
+A sliding window (`Limit.sliding`, Xero's minute, which Xero and its emulator count over the
+last 60 seconds) is kept exactly instead: the start of each of the last `limit` calls is in
+rate_starts, and call n may start a period after call n - `limit` (`used` counts the calls, and
+its row lock makes one reservation at a time). Calls go at once while the window has room (a
+pass's reference calls, a webhook's pass) and a call that starts late (the work between calls
+took longer than a slot) is made up by the next ones instead of being lost, as even pacing
+loses it: a backlog runs at the limit whenever the connector keeps up on average.
 
 Calls in progress (Xero's 5 per tenant; table rate_leases): a budget with an InFlight limit has
 that many slot rows; a call first leases a free one (one UPDATE ... RETURNING of a slot whose
@@ -28,10 +36,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from d365xero.errors import TransientError
-from d365xero.store.models import RateBudget, RateLease
+from d365xero.store.models import RateBudget, RateLease, RateStart
 
 table = RateBudget.__table__
 leases = RateLease.__table__
+starts = RateStart.__table__
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,12 @@ class Limit:
     calls: int
     period: float  # seconds
     paced: bool = True  # False: a fixed window (counted, not spaced), e.g. Xero's day
+    sliding: bool = False  # paced as a sliding window: bursts while it has room
 
 
 # Xero, per tenant (developer.xero.com/documentation/guides/oauth2/limits): 60 a minute, 5,000
-# a day. The minute is paced 2% under the limit: clocks and networks are not exact.
-XERO_LIMITS = (Limit(60, 60.0 * 1.02), Limit(5000, 86_400.0, paced=False))
+# a day. The minute's window is 2% longer than Xero's: clocks and networks are not exact.
+XERO_LIMITS = (Limit(60, 60.0 * 1.02, sliding=True), Limit(5000, 86_400.0, paced=False))
 # Dataverse service protection, per user (learn.microsoft.com/power-apps/developer/data-platform/
 # api-limits): 6,000 requests in a 5-minute sliding window.
 DATAVERSE_LIMITS = (Limit(6000, 300.0 * 1.02),)
@@ -63,6 +73,8 @@ class InFlight:
 # The lease outlasts any call the client lets run (xero.client: 10 s to connect, 120 s to read),
 # so a live holder never loses its slot; a dead one blocks it for that long at most.
 XERO_IN_FLIGHT = InFlight(5, lease=150.0)
+# A sliding-window call that starts this much after its slot is recorded as it starts.
+LATE = 0.05
 # Between looks for a free slot: from FIRST_POLL, doubling to MAX_POLL.
 FIRST_POLL, MAX_POLL = 0.02, 0.4
 
@@ -96,6 +108,50 @@ def reserve(engine: Engine, key: str, interval: float, now: float) -> float:
     return float(row[0]) - interval
 
 
+def reserve_sliding(
+    engine: Engine, key: str, calls: int, period: float, now: float
+) -> tuple[float, int]:
+    """The start of the next call of a sliding-window budget (epoch seconds), now reserved, and
+    its index in rate_starts: no earlier than `period` after the call `calls` before it, nor
+    than now, nor than a Retry-After."""
+    count_up = (
+        table.update()
+        .where(table.c.key == key)
+        .values(used=table.c.used + 1)
+        .returning(table.c.used, table.c.blocked_until)
+    )
+    with engine.begin() as connection:
+        counted = connection.execute(count_up).first()  # the row stays locked until commit
+        if counted is not None:
+            index = (int(counted[0]) - 1) % calls
+            earliest = max(now, float(counted[1]))
+            slot = _greatest(engine, starts.c.at + period, sa.literal(earliest))
+            moved = connection.execute(
+                starts.update()
+                .where(starts.c.key == key, starts.c.idx == index)
+                .values(at=slot)
+                .returning(starts.c.at)
+            ).first()
+            if moved is None:  # the first round: nothing `calls` before this one
+                connection.execute(starts.insert().values(key=key, idx=index, at=earliest))
+                return earliest, index
+            return float(moved[0]), index
+    _ensure(engine, key)
+    return reserve_sliding(engine, key, calls, period, now)
+
+
+def started_late(engine: Engine, key: str, index: int, slot: float, at: float) -> None:
+    """The call reserved for `slot` starts at `at`, later: the call `calls` after it counts
+    from then (unless it has already reserved)."""
+    statement = (
+        starts.update()
+        .where(starts.c.key == key, starts.c.idx == index, starts.c.at == slot)
+        .values(at=at)
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
+
+
 def count(engine: Engine, key: str, limit: Limit, now: float) -> float:
     """Count one call in a fixed-window budget; 0.0 if it fits, else when the window ends."""
     window = int(now // limit.period)
@@ -109,10 +165,13 @@ def count(engine: Engine, key: str, limit: Limit, now: float) -> float:
         row = connection.execute(statement).first()
     if row is not None:
         return 0.0
-    with engine.begin() as connection:
-        exists = connection.execute(sa.select(table.c.key).where(table.c.key == key)).first()
-    if exists is None:
+    query = sa.select(table.c.window, table.c.used).where(table.c.key == key)
+    with engine.connect() as connection:
+        found = connection.execute(query).first()
+    if found is None:
         _ensure(engine, key)
+        return count(engine, key, limit, now)
+    if found[0] != window or found[1] < limit.calls:  # the row was made after our UPDATE ran
         return count(engine, key, limit, now)
     return (window + 1) * limit.period
 
@@ -285,7 +344,11 @@ class StoreBudget:
     def _paced(self, key: str, limit: Limit) -> None:
         while True:
             now = self.clock()
-            slot = reserve(self.engine, key, limit.period / limit.calls, now)
+            index: int | None = None
+            if limit.sliding:
+                slot, index = reserve_sliding(self.engine, key, limit.calls, limit.period, now)
+            else:
+                slot = reserve(self.engine, key, limit.period / limit.calls, now)
             if slot - now > self.max_wait:
                 raise TransientError(
                     f"the {self.service} budget is booked {slot - now:.0f} s ahead "
@@ -297,7 +360,9 @@ class StoreBudget:
                 self.sleep(slot - now)
                 self.waited += slot - now
             # A Retry-After that arrived while we slept: honour it, then take a new slot.
-            if blocked_until(self.engine, key) <= self.clock():
+            if blocked_until(self.engine, key) <= (start := self.clock()):
+                if index is not None and start - slot > LATE:
+                    started_late(self.engine, key, index, slot, start)
                 return
 
     def hold_off(self, seconds: float) -> None:

@@ -329,3 +329,16 @@ class WebhookEvent(Base):
 
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RateStart(Base):
+    """When each of a sliding-window budget's last `calls` calls starts (store.budgets): call n
+    is recorded at index n mod `calls`, so the row it replaces is the call `calls` before it,
+    which must have started at least a period earlier."""
+
+    __tablename__ = "rate_starts"
+    _repr_fields = ("key", "idx", "at")
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    idx: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(sa.Float, default=0.0)
