@@ -171,7 +171,28 @@ def test_a_new_fixed_window_refuses_nobody_while_its_row_is_being_made(engine: E
     """Callers that all find no row yet: each makes it or waits for it, none is told the day is
     spent (a caller whose UPDATE ran before the row existed used to be)."""
     day = Limit(5000, 86_400.0, paced=False)
-    for round_ in range(5):
+    for key in ("n0", "n1", "n2", "n3", "n4"):
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: count(engine, f"n{round_}", day, NOW), range(8)))
+            answers = list(pool.map(lambda _, k=key: count(engine, k, day, NOW), range(8)))
         assert answers == [0.0] * 8
+
+
+def test_a_sliding_window_counts_a_call_from_its_answer(engine: Engine) -> None:
+    """Xero counted a call somewhere between its start and its answer: the call `limit` later
+    waits a period after the answer, so a slow way there never squeezes the window."""
+    clock = [NOW]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    budget = StoreBudget(
+        engine, "answered", (Limit(2, 10.0, sliding=True),), "xero", lambda: clock[0], sleep
+    )
+    budget.acquire()
+    clock[0] += 3.0  # the first call took 3 s to be answered
+    budget.release()
+    budget.acquire()  # room in the window: at once
+    budget.release()
+    assert clock[0] == NOW + 3.0
+    budget.acquire()
+    assert clock[0] == pytest.approx(NOW + 13.0)  # 10 s after the first call's answer
