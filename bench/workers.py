@@ -83,7 +83,12 @@ def _measure(args: argparse.Namespace, url: str) -> None:
         env = stack.connector_env
         subprocess.run([*D365XERO, "db", "upgrade"], env=env, check=True, capture_output=True)
         shape = Shape(args.invoices)
-        load_invoices(stack, shape, prepare(stack, shape), 0, args.invoices)
+        ids = prepare(stack, shape)
+        set_up = time.monotonic()  # the last Xero call of the set-up (its contacts and items)
+        load_invoices(stack, shape, ids, 0, args.invoices)
+        # The set-up's calls count in the emulator's minute as at Xero, but not in the budget
+        # (they are the bench's, made as a person at Xero would): let them leave the window.
+        time.sleep(max(0.0, set_up + 61 - time.monotonic()))
         with httpx.Client(verify=ssl_context(stack.ca)) as http:
             http.post(f"{stack.xero.url}/_emulator/rate-limits", json={"enabled": True})
         stack.xero.clear_calls()
