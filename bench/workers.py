@@ -1,6 +1,12 @@
 """A backlog drained by `d365xero worker` processes on PostgreSQL, the Xero emulator enforcing
-its limits (60 calls a minute per tenant): wall time against the floor of ceil(N/50) calls at
-60 a minute, Xero calls made, and the 429s the emulator refused (its own counter).
+its limits (60 calls a minute per tenant): time against the floor of ceil(N/50) calls at 60 a
+minute, Xero calls made, and the 429s the emulator refused (its own counter).
+
+Times: `exported_s`, the pass's reference and push steps (every invoice is in Xero when the push
+ends: the backlog's time, compared with the floor); `pass_s`, the whole pass (the back-sync then
+reads the N invoices back, the cancellations step checks Dynamics); `wall_s`, from queueing the
+pass until the store records it (worker start-up included). Per step: seconds, of which waiting
+for the Xero budget (`xero_waited`), and calls.
 
     .venv/bin/python -m bench.workers --invoices 1000 --workers 1
 """
@@ -77,7 +83,12 @@ def _measure(args: argparse.Namespace, url: str) -> None:
         env = stack.connector_env
         subprocess.run([*D365XERO, "db", "upgrade"], env=env, check=True, capture_output=True)
         shape = Shape(args.invoices)
-        load_invoices(stack, shape, prepare(stack, shape), 0, args.invoices)
+        ids = prepare(stack, shape)
+        set_up = time.monotonic()  # the last Xero call of the set-up (its contacts and items)
+        load_invoices(stack, shape, ids, 0, args.invoices)
+        # The set-up's calls count in the emulator's minute as at Xero, but not in the budget
+        # (they are the bench's, made as a person at Xero would): let them leave the window.
+        time.sleep(max(0.0, set_up + 61 - time.monotonic()))
         with httpx.Client(verify=ssl_context(stack.ca)) as http:
             http.post(f"{stack.xero.url}/_emulator/rate-limits", json={"enabled": True})
         stack.xero.clear_calls()
@@ -96,31 +107,55 @@ def _measure(args: argparse.Namespace, url: str) -> None:
                 raise SystemExit(f"timed out: {log.read_text()[-2000:]}")
             time.sleep(0.5)
         wall = time.monotonic() - started
+        pass_s = _pass_seconds(engine)
         for worker in workers:
             worker.terminate()
         for worker in workers:
             worker.wait(60)
         requests.close()
+        steps = _steps(engine)
         calls = stack.xero.calls()
         refused = stack.xero.control("GET", "rate-limits")["refused"]
         engine.dispose()
     floor = math.ceil(args.invoices / 50)  # seconds: that many calls at 60 a minute
+    exported = sum(float(str(s["seconds"])) for s in steps if s["name"] in ("reference", "push"))
     print(
         json.dumps(
             {
                 "invoices": args.invoices,
                 "workers": args.workers,
-                "wall_s": round(wall, 1),
+                "exported_s": round(exported, 1),
                 "floor_s": floor,
-                "ratio": round(wall / floor, 3),
+                "ratio": round(exported / floor, 3),
+                "pass_s": round(pass_s, 1),
+                "wall_s": round(wall, 1),
                 "xero_calls": sum(n for k, n in calls.items() if "/api.xro" in k),
                 "refused_429": refused,
+                "steps": steps,
                 "source": source(),
                 "machine": machine(),
             },
             indent=2,
         )
     )
+
+
+def _pass_seconds(engine: sa.Engine) -> float:
+    with engine.connect() as connection:
+        first, last = connection.execute(
+            sa.text("SELECT min(started_at), max(finished_at) FROM sync_runs")
+        ).one()
+    return float((last - first).total_seconds())
+
+
+def _steps(engine: sa.Engine) -> list[dict[str, object]]:
+    """Each run's steps: seconds, of which waiting for the Xero budget, and calls."""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT steps FROM sync_runs ORDER BY id")).all()
+    keep = ("name", "seconds", "xero_waited", "xero_calls", "dataverse_calls")
+    return [
+        {k: step.get(k) for k in keep} for (steps,) in rows for step in json.loads(steps or "[]")
+    ]
 
 
 def _connection_id(engine: sa.Engine) -> str:

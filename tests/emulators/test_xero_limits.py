@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
 from tests.support.xero_fixtures import API, XeroHarness
 
@@ -69,3 +72,28 @@ def test_day_and_concurrent_limits() -> None:
     assert day.value.retry_after > 3600
     clock.advance(day.value.retry_after)
     assert limiter.acquire("t")["X-DayLimit-Remaining"] == "4999"
+
+
+def test_slow_calls_in_progress_count_towards_the_concurrent_limit(
+    xero_server: XeroHarness,
+) -> None:
+    """Six calls at once, each slow at Xero: five are in progress, the sixth is refused with
+    X-Rate-Limit-Problem: concurrent and no Retry-After (reference/xero.md §2)."""
+    headers = xero_server.headers()
+    with httpx.Client(base_url=xero_server.url) as client:
+        client.post("/_emulator/rate-limits", json={"enabled": True})
+        client.post(
+            "/_emulator/faults",
+            json={"faults": [{"route": f"GET {API}/Organisation", "kind": "slow", "seconds": 1}]},
+        )
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(
+                pool.map(lambda _: client.get(f"{API}/Organisation", headers=headers), range(6))
+            )
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [200] * 5 + [429]
+        refused = next(answer for answer in answers if answer.status_code == 429)
+        assert refused.headers["X-Rate-Limit-Problem"] == "concurrent"
+        assert "Retry-After" not in refused.headers
+        assert client.get("/_emulator/rate-limits").json()["refused"] == {"concurrent": 1}
+        assert client.get(f"{API}/Organisation", headers=headers).status_code == 200

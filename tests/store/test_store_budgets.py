@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from d365xero.errors import TransientError
-from d365xero.store.budgets import Limit, StoreBudget, count, hold_off, reserve
+from d365xero.store.budgets import (
+    Limit,
+    StoreBudget,
+    count,
+    hold_off,
+    reserve,
+    reserve_sliding,
+)
 
 INTERVAL = 0.5
 NOW = 1_000_000.0
@@ -95,3 +102,97 @@ def test_the_budget_sleeps_until_its_slot_and_refuses_a_spent_day(engine: Engine
     assert slept == [pytest.approx(INTERVAL)] * 2
     with pytest.raises(TransientError, match="budget of 3 calls per 86400 s is spent"):
         budget.acquire()
+
+
+PERIOD = 61.2
+
+
+def _assert_sliding(slots: list[float], calls: int) -> None:
+    """No `calls` + 1 of them within a period: call k starts a period after call k - calls."""
+    ordered = sorted(slots)
+    assert all(b - a >= PERIOD - 1e-6 for a, b in zip(ordered, ordered[calls:], strict=False))
+
+
+def test_a_sliding_window_lets_a_burst_through_then_a_period_later_the_next(
+    engine: Engine,
+) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        reserved = list(
+            pool.map(lambda _: reserve_sliding(engine, "w", 60, PERIOD, NOW), range(150))
+        )
+    slots = [slot for slot, _ in reserved]
+    assert sorted(slots) == pytest.approx(
+        [NOW] * 60 + [NOW + PERIOD] * 60 + [NOW + 2 * PERIOD] * 30
+    )
+    assert sorted(index for _, index in reserved) == sorted(list(range(60)) * 2 + list(range(30)))
+    _assert_sliding(slots, 60)
+
+
+def test_a_sliding_window_makes_up_for_a_late_caller(engine: Engine) -> None:
+    """One caller, sometimes slower than 1 s a call: the budget lets the next calls catch up,
+    where even pacing would lose the time for good, and still never 61 in a period."""
+    now, slots = NOW, []
+    for n in range(200):
+        slot, _ = reserve_sliding(engine, "late", 60, PERIOD, now)
+        slots.append(slot)
+        now = max(now, slot) + (1.8 if n % 4 == 3 else 0.6)  # the work after the call
+    _assert_sliding(slots, 60)
+    paced = 199 * PERIOD / 60
+    assert slots[-1] - slots[0] < paced  # 1.02 s a call on average: the 1.8 s are made up
+
+
+@pytest.mark.postgres
+def test_processes_reserving_a_sliding_window_never_put_61_in_a_period(
+    engine: Engine, database_url: str
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("several processes on one store: PostgreSQL")
+    code = (
+        "import json, sys\n"
+        "from d365xero.store.db import create_engine\n"
+        "from d365xero.store.budgets import reserve_sliding\n"
+        "engine = create_engine(sys.argv[1])\n"
+        f"print(json.dumps([reserve_sliding(engine, 'ps', 60, {PERIOD}, {NOW})[0]"
+        " for _ in range(40)]))\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, database_url], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    slots = [s for p in processes for s in json.loads(p.communicate(timeout=60)[0])]
+    assert sorted(slots) == pytest.approx(
+        [NOW] * 60 + [NOW + PERIOD] * 60 + [NOW + 2 * PERIOD] * 40
+    )
+
+
+def test_a_new_fixed_window_refuses_nobody_while_its_row_is_being_made(engine: Engine) -> None:
+    """Callers that all find no row yet: each makes it or waits for it, none is told the day is
+    spent (a caller whose UPDATE ran before the row existed used to be)."""
+    day = Limit(5000, 86_400.0, paced=False)
+    for key in ("n0", "n1", "n2", "n3", "n4"):
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _, k=key: count(engine, k, day, NOW), range(8)))
+        assert answers == [0.0] * 8
+
+
+def test_a_sliding_window_counts_a_call_from_its_answer(engine: Engine) -> None:
+    """Xero counted a call somewhere between its start and its answer: the call `limit` later
+    waits a period after the answer, so a slow way there never squeezes the window."""
+    clock = [NOW]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    budget = StoreBudget(
+        engine, "answered", (Limit(2, 10.0, sliding=True),), "xero", lambda: clock[0], sleep
+    )
+    budget.acquire()
+    clock[0] += 3.0  # the first call took 3 s to be answered
+    budget.release()
+    budget.acquire()  # room in the window: at once
+    budget.release()
+    assert clock[0] == NOW + 3.0
+    budget.acquire()
+    assert clock[0] == pytest.approx(NOW + 13.0)  # 10 s after the first call's answer

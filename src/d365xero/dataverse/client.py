@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from d365xero.budget import CallBudget, Unlimited
+from d365xero.budget import CallBudget, Unlimited, one_call
 from d365xero.dataverse import batch
 from d365xero.errors import AuthorisationLost, ConfigurationError, RemoteRejected, TransientError
 from d365xero.reach import transport_failure
@@ -143,10 +143,10 @@ class DataverseClient:
         failure: httpx.TransportError | None = None
         for attempt in range(self._attempts):
             headers["Authorization"] = f"Bearer {self._tokens.current()}"
-            self._budget.acquire()
-            self.calls += 1
             try:
-                response = self.http.request(method, self._url(path), headers=headers, **kwargs)
+                with one_call(self._budget):
+                    self.calls += 1
+                    response = self.http.request(method, self._url(path), headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 failure = exc
                 if isinstance(

@@ -16,7 +16,14 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
 from d365xero.jobs.kept import DATAVERSE_REFRESH, XERO_REFRESH, KeptSecrets, MemorySecrets
-from d365xero.store.budgets import DATAVERSE_LIMITS, XERO_LIMITS, Limit, StoreBudget
+from d365xero.store.budgets import (
+    DATAVERSE_LIMITS,
+    XERO_IN_FLIGHT,
+    XERO_LIMITS,
+    InFlight,
+    Limit,
+    StoreBudget,
+)
 from d365xero.store.models import Connection
 from d365xero.trust import ca_bundle_file, extra_cas, ssl_context
 from d365xero.urls import remote_url
@@ -88,7 +95,9 @@ def build_clients(
         tokens=xero_tokens,
         ca_bundle=ca_bundle,
         cache=cache,
-        budget=_budget(budgets, f"xero:{connection.xero_tenant_id}", XERO_LIMITS, "xero"),
+        budget=_budget(
+            budgets, f"xero:{connection.xero_tenant_id}", XERO_LIMITS, "xero", XERO_IN_FLIGHT
+        ),
     )
     tenant = _require(connection.dataverse_tenant, "Dynamics tenant")
     client_id = _require(connection.dataverse_client_id, "Dynamics client id")
@@ -151,6 +160,12 @@ def _xero_tokens(
 
 
 def _budget(
-    engine: Engine | None, key: str, limits: tuple[Limit, ...], service: str
+    engine: Engine | None,
+    key: str,
+    limits: tuple[Limit, ...],
+    service: str,
+    in_flight: InFlight | None = None,
 ) -> CallBudget | None:
-    return StoreBudget(engine, key, limits, service) if engine is not None else None
+    if engine is None:
+        return None
+    return StoreBudget(engine, key, limits, service, in_flight=in_flight)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -126,6 +127,8 @@ class StepResult:
     dataverse_calls: int = 0
     message: str = ""
     paused: bool = False  # consent was lost during the step: the connection is now paused
+    seconds: float = 0.0  # how long the step ran
+    xero_waited: float = 0.0  # of which waiting for the Xero budget (slots, pacing)
 
     def record(self) -> dict[str, object]:
         """What the run row keeps of the step."""
@@ -136,6 +139,8 @@ class StepResult:
             "xero_calls": self.xero_calls,
             "dataverse_calls": self.dataverse_calls,
             "message": self.message,
+            "seconds": round(self.seconds, 3),
+            "xero_waited": round(self.xero_waited, 3),
         }
 
 
@@ -308,6 +313,7 @@ def _run_step(
 ) -> StepResult:
     clients = context.clients
     calls = (clients.xero.calls, clients.dataverse.calls)
+    started, waited = time.monotonic(), clients.xero.budget_waited
     report, status, message, paused = StepReport(), RunStatus.succeeded, "", False
     try:
         report = make(context).run()
@@ -336,6 +342,8 @@ def _run_step(
         clients.dataverse.calls - calls[1],
         message,
         paused,
+        time.monotonic() - started,
+        clients.xero.budget_waited - waited,
     )
 
 

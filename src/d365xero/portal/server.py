@@ -70,6 +70,9 @@ def run_serve(
     port = sock.getsockname()[1]
     own_runtime = runtime is None
     runtime = runtime or open_runtime(settings)
+    # Xero's and Dynamics' limits shared with every other process on the store (more `serve`
+    # processes, workers): passes of several connections of one tenant run at once here too.
+    runtime.shared_budgets = True
     metrics = Metrics()
     embedded = (
         EmbeddedScheduler(

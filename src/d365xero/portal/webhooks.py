@@ -5,9 +5,11 @@ an answer within 5 seconds, Dataverse within 60).
 Xero (developer.xero.com/documentation/guides/webhooks/overview; reference/xero.md §6):
 `x-xero-signature` is base64(HMAC-SHA256(raw body, webhook key)); a bad signature is answered
 401, which is also how Intent to Receive (an empty `events` list) is passed. Events carry no id
-of their own: one is known by (resourceId, eventDateUtc, eventType), and a replay of a delivery
-(Xero retries until it sees a 2xx) is acknowledged without another request. Order does not
-matter: a pass reads the current state, whatever the events said.
+of their own: one is known by (tenantId, resourceId, eventDateUtc, eventType), and a replay of
+a delivery (Xero retries until it sees a 2xx, for up to 24 hours) is acknowledged without
+another request, whichever `serve` process it reaches: the keys already queued are in the store
+(store.webhook_events), kept for SEEN_FOR. Order does not matter: a pass reads the current
+state, whatever the events said.
 
 Dataverse (learn.microsoft.com, "Use webhooks to create external handlers for server events"):
 a serviceendpoint with authtype WebhookKey sends its key as the `code` query parameter; the
@@ -22,8 +24,8 @@ import hmac
 import json
 import threading
 import time
-from collections import OrderedDict
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,13 +35,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from d365xero.jobs.dispatch import PassRequests
 from d365xero.jobs.hooks import WEBHOOK_KEY
 from d365xero.jobs.metrics import Metrics
-from d365xero.store import connections
+from d365xero.store import connections, webhook_events
 from d365xero.store.models import Connection
 from d365xero.store.secrets import SecretBox
 
 log = structlog.get_logger(__name__)
 
-SEEN_LIMIT = 100_000  # event keys remembered for deduplication
+# Xero retries a delivery "with decreasing frequency for up to 24 hours" (developer.xero.com/
+# documentation/webhooks/configuring-your-server): a key older than that cannot come again.
+SEEN_FOR = timedelta(hours=25)
+PRUNE_EVERY = 300.0  # seconds between deletions of expired keys, per process
 MARK_EVERY = 10.0  # seconds between writes of a side's "last delivery" time
 
 
@@ -48,20 +53,32 @@ def xero_signature(body: bytes, key: str) -> str:
 
 
 class Seen:
-    """Bounded memory of event keys already queued (oldest forgotten first)."""
+    """Event keys already queued, in the store: shared by every process on it, bounded by
+    SEEN_FOR (expired keys deleted every PRUNE_EVERY seconds by whichever process records)."""
 
-    def __init__(self, limit: int = SEEN_LIMIT) -> None:
-        self._keys: OrderedDict[tuple[str, ...], None] = OrderedDict()
-        self._limit = limit
+    def __init__(self, sessions: sessionmaker[Session], keep: timedelta = SEEN_FOR) -> None:
+        self.sessions, self.keep = sessions, keep
+        self._pruned = -1e18
         self._lock = threading.Lock()
 
-    def first_time(self, key: tuple[str, ...]) -> bool:
+    def first_time(self, keys: Sequence[str]) -> set[str]:
+        """Of `keys`, those never seen before (now recorded)."""
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            fresh = webhook_events.first_seen(session, keys, now)
+            if self._prune_due():
+                webhook_events.prune(session, now - self.keep)
+        return fresh
+
+    def forget(self, keys: Sequence[str]) -> None:
+        with self.sessions.begin() as session:
+            webhook_events.forget(session, keys)
+
+    def _prune_due(self) -> bool:
         with self._lock:
-            if key in self._keys:
+            if time.monotonic() - self._pruned < PRUNE_EVERY:
                 return False
-            self._keys[key] = None
-            if len(self._keys) > self._limit:
-                self._keys.popitem(last=False)
+            self._pruned = time.monotonic()
             return True
 
 
@@ -76,7 +93,7 @@ class Receivers:
     ) -> None:
         self.sessions, self.box, self.passes = sessions, box, passes
         self.metrics, self.xero_key = metrics, xero_key
-        self.seen = Seen()
+        self.seen = Seen(sessions)
         self._marked: dict[tuple[str, str], float] = {}
         # Each connection's Dynamics key, kept after a good delivery (a burst would otherwise
         # read and decrypt it once a delivery); a key that does not match is read afresh.
@@ -107,25 +124,41 @@ class Receivers:
         if self.passes is None:
             self._count("xero", "no-queue")
             return 503, "no pass queue in this process"
+        known = self._known_events(events)
+        fresh = self.seen.first_time([key for key, _, _ in known])
+        queued, wanted = [], {}
+        for key, connection_ids, resource in known:
+            if key not in fresh:
+                self._count("xero", "replayed")
+                continue
+            fresh.discard(key)  # the same event twice in one delivery: queued once
+            queued.append(key)
+            self._count("xero", "queued")
+            for cid in connection_ids:
+                wanted.setdefault(cid, []).append(resource)
+        try:
+            for cid, record_ids in wanted.items():
+                self.passes.request_pass(cid, reason="xero-webhook", record_ids=record_ids)
+        except BaseException:
+            self.seen.forget(queued)  # not queued after all: Xero's retry must be queued
+            raise
+        return 200, ""
+
+    def _known_events(self, events: list[Any]) -> list[tuple[str, list[str], str]]:
+        """(key, connections, resource id) of each event for a tenant connected here."""
         tenants = self._tenants()
-        wanted: dict[str, list[str]] = {}
+        known = []
         for event in events:
-            key = tuple(str(event.get(k, "")) for k in ("resourceId", "eventDateUtc", "eventType"))
-            connection_ids = tenants.get(str(event.get("tenantId", "")), [])
+            fields = ("tenantId", "resourceId", "eventDateUtc", "eventType")
+            parts = [str(event.get(name, "")) for name in fields]
+            connection_ids = tenants.get(parts[0], [])
             if not connection_ids:
                 self._count("xero", "unknown-tenant")
                 continue
             for cid in connection_ids:
                 self._mark(cid, "xero")
-            if not self.seen.first_time(key):
-                self._count("xero", "replayed")
-                continue
-            self._count("xero", "queued")
-            for cid in connection_ids:
-                wanted.setdefault(cid, []).append(key[0])
-        for cid, record_ids in wanted.items():
-            self.passes.request_pass(cid, reason="xero-webhook", record_ids=record_ids)
-        return 200, ""
+            known.append((webhook_events.event_key(parts), connection_ids, parts[1]))
+        return known
 
     def _tenants(self) -> dict[str, list[str]]:
         with self.sessions() as session:

@@ -490,3 +490,42 @@ class ReferenceImport(Base):
     updated: Mapped[int] = mapped_column(sa.Integer, default=0)
     deactivated: Mapped[int] = mapped_column(sa.Integer, default=0)
     message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class RateLease(Base):
+    """One of a budget's slots for calls in progress (store.budgets; Xero allows 5 per tenant):
+    held by whoever's `holder` it carries until `expires_at` (epoch seconds), released after the
+    call. A holder that dies keeps its slot only until the lease runs out."""
+
+    __tablename__ = "rate_leases"
+    _repr_fields = ("key", "slot", "expires_at")
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    slot: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    expires_at: Mapped[float] = mapped_column(sa.Float, default=0.0)
+
+
+class WebhookEvent(Base):
+    """A webhook event already queued (portal.webhooks), shared by every `serve` process so a
+    redelivery is queued once; `key` is a digest of what identifies the event. Rows older than
+    the redelivery horizon are deleted."""
+
+    __tablename__ = "webhook_events"
+    _repr_fields = ("key", "seen_at")
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RateStart(Base):
+    """When each of a sliding-window budget's last `calls` calls starts (store.budgets): call n
+    is recorded at index n mod `calls`, so the row it replaces is the call `calls` before it,
+    which must have started at least a period earlier."""
+
+    __tablename__ = "rate_starts"
+    _repr_fields = ("key", "idx", "at")
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    idx: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(sa.Float, default=0.0)

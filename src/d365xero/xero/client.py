@@ -24,7 +24,7 @@ from xero_python.api_client.serializer import serialize
 from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
-from d365xero.budget import CallBudget, Unlimited
+from d365xero.budget import CallBudget, Unlimited, one_call
 from d365xero.domain.cancellation import CreditNoteDraft, XeroInvoice
 from d365xero.domain.history import PaymentKind
 from d365xero.domain.mapping import ContactDraft, InvoiceDraft, ItemDraft, LineDraft
@@ -124,6 +124,11 @@ class XeroClient:
             "expires_in": max(0, int(token.expires_at - time.time())),
             "scope": token.scope.split(),
         }
+
+    @property
+    def budget_waited(self) -> float:
+        """Seconds this client's calls have waited for the shared budget."""
+        return float(getattr(self._budget, "waited", 0.0))
 
     def close(self) -> None:
         self.api.api_client.rest_client.pool_manager.clear()
@@ -429,13 +434,14 @@ class XeroClient:
     def _call(self, method: Callable[..., Any], *, tenant: bool = True, **kwargs: Any) -> Any:
         last: Exception | None = None
         refreshed = False
+        # Xero's limits are per tenant; the tenant-less /connections is not counted.
+        budget = self._budget if tenant else Unlimited()
         for attempt in range(self._retry.attempts):
-            if tenant:  # Xero's limits are per tenant; the tenant-less /connections is not
-                self._budget.acquire()
-            self.calls += 1
             try:
-                args = (self.tenant_id,) if tenant else ()
-                return method(*args, _request_timeout=self._timeout, **kwargs)
+                with one_call(budget):  # in progress until it is answered
+                    self.calls += 1
+                    args = (self.tenant_id,) if tenant else ()
+                    return method(*args, _request_timeout=self._timeout, **kwargs)
             except RateLimitException as exc:
                 self.throttled += 1
                 problem = (exc.rate_limit or "").lower()

@@ -43,12 +43,17 @@ class FaultMiddleware:
         if fault is None:
             await self.app(scope, receive, send)
         elif fault.kind == "slow":
-            await asyncio.sleep(fault.seconds)
-            await self.app(scope, receive, send)
+            await self._slow(fault, scope, receive, send)
         elif fault.kind == "lost":
             await self._lose(scope, receive, send)
         else:
             await self._error(fault, send)
+
+    async def _slow(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request waits before it is served (an emulator may make the wait part of the
+        call, where the service counts calls in progress)."""
+        await asyncio.sleep(fault.seconds)
+        await self.app(scope, receive, send)
 
     async def _error(self, fault: Fault, send: Send) -> None:
         """The service's own answer for an injected 429, 500 or 503."""

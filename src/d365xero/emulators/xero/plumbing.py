@@ -4,6 +4,7 @@ list filters and paging, and batch answers (reference/xero.md §3, §5)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from d365xero.emulators.xero.errors import (
     ValidationException,
     XeroError,
 )
+from d365xero.emulators.xero.faults import SLOW_SECONDS
 from d365xero.emulators.xero.identity import AccessToken
 from d365xero.emulators.xero.models import IDEMPOTENCY_KEY_MAX, XeroBackend, fingerprint
 from d365xero.emulators.xero.scopes import allowed, resource_of
@@ -167,6 +169,8 @@ def accounting(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except XeroError as exc:
             return error_response(exc)
         try:
+            if slow := request.scope.get(SLOW_SECONDS):  # an injected slow fault: in progress
+                await asyncio.sleep(slow)
             # Read the body first (Starlette caches it), then run the handler under the
             # backend's lock, so readers and writers on other threads never interleave.
             await request.body()
