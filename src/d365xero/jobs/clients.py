@@ -17,7 +17,7 @@ from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import ConfigurationError
 from d365xero.store.budgets import DATAVERSE_LIMITS, XERO_LIMITS, Limit, StoreBudget
 from d365xero.store.models import Connection
-from d365xero.trust import ca_bundle_file, extra_cas, ssl_context
+from d365xero.trust import SharedTls, ca_bundle_file, extra_cas, ssl_context
 from d365xero.urls import remote_url
 from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.client import XeroClient
@@ -61,9 +61,11 @@ def build_clients(
     secrets: dict[str, Any],
     cache: ReferenceCache | None = None,
     budgets: Engine | None = None,
+    tls: SharedTls | None = None,
 ) -> ConnectionClients:
     """With `budgets` (the store's engine), every call first takes its place in the budgets
-    shared with every other process (store.budgets): the Xero tenant's, the Dynamics user's."""
+    shared with every other process (store.budgets): the Xero tenant's, the Dynamics user's.
+    `tls`: the SSL contexts of the process (the Runtime's), else contexts of their own."""
     # Stored URLs pass the policy again: a row written before it, or edited by hand, must not
     # send a secret over plain http either.
     of = f"of connection {connection.name!r}"
@@ -73,7 +75,7 @@ def build_clients(
     )
     authority = remote_url(connection.dataverse_authority, f"the Entra ID authority {of}")
     cas = extra_cas(settings)
-    http = httpx.Client(verify=ssl_context(cas), timeout=httpx.Timeout(60.0))
+    http = httpx.Client(verify=tls.httpx if tls else ssl_context(cas), timeout=httpx.Timeout(60.0))
     ca_bundle = ca_bundle_file(cas, settings.data_dir)  # xero-python and msal take only a path
     endpoints = XeroEndpoints(xero_url)
     xero_tokens = ClientCredentialsTokens(
@@ -87,6 +89,7 @@ def build_clients(
         tenant_id=connection.xero_tenant_id or "",
         tokens=xero_tokens,
         ca_bundle=ca_bundle,
+        ssl_context=tls.urllib3 if tls else None,
         cache=cache,
         budget=_budget(budgets, f"xero:{connection.xero_tenant_id}", XERO_LIMITS, "xero"),
     )

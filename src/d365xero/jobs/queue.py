@@ -51,6 +51,9 @@ NEEDS_POSTGRES = (
 # 5 attempts, then 10, 20, 40, 80 seconds apart (procrastinate's exponential_wait ** attempt)
 RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, wait=8)
 DUE_CHECK_SECONDS = 5  # how often the workers look for connections that are due
+# The periodic checks go before waiting passes (higher runs first): behind a queue of passes a
+# check would wait for all of them, and the passes it should queue would start that much late.
+CHECKS_FIRST = 10
 
 
 def libpq_dsn(url: str) -> str:
@@ -75,13 +78,13 @@ def queue_app(url: str, runtime: Runtime | None = None, *, pool_size: int = 4) -
         return _sync(runtime, connection_id)
 
     @app.periodic(cron=f"* * * * * */{DUE_CHECK_SECONDS}", periodic_id="due")
-    @app.task(name=DUE_TASK)
+    @app.task(name=DUE_TASK, priority=CHECKS_FIRST)
     def enqueue_due(timestamp: int) -> None:
         if runtime is not None:
             defer_due(app, runtime)
 
     @app.periodic(cron="* * * * * */5", periodic_id="stalled")  # every 5 seconds
-    @app.task(name=STALLED_TASK)
+    @app.task(name=STALLED_TASK, priority=CHECKS_FIRST)
     async def recover_stalled(timestamp: int) -> None:
         # async: procrastinate's stalled-job API is async only (the one coroutine here)
         stalled_after = runtime.settings.worker_stalled_seconds if runtime else 30.0

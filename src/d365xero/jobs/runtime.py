@@ -17,6 +17,7 @@ from d365xero.jobs.refstore import StoreCacheBacking
 from d365xero.store.db import connect, session_factory
 from d365xero.store.models import Connection
 from d365xero.store.secrets import SecretBox, secret_box
+from d365xero.trust import SharedTls, extra_cas, shared_tls
 from d365xero.xero.cache import ReferenceCache
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class Runtime:
     # Per connection, with the connection's updated_at they were built for: kept across passes
     # so tokens (30 to 90 minutes), TLS contexts and keep-alive connections are reused.
     _clients: dict[str, tuple[datetime, ConnectionClients]] = field(default_factory=dict)
+    _tls: SharedTls | None = None  # one set of SSL contexts for every connection's clients
 
     def clients_for(self, connection: Connection, secrets: dict[str, Any]) -> ConnectionClients:
         cached = self._clients.get(connection.id)
@@ -45,7 +47,11 @@ class Runtime:
         from d365xero.jobs.clients import build_clients
 
         budgets = self.engine if self.shared_budgets else None
-        clients = build_clients(self.settings, connection, secrets, self.xero_cache, budgets)
+        if self._tls is None:
+            self._tls = shared_tls(extra_cas(self.settings))
+        clients = build_clients(
+            self.settings, connection, secrets, self.xero_cache, budgets, self._tls
+        )
         self._clients[connection.id] = (connection.updated_at, clients)
         return clients
 
