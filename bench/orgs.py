@@ -39,14 +39,17 @@ def organisation_name(n: int) -> str:
     return f"Bench Org {n:04d}"
 
 
-def _apps(service: str, count: int) -> list[Starlette]:
+def _apps(service: str, count: int, seed: bool) -> list[Starlette]:
     if service == "xero":
         from d365xero.emulators.xero.app import create_app as xero
 
         return [xero(organisation_name=organisation_name(n)) for n in range(count)]
     from d365xero.emulators.dataverse.app import create_app as dataverse
 
-    return [dataverse(organisation_name=organisation_name(n)) for n in range(count)]
+    apps = [dataverse(organisation_name=organisation_name(n)) for n in range(count)]
+    for app in apps if seed else ():
+        app.state.emulator.seed()  # `emulate --seed`: the sales trial's products, price lists
+    return apps
 
 
 def _control(service: str, apps: dict[int, Starlette]) -> Starlette:
@@ -78,7 +81,7 @@ def _control(service: str, apps: dict[int, Starlette]) -> Starlette:
     async def invoices(request: Request) -> Response:
         return JSONResponse(
             {
-                str(port): sum(len(books.invoices) for books in app.state.emulator.orgs.values())
+                str(port): sum(len(b.invoices.invoices) for b in app.state.emulator.orgs.values())
                 for port, app in apps.items()
             }
         )
@@ -110,12 +113,13 @@ def main() -> None:
     parser.add_argument("service", choices=["xero", "dataverse"])
     parser.add_argument("--count", type=int, required=True, help="organisations")
     parser.add_argument("--data-dir", type=Path, required=True, help="where the local CA is")
+    parser.add_argument("--seed", action="store_true", help="Dataverse: the sample data")
     args = parser.parse_args()
     tls = LocalCA.load_or_create(args.data_dir).issue(f"orgs-{args.service}")
     ca = LocalCA.load_or_create(args.data_dir).cert_path
     sockets = [listen("127.0.0.1", 0) for _ in range(args.count + 1)]
     ports = [int(s.getsockname()[1]) for s in sockets]
-    apps = dict(zip(ports[1:], _apps(args.service, args.count), strict=True))
+    apps = dict(zip(ports[1:], _apps(args.service, args.count, args.seed), strict=True))
     control = _control(args.service, apps)
     config = uvicorn.Config(
         ByPort(dict(apps), control, ports[0]),

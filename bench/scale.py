@@ -15,9 +15,9 @@ process per service, an origin per organisation).
   --window of seconds: invoices created in Xero a minute, each worker's CPU, 429s.
 
     .venv/bin/python -m bench.scale idle --connections 100 --interval 30       # ~3 minutes
-    .venv/bin/python -m bench.scale busy --connections 20 --invoices 200        # ~4 minutes
-    .venv/bin/python -m bench.scale idle --connections 1000 --interval 300      # full sizes
-    .venv/bin/python -m bench.scale busy --connections 200 --invoices 300
+    .venv/bin/python -m bench.scale busy --connections 50 --invoices 100        # ~4 minutes
+    .venv/bin/python -m bench.scale idle --connections 1000 --interval 300 --cycles 2  # full
+    .venv/bin/python -m bench.scale busy --connections 200 --invoices 100 --window 60  # sizes
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ def memory_mib(pid: int) -> tuple[float, float]:
     return (int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024)
 
 
-def start_farm(service: str, count: int, data_dir: Path, log: Path) -> Farm:
+def start_farm(service: str, count: int, data_dir: Path, log: Path, seed: bool) -> Farm:
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.orgs", service, "--count", str(count), "--data-dir",
-         str(data_dir)],
+         str(data_dir), *(["--seed"] if seed else [])],
         stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=env(data_dir),
     )  # fmt: skip
     assert process.stdout is not None
@@ -111,16 +111,16 @@ def start_farm(service: str, count: int, data_dir: Path, log: Path) -> Farm:
 
 
 @contextmanager
-def farms(count: int, workdir: Path) -> Iterator[tuple[Farm, Farm]]:
+def farms(count: int, workdir: Path, seed: bool = False) -> Iterator[tuple[Farm, Farm]]:
     emulators = workdir / "emulators"
     emulators.mkdir(parents=True)
     # The CA first, so that both processes issue their certificates from the same one.
     from d365xero.emulators.core.tls import LocalCA
 
     LocalCA.load_or_create(emulators)
-    xero = start_farm("xero", count, emulators, workdir / "xero.log")
+    xero = start_farm("xero", count, emulators, workdir / "xero.log", False)
     try:
-        dataverse = start_farm("dataverse", count, emulators, workdir / "dataverse.log")
+        dataverse = start_farm("dataverse", count, emulators, workdir / "dataverse.log", seed)
     except BaseException:
         xero.stop()
         raise
@@ -315,25 +315,30 @@ def per_pass(xero: dict[str, int], dv: dict[str, int], passes: int) -> dict[str,
 
 
 def load_backlogs(
-    workdir: Path, xero: Farm, dv: Farm, count: int, invoices: int, process: Any
-) -> None:
-    def load(n: int) -> None:
+    workdir: Path, xero: Farm, dv: Farm, count: int, invoices: int, first: int, refs: list[Any]
+) -> list[dict[str, str]]:
+    """Invoices `first` to `first + invoices - 1` of each organisation (customers, products and
+    their Xero contacts and items first, unless `refs` says where they are)."""
+
+    def load(n: int) -> dict[str, str]:
         stack = Stack(
             workdir / f"org{n}",
-            Emulator("xero", process, xero.url(n), xero.ca),
-            Emulator("dataverse", process, dv.url(n), dv.ca),
+            Emulator("xero", xero.process, xero.url(n), xero.ca),
+            Emulator("dataverse", dv.process, dv.url(n), dv.ca),
         )
-        shape = Shape(invoices)
-        refs = prepare(stack, shape, connection_name(n))
-        load_invoices(stack, shape, refs, 0, invoices)
+        shape = Shape(first + invoices)
+        found = refs[n] if refs else prepare(stack, shape, connection_name(n))
+        load_invoices(stack, shape, found, first, invoices)
+        return found
 
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(load, range(count)))
+        return list(pool.map(load, range(count)))
 
 
 def warm(url: str, workdir: Path, ca: Path, ids: list[str]) -> None:
-    """A pass of each connection before its backlog arrives (as in a running deployment: the
-    Xero reference data is in the store, each tenant's budget has seen calls)."""
+    """A pass of each connection, exporting one invoice, before its backlog arrives: as in a
+    running deployment, the Xero reference data the push needs is in the store (10 minutes),
+    and each tenant's budget has seen calls."""
     from d365xero.config import get_settings
     from d365xero.jobs.passes import run_pass
     from d365xero.jobs.runtime import open_runtime
@@ -350,12 +355,16 @@ def warm(url: str, workdir: Path, ca: Path, ids: list[str]) -> None:
 def busy(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
     from d365xero.jobs.queue import QueuedPassRequests
 
-    with farms(args.connections, workdir) as (xero, dv):
+    with farms(args.connections, workdir, seed=True) as (xero, dv):
         t = time.monotonic()
         ids = make_connections(url, workdir, xero, dv, args.connections)
+        first, refs = 0, []
         if not args.cold:
+            refs = load_backlogs(workdir, xero, dv, args.connections, 1, 0, [])
             warm(url, workdir, xero.ca, ids)
-        load_backlogs(workdir, xero, dv, args.connections, args.invoices, xero.process)
+            first = 1
+        load_backlogs(workdir, xero, dv, args.connections, args.invoices, first, refs)
+        args.total = first + args.invoices  # what each organisation's Xero holds when done
         setup_s = time.monotonic() - t
         xero.ask("POST", "rate-limits", {"enabled": True})
         port_of = {cid: str(xero.ports[n]) for n, cid in enumerate(ids)}
@@ -366,7 +375,7 @@ def busy(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
                 rows.append(busy_run(args, workdir, url, xero, dv, ids, port_of, requests, count))
         finally:
             requests.close()
-        left = sum(args.invoices - n for n in xero.ask("GET", "invoices").values())
+        left = sum(args.total - n for n in xero.ask("GET", "invoices").values())
     base = rows[0]["invoices_per_min"] if rows else 0
     for row in rows:
         row["vs_first"] = round(row["invoices_per_min"] / base, 2) if base else None
@@ -379,6 +388,10 @@ def busy(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
         "runs": rows,
         "invoices_left": left,
     }
+
+
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
 
 
 def busy_run(
@@ -394,7 +407,7 @@ def busy_run(
 ) -> dict[str, Any]:
     exported = xero.ask("GET", "invoices")
     for cid in ids:  # the connections with a backlog left (the queueing lock keeps one each)
-        if exported[port_of[cid]] < args.invoices:
+        if exported[port_of[cid]] < args.total:
             requests.request_pass(cid, reason="bench")
     refused0 = sum(xero.ask("GET", "refused").values())
     environment = worker_env(workdir, url, xero.ca)
@@ -409,6 +422,7 @@ def busy_run(
                 )
             time.sleep(0.2)
         n0 = sum(xero.ask("GET", "invoices").values())
+        since = datetime.now(UTC)
         cpu0 = [cpu_seconds(w.pid) for w in workers]
         emu0 = (xero.cpu_seconds(), dv.cpu_seconds())
         t0 = time.monotonic()
@@ -419,8 +433,14 @@ def busy_run(
         emu = (xero.cpu_seconds() - emu0[0], dv.cpu_seconds() - emu0[1])
     finally:
         stop_workers(workers)
+    passes = [
+        r for r in runs_since(_engine(url), since, datetime.now(UTC)) if r["status"] != "skipped"
+    ]
+    seconds = [(r["finished_at"] - r["started_at"]).total_seconds() for r in passes]
     return {
         "workers": count,
+        "passes_started": len(passes),
+        "pass_s_median": round(statistics.median(seconds), 1) if seconds else None,
         "window_s": round(wall, 1),
         "invoices": n1 - n0,
         "invoices_per_min": round((n1 - n0) / wall * 60),
@@ -452,11 +472,11 @@ def main() -> None:
     )
     one.add_argument("--concurrency", type=int, default=4, help="the worker's --concurrency")
     many = modes.add_parser("busy", help="C connections with backlogs on 1, 2, 4 workers")
-    many.add_argument("--connections", type=int, default=20)
-    many.add_argument("--invoices", type=int, default=200, help="ready invoices per connection")
+    many.add_argument("--connections", type=int, default=50)
+    many.add_argument("--invoices", type=int, default=100, help="ready invoices per connection")
     many.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     many.add_argument("--concurrency", type=int, default=1, help="each worker's --concurrency")
-    many.add_argument("--window", type=float, default=40, help="seconds measured per run")
+    many.add_argument("--window", type=float, default=20, help="seconds measured per run")
     many.add_argument("--cold", action="store_true", help="no pass before the backlogs")
     args = parser.parse_args()
     url = _schema(args.postgres)
