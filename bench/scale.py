@@ -390,6 +390,16 @@ def busy(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
     }
 
 
+def _doing(url: str) -> int:
+    """Sync jobs running now (one per busy worker at --concurrency 1)."""
+    engine = _engine(url)
+    with engine.connect() as c:
+        query = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' AND task_name = :t"
+        found = int(c.execute(sa.text(query), {"t": "d365xero.sync_connection"}).scalar() or 0)
+    engine.dispose()
+    return found
+
+
 def _engine(url: str) -> sa.Engine:
     return sa.create_engine(url, poolclass=sa.pool.NullPool)
 
@@ -420,6 +430,10 @@ def busy_run(
                 raise SystemExit(
                     f"no invoice reached Xero: {(workdir / 'workers.log').read_text()[-3000:]}"
                 )
+            time.sleep(0.2)
+        # Every worker started (imports take seconds on a loaded machine) and on a pass: the
+        # window measures W workers at work, not their start-up.
+        while _doing(url) < min(count, args.connections) and time.monotonic() < deadline:
             time.sleep(0.2)
         n0 = sum(xero.ask("GET", "invoices").values())
         since = datetime.now(UTC)
