@@ -391,7 +391,7 @@ def busy(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
 
 
 def _doing(url: str) -> int:
-    """Sync jobs running now (one per busy worker at --concurrency 1)."""
+    """Sync jobs running now (a worker runs up to --concurrency at once)."""
     engine = _engine(url)
     with engine.connect() as c:
         query = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' AND task_name = :t"
@@ -433,7 +433,9 @@ def busy_run(
             time.sleep(0.2)
         # Every worker started (imports take seconds on a loaded machine) and on a pass: the
         # window measures W workers at work, not their start-up.
-        while _doing(url) < min(count, args.connections) and time.monotonic() < deadline:
+        while _doing(url) < min(count * args.concurrency, args.connections) and (
+            time.monotonic() < deadline
+        ):
             time.sleep(0.2)
         n0 = sum(xero.ask("GET", "invoices").values())
         since = datetime.now(UTC)
