@@ -103,7 +103,7 @@ class ByPort:
         self.apps, self.control, self.control_port = apps, control, control_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        port = scope["server"][1] if scope.get("server") else None
+        port = int(scope["server"][1]) if scope.get("server") else 0
         app = self.control if port == self.control_port else self.apps[port]
         await app(scope, receive, send)
 
