@@ -87,9 +87,9 @@ class XeroSetup:
         return list(response.json()[collection])
 
 
-def prepare(stack: Stack, shape: Shape) -> dict[str, str]:
+def prepare(stack: Stack, shape: Shape, connection: str = CONNECTION) -> dict[str, str]:
     """Customers and products (and, warm, their Xero contacts and items); the row ids an
-    invoice binds to, for load_invoices."""
+    invoice binds to, for load_invoices (`connection`: the name it was made with)."""
     with httpx.Client(verify=ssl_context(stack.ca), timeout=600) as http:
         dv = dataverse_client(stack, http)
         contact_ids: dict[str, str] = {}
@@ -105,7 +105,7 @@ def prepare(stack: Stack, shape: Shape) -> dict[str, str]:
                     for n in range(shape.products)
                 ],
             )
-        refs = _references(dv)
+        refs = _references(dv, connection)
         dv_check(dv.batch([[op] for op in _customers(shape, contact_ids)]))
         dv_check(dv.batch([[op] for op in _products(shape, refs)]))
         return refs
@@ -133,13 +133,13 @@ def _one(dv: DataverseClient, entity_set: str, filter_: str, select: str) -> dic
     return dict(rows[0])
 
 
-def _references(dv: DataverseClient) -> dict[str, str]:
+def _references(dv: DataverseClient, connection: str) -> dict[str, str]:
     product = _one(
         dv, "products", "productnumber ne null", "_defaultuomid_value,_defaultuomscheduleid_value"
     )
     return {
         "connection": _one(
-            dv, "dxc_connections", f"dxc_name eq '{CONNECTION}'", "dxc_connectionid"
+            dv, "dxc_connections", f"dxc_name eq '{connection}'", "dxc_connectionid"
         )["dxc_connectionid"],
         "pricelevel": _one(dv, "pricelevels", "name ne null", "pricelevelid")["pricelevelid"],
         "currency": _one(

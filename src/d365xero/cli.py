@@ -241,9 +241,9 @@ def worker(
     ),
 ) -> None:
     """A scale-out worker: runs the passes queued in PostgreSQL (procrastinate), queues every
-    connection that is due (each minute), and shares the Xero and Dynamics rate budgets with
-    every other worker through the store. Needs PostgreSQL and `d365xero db upgrade`. SIGTERM or
-    Ctrl-C: running passes finish, then it exits."""
+    connection that is due (checked every 5 seconds), and shares the Xero and Dynamics rate
+    budgets with every other worker through the store. Needs PostgreSQL and `d365xero db
+    upgrade`. SIGTERM or Ctrl-C: running passes finish, then it exits."""
     from d365xero.config import get_settings
     from d365xero.errors import ConfigurationError
     from d365xero.jobs.queue import NEEDS_POSTGRES, libpq_dsn, run_worker

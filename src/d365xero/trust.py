@@ -9,6 +9,7 @@ import os
 import ssl
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import certifi
@@ -46,6 +47,21 @@ def ssl_context(extra_ca: ExtraCAs) -> ssl.SSLContext:
     for ca in _paths(extra_ca):
         context.load_verify_locations(cafile=str(ca))
     return context
+
+
+@dataclass(frozen=True)
+class SharedTls:
+    """The SSL contexts every connection of a process shares, one per client library (urllib3
+    may adjust the one it is given, so httpx's is its own). A context holds the whole CA
+    bundle, about 0.7 MiB: made per connection and per client, 1,000 connections held about
+    2 GiB of them (docs/BENCHMARKS.md, "Many connections")."""
+
+    httpx: ssl.SSLContext
+    urllib3: ssl.SSLContext
+
+
+def shared_tls(extra_ca: ExtraCAs) -> SharedTls:
+    return SharedTls(ssl_context(extra_ca), ssl_context(extra_ca))
 
 
 def ca_bundle_file(extra_ca: ExtraCAs, data_dir: Path) -> str:

@@ -183,7 +183,17 @@ NOT_KEPT = {
     "InvoiceBook": {"books", "kind"},
     "PaymentBook": {"books"},
     "BankTransactionBook": {"books"},
-    "XeroBackend": {"clock", "calls", "lock", "app", "limiter", "faults"},
+    # app, organisation_name, tenant_id: how it is started (the organisations keep their ids)
+    "XeroBackend": {
+        "clock",
+        "calls",
+        "lock",
+        "app",
+        "organisation_name",
+        "tenant_id",
+        "limiter",
+        "faults",
+    },
     "WebhookSender": {"now", "transport", "_lock", "_queue", "_thread"},
     "Organisation": {
         "calls",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.support.xero_fixtures import API, XeroHarness
+from tests.support.xero_fixtures import API, TENANT_ID, XeroHarness, build_harness
 
 
 def _contact(name: str) -> dict[str, Any]:
@@ -108,3 +108,25 @@ def test_contacts_paging_and_page_size_cap(xero_app: XeroHarness) -> None:
         "Customer 128",
         "Customer 127",
     ]
+
+
+def test_an_emulator_made_for_another_organisation_reaches_that_one_only(
+    xero_specs: None,
+) -> None:
+    """One custom connection, one organisation: emulators made with other names are other
+    tenants (bench/orgs.py runs 1,000 of them), each reached by its own tenant id."""
+    harness = build_harness(organisation_name="Bench Org 0007")
+    try:
+        client = harness.client()
+        token = harness.token()
+        connections = client.get("/Connections", headers={"Authorization": f"Bearer {token}"})
+        [tenant] = [c["tenantId"] for c in connections.json()]
+        assert tenant == harness.emulator.tenant_id != TENANT_ID
+        org = client.get(
+            f"{API}/Organisation", headers=harness.headers(token, **{"xero-tenant-id": tenant})
+        )
+        assert org.json()["Organisations"][0]["Name"] == "Bench Org 0007"
+        default = client.get(f"{API}/Organisation", headers=harness.headers(token))
+        assert default.status_code == 403  # the demo tenant is not this app's
+    finally:
+        harness.check()

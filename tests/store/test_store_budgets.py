@@ -196,3 +196,27 @@ def test_a_sliding_window_counts_a_call_from_its_answer(engine: Engine) -> None:
     assert clock[0] == NOW + 3.0
     budget.acquire()
     assert clock[0] == pytest.approx(NOW + 13.0)  # 10 s after the first call's answer
+
+
+def test_a_call_that_need_not_wait_costs_one_statement_per_limit(engine: Engine) -> None:
+    """Its slot is already past any Retry-After, so nothing more is read: every Xero and
+    Dataverse call pays the store this, so it is one round trip per limit, not two."""
+    import sqlalchemy as sa
+
+    clock = [NOW]
+    budget = StoreBudget(
+        engine, "dataverse:org", (Limit(6000, 306.0),), "dataverse", clock=lambda: clock[0]
+    )
+    budget.acquire()  # makes the row
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        clock[0] = NOW + 60  # long after the last slot
+        budget.acquire()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert statements == ["UPDATE"]

@@ -213,3 +213,28 @@ def test_the_latest_applied_write_of_many_records_in_one_query(
     begin_write(session, connection.id, "invoice", "inv-2", "k-3", HASH)  # pending only
     found = applied_writes(session, connection.id, "invoice", ["inv-1", "inv-2", "inv-3"])
     assert {k: w.xero_id for k, w in found.items()} == {"inv-1": "xero-new"}
+
+
+def test_a_batch_is_settled_in_a_few_statements_not_one_per_write(
+    engine: Engine, sessions: sessionmaker[Session], connection: Connection
+) -> None:
+    """50 invoices Xero created are marked applied together: the UPDATEs go as one executemany
+    at the commit, not a round trip each (which a loaded database turns into seconds a pass)."""
+    from d365xero.jobs.ledger import StoreLedger
+
+    ledger = StoreLedger(sessions, connection.id)
+    parts = {f"inv-{n}": f"body {n}".encode() for n in range(50)}
+    key = ledger.begin("invoice", parts)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        ledger.applied(key, {source: f"xero-{source}" for source in parts})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert statements.count("UPDATE") == 1, statements
+    found = ledger.last_applied("invoice", list(parts))
+    assert {s: w.xero_id for s, w in found.items()} == {s: f"xero-{s}" for s in parts}

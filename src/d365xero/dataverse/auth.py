@@ -96,6 +96,10 @@ class DataverseTokens:
                     f"{self._tenant!r}: check --dataverse-tenant (or leave it out, so the one the "
                     "organisation names is used) and --dataverse-authority"
                 ) from exc
+            finally:
+                # A token lasts an hour or more, its connection a few seconds of keep-alive:
+                # one left open would hold a TLS context (~0.7 MiB) per connection until then.
+                self._session.close()
         if "access_token" not in result:
             raise AuthorisationLost(refusal(result, self._tenant, self._org), service="dataverse")
         return str(result["access_token"])

@@ -25,7 +25,7 @@ from d365xero.store.budgets import (
     StoreBudget,
 )
 from d365xero.store.models import Connection
-from d365xero.trust import ca_bundle_file, extra_cas, ssl_context
+from d365xero.trust import SharedTls, ca_bundle_file, extra_cas, ssl_context
 from d365xero.urls import remote_url
 from d365xero.xero.cache import ReferenceCache
 from d365xero.xero.client import TokenSource, XeroClient
@@ -70,11 +70,13 @@ def build_clients(
     cache: ReferenceCache | None = None,
     budgets: Engine | None = None,
     kept: KeptSecrets | None = None,
+    tls: SharedTls | None = None,
 ) -> ConnectionClients:
     """With `budgets` (the store's engine), every call first takes its place in the budgets
     shared with every other process (store.budgets): the Xero tenant's, the Dynamics user's.
     A side the user authorised in the portal has a refresh token in `secrets`: its rotations
-    are read from and kept in `kept` (the store's copy; by default `secrets` itself)."""
+    are read from and kept in `kept` (the store's copy; by default `secrets` itself).
+    `tls`: the SSL contexts of the process (the Runtime's), else contexts of their own."""
     kept = kept or MemorySecrets(secrets)
     # Stored URLs pass the policy again: a row written before it, or edited by hand, must not
     # send a secret over plain http either.
@@ -85,7 +87,7 @@ def build_clients(
     )
     authority = remote_url(connection.dataverse_authority, f"the Entra ID authority {of}")
     cas = extra_cas(settings)
-    http = httpx.Client(verify=ssl_context(cas), timeout=httpx.Timeout(60.0))
+    http = httpx.Client(verify=tls.httpx if tls else ssl_context(cas), timeout=httpx.Timeout(60.0))
     ca_bundle = ca_bundle_file(cas, settings.data_dir)  # xero-python and msal take only a path
     endpoints = XeroEndpoints(xero_url)
     xero_tokens = _xero_tokens(http, endpoints, connection, secrets, kept)
@@ -94,6 +96,7 @@ def build_clients(
         tenant_id=connection.xero_tenant_id or "",
         tokens=xero_tokens,
         ca_bundle=ca_bundle,
+        ssl_context=tls.urllib3 if tls else None,
         cache=cache,
         budget=_budget(
             budgets, f"xero:{connection.xero_tenant_id}", XERO_LIMITS, "xero", XERO_IN_FLIGHT

@@ -4,8 +4,12 @@
   connection id: two workers never run one connection's jobs at once; the pass lock in the store
   stands behind it for passes started elsewhere) and `queueing_lock` (never queued twice: a
   burst of webhooks while one job waits is one job). Failures are retried with backoff.
-- `enqueue_due` (every minute, periodic): defers a job for each connection whose last finished
-  run is older than its interval (default 5 minutes).
+- `enqueue_due` (every DUE_CHECK_SECONDS, periodic): defers a job for each connection whose
+  last finished run is older than its interval (default 5 minutes) and that has no sync job
+  waiting or running. Every 5 seconds, so a pass starts at most about 5 s after it is due
+  (every minute, passes started up to 60 s late: docs/BENCHMARKS.md); the check is one query
+  over the connections (each one's latest run found through its index) and one over the
+  queue's waiting and running jobs.
 - `recover_stalled` (every 5 seconds): the jobs of workers that died (SIGKILL, a lost machine:
   no heartbeat for D365XERO_WORKER_STALLED_SECONDS) go back to the queue; until then the
   connection's procrastinate lock keeps its other jobs waiting. A pass cut short anywhere
@@ -46,6 +50,10 @@ NEEDS_POSTGRES = (
 )
 # 5 attempts, then 10, 20, 40, 80 seconds apart (procrastinate's exponential_wait ** attempt)
 RETRY = RetryStrategy(max_attempts=5, exponential_wait=2, wait=8)
+DUE_CHECK_SECONDS = 5  # how often the workers look for connections that are due
+# The periodic checks go before waiting passes (higher runs first): behind a queue of passes a
+# check would wait for all of them, and the passes it should queue would start that much late.
+CHECKS_FIRST = 10
 
 
 def libpq_dsn(url: str) -> str:
@@ -69,14 +77,14 @@ def queue_app(url: str, runtime: Runtime | None = None, *, pool_size: int = 4) -
             raise ConfigurationError("this process only defers jobs; a worker runs them")
         return _sync(runtime, connection_id)
 
-    @app.periodic(cron="* * * * *", periodic_id="due")
-    @app.task(name=DUE_TASK)
+    @app.periodic(cron=f"* * * * * */{DUE_CHECK_SECONDS}", periodic_id="due")
+    @app.task(name=DUE_TASK, priority=CHECKS_FIRST)
     def enqueue_due(timestamp: int) -> None:
         if runtime is not None:
             defer_due(app, runtime)
 
     @app.periodic(cron="* * * * * */5", periodic_id="stalled")  # every 5 seconds
-    @app.task(name=STALLED_TASK)
+    @app.task(name=STALLED_TASK, priority=CHECKS_FIRST)
     async def recover_stalled(timestamp: int) -> None:
         # async: procrastinate's stalled-job API is async only (the one coroutine here)
         stalled_after = runtime.settings.worker_stalled_seconds if runtime else 30.0
@@ -113,32 +121,49 @@ def defer_pass(app: App, connection_id: str) -> bool:
     return True
 
 
-def due_connections(runtime: Runtime) -> list[str]:
-    """Active, entitled connections whose last finished run is older than their interval."""
+def due_connections(runtime: Runtime, busy: frozenset[str] = frozenset()) -> list[str]:
+    """Active, entitled connections whose last finished run is older than their interval,
+    leaving out those in `busy` (a job of theirs is waiting or running)."""
     now = utcnow()
-    last = (
-        sa.select(SyncRun.connection_id, sa.func.max(SyncRun.finished_at).label("finished"))
-        .group_by(SyncRun.connection_id)
-        .subquery()
+    # The latest finished run of each connection, read backwards along its (connection_id,
+    # started_at) index: one short probe per connection however many runs the store keeps.
+    # Passes of a connection never overlap, so the latest started is the latest finished.
+    finished = (
+        sa.select(SyncRun.finished_at)
+        .where(SyncRun.connection_id == Connection.id, SyncRun.finished_at.is_not(None))
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+        .correlate(Connection)
+        .scalar_subquery()
     )
-    query = (
-        sa.select(Connection, last.c.finished)
-        .outerjoin(last, last.c.connection_id == Connection.id)
-        .where(Connection.status == ConnectionStatus.active.value)
+    query = sa.select(Connection, finished).where(
+        Connection.status == ConnectionStatus.active.value
     )
     with runtime.sessions() as session:
-        rows = session.execute(query).all()
         due = []
-        for connection, finished in rows:
-            if not connections.connection_entitlement(connection).active:
+        for connection, last in session.execute(query).all():
+            if connection.id in busy or not connections.connection_entitlement(connection).active:
                 continue
-            if finished is None or finished + timedelta(seconds=connection.sync_interval) <= now:
+            if last is None or last + timedelta(seconds=connection.sync_interval) <= now:
                 due.append(connection.id)
         return due
 
 
+def queued_connections(app: App) -> frozenset[str]:
+    """The connections with a sync job waiting or running (its lock is the connection id)."""
+    rows = app.connector.get_sync_connector().execute_query_all(
+        query="SELECT DISTINCT lock FROM procrastinate_jobs WHERE task_name = %(task)s "
+        "AND status IN ('todo', 'doing') AND lock IS NOT NULL",
+        task=SYNC_TASK,
+    )
+    return frozenset(str(row["lock"]) for row in rows)
+
+
 def defer_due(app: App, runtime: Runtime) -> int:
-    queued = sum(defer_pass(app, connection_id) for connection_id in due_connections(runtime))
+    """A job for each due connection that has none waiting or running: a long pass is not
+    followed by another queued behind it only because it was still running at a check."""
+    due = due_connections(runtime, queued_connections(app))
+    queued = sum(defer_pass(app, connection_id) for connection_id in due)
     if queued:
         log.info("passes queued", count=queued)
     return queued
@@ -185,6 +210,9 @@ def run_worker(runtime: Runtime, concurrency: int) -> None:
     settings = runtime.settings
     app.run_worker(
         concurrency=concurrency,
+        # The runs table keeps each pass's record; a finished job row is of no further use,
+        # and the periodic checks alone would add about 35,000 a day.
+        delete_jobs="successful",
         update_heartbeat_interval=settings.worker_heartbeat_seconds,
         stalled_worker_timeout=settings.worker_stalled_seconds,
     )

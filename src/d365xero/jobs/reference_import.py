@@ -17,7 +17,6 @@ from collections.abc import Callable
 import structlog
 
 from d365xero.errors import D365XeroError, PassInProgress
-from d365xero.jobs.clients import build_clients
 from d365xero.jobs.runtime import Runtime
 from d365xero.store import connections, imports, locks
 from d365xero.store.models import ReferenceImport
@@ -102,8 +101,7 @@ def _import(
         session.expunge(connection)
     # Clients of its own: the thread must not share a pass's (the lock keeps passes out, but a
     # dry run or the dashboard may use the cached ones meanwhile).
-    budgets = runtime.engine if runtime.shared_budgets else None
-    with build_clients(runtime.settings, connection, secrets, budgets=budgets) as clients:
+    with runtime.new_clients(connection, secrets) as clients:
         _, counts = sync_reference_data(
             clients.xero,
             clients.dynamics,

@@ -17,6 +17,7 @@ from d365xero.jobs.refstore import StoreCacheBacking
 from d365xero.store.db import connect, session_factory
 from d365xero.store.models import Connection
 from d365xero.store.secrets import SecretBox, secret_box
+from d365xero.trust import SharedTls, extra_cas, shared_tls
 from d365xero.xero.cache import ReferenceCache
 
 if TYPE_CHECKING:
@@ -36,20 +37,30 @@ class Runtime:
     # Per connection, with the connection's updated_at they were built for: kept across passes
     # so tokens (30 to 90 minutes), TLS contexts and keep-alive connections are reused.
     _clients: dict[str, tuple[datetime, ConnectionClients]] = field(default_factory=dict)
+    _tls: SharedTls | None = None  # one set of SSL contexts for every connection's clients
 
     def clients_for(self, connection: Connection, secrets: dict[str, Any]) -> ConnectionClients:
         cached = self._clients.get(connection.id)
         if cached and cached[0] == connection.updated_at:
             return cached[1]
         self.forget_clients(connection.id)
+        clients = self.new_clients(connection, secrets)
+        self._clients[connection.id] = (connection.updated_at, clients)
+        return clients
+
+    def new_clients(self, connection: Connection, secrets: dict[str, Any]) -> ConnectionClients:
+        """Clients of their own (the caller closes them), built as a pass's are: the shared
+        budgets, the process's TLS contexts, and rotated refresh tokens kept in the store."""
         from d365xero.jobs.clients import build_clients
         from d365xero.jobs.kept import StoreSecrets
 
         budgets = self.engine if self.shared_budgets else None
         kept = StoreSecrets(self.sessions, self.box, connection.id)
-        clients = build_clients(self.settings, connection, secrets, self.xero_cache, budgets, kept)
-        self._clients[connection.id] = (connection.updated_at, clients)
-        return clients
+        if self._tls is None:
+            self._tls = shared_tls(extra_cas(self.settings))
+        return build_clients(
+            self.settings, connection, secrets, self.xero_cache, budgets, kept, self._tls
+        )
 
     def cached_clients(self, connection_id: str) -> ConnectionClients | None:
         """The connection's clients if a pass has built them (their call counters, for

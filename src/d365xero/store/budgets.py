@@ -363,9 +363,10 @@ class StoreBudget:
                     service=self.service,
                     retry_after=slot - now,
                 )
-            if slot > now:
-                self.sleep(slot - now)
-                self.waited += slot - now
+            if slot <= now:
+                return  # the slot is already after any Retry-After (reserve takes the later)
+            self.sleep(slot - now)
+            self.waited += slot - now
             # A Retry-After that arrived while we slept: honour it, then take a new slot.
             if blocked_until(self.engine, key) <= self.clock():
                 if index is not None:

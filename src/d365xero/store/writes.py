@@ -90,22 +90,26 @@ def begin_writes(
     return writes
 
 
-def mark_applied(session: Session, write: XeroWrite, xero_id: str) -> None:
-    """Xero took the write; `xero_id` is the id of what it created or updated."""
+def mark_applied(session: Session, write: XeroWrite, xero_id: str, *, flush: bool = True) -> None:
+    """Xero took the write; `xero_id` is the id of what it created or updated. With `flush`
+    False the UPDATE waits for the session's next flush, where the rows of a batch go together
+    (one executemany) instead of one round trip each."""
     write.state = WriteState.applied.value
     write.xero_id = xero_id
     write.detail = None
-    session.flush()
+    if flush:
+        session.flush()
 
 
-def mark_failed(session: Session, write: XeroWrite, detail: str) -> None:
-    """Xero refused the write (for sure): `detail` says why."""
+def mark_failed(session: Session, write: XeroWrite, detail: str, *, flush: bool = True) -> None:
+    """Xero refused the write (for sure): `detail` says why (`flush`: as for mark_applied)."""
     if write.state == WriteState.applied.value:
         # Forgetting an applied write would make the next pass write it again.
         raise StoreError(f"write {write.id} is already applied to Xero ({write.xero_id})")
     write.state = WriteState.failed.value
     write.detail = detail
-    session.flush()
+    if flush:
+        session.flush()
 
 
 def pending_writes(session: Session, connection_id: str) -> list[XeroWrite]:

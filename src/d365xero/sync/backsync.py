@@ -203,6 +203,8 @@ class BackSync:
             for customer in self.dynamics.linked_customers():
                 due.setdefault(customer.xero_contact_id, set()).add(customer)
         if not due:
+            if daily:  # no customer is linked yet: that was the day's read, not one a pass
+                self.marks.set(BALANCES_READ, now)
             return
         if not daily and any(not customers for customers in due.values()):
             # Contacts left over from a pass that failed: find their customers again.

@@ -8,6 +8,7 @@ an Idempotency-Key on every write, bulk look-ups, and a count of every HTTP call
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class XeroClient:
         tenant_id: str,
         tokens: TokenSource,
         ca_bundle: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: tuple[float, float] = (10.0, 120.0),
@@ -110,8 +112,14 @@ class XeroClient:
             oauth2_token_getter=self._sdk_token,
             oauth2_token_saver=lambda token: None,
         )
+        pool = api_client.rest_client.pool_manager.connection_pool_kw
         # Retries are ours to decide (with the same Idempotency-Key), never urllib3's.
-        api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+        pool["retries"] = False
+        if ssl_context is not None:
+            # A context shared by every connection's client (it already trusts ca_bundle's
+            # CAs): without it urllib3 makes one per TLS connection and loads the bundle into it.
+            pool["ssl_context"] = ssl_context
+            pool.pop("ca_certs", None)
         self.api = AccountingApi(api_client, base_url=endpoints.accounting)
         self.identity = IdentityApi(api_client, base_url=endpoints.connections)
 

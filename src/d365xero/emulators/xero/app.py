@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from d365xero.emulators.core.calls import CallCountingMiddleware
 from d365xero.emulators.core.control import control_routes
 from d365xero.emulators.core.faults import fault_routes, quiet_server_logs
+from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.faults import FaultMiddleware
 from d365xero.emulators.xero.hooks import hook_routes
 from d365xero.emulators.xero.models import XeroBackend
@@ -41,8 +42,13 @@ def create_app(
     client_id: str = "d365xero-demo",
     client_secret: str = "demo-secret",
     rate_limits: bool = False,
+    organisation_name: str = refdata.ORGANISATION_NAME,
 ) -> Starlette:
-    backend = XeroBackend(client_id=client_id, client_secret=client_secret)
+    """`organisation_name`: the organisation the app's custom connection reaches (its tenant
+    id follows from the name), "Demo Company (UK)" unless given."""
+    backend = XeroBackend(
+        client_id=client_id, client_secret=client_secret, organisation_name=organisation_name
+    )
     backend.rate_limits_enabled = rate_limits
     plan = backend.faults
     quiet_server_logs()

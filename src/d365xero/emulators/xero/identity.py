@@ -137,7 +137,10 @@ class Identity:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
 
     @classmethod
-    def fresh(cls, clock: Clock, app: RegisteredApp, now: datetime) -> Identity:
+    def fresh(
+        cls, clock: Clock, app: RegisteredApp, now: datetime, tenant_id: str = refdata.TENANT_ID
+    ) -> Identity:
+        """The demo user and the app's custom connection to the organisation `tenant_id`."""
         identity = cls(clock, app)
         demo = User(
             refdata.fixed_id("user", "demo"),
@@ -145,13 +148,17 @@ class Identity:
             "demo",
             "Demo",
             "User",
-            (refdata.TENANT_ID, refdata.SECOND_TENANT_ID),
+            (tenant_id, refdata.SECOND_TENANT_ID),
         )
         identity.users[demo.email] = demo
-        # The custom connection: the demo app is connected to "Demo Company (UK)" only.
-        identity.connections[refdata.CONNECTION_ID] = Connection(
-            refdata.CONNECTION_ID,
-            refdata.TENANT_ID,
+        # The custom connection: the demo app is connected to one organisation only ("Demo
+        # Company (UK)" unless the emulator was made for another).
+        connection_id = refdata.fixed_id("connection", tenant_id)
+        if tenant_id == refdata.TENANT_ID:
+            connection_id = refdata.CONNECTION_ID
+        identity.connections[connection_id] = Connection(
+            connection_id,
+            tenant_id,
             app.client_id,
             None,
             refdata.fixed_id("auth-event", "custom-connection"),

@@ -49,7 +49,15 @@ class XeroBackend:
         client_id: str = "d365xero-demo",
         client_secret: str = "demo-secret",
         redirect_uris: tuple[str, ...] = (),
+        organisation_name: str = refdata.ORGANISATION_NAME,
     ) -> None:
+        """One custom connection's Xero: the app `client_id`, connected to the organisation
+        `organisation_name` (its tenant id derived from the name; a second organisation the
+        demo user may also choose sits beside it). A custom connection is one app for one
+        organisation (developer.xero.com/documentation/guides/oauth2/custom-connections), so
+        many tenants are many emulators, each made with its own name."""
+        self.organisation_name = organisation_name
+        self.tenant_id = refdata.fixed_id("tenant", organisation_name)
         self.clock = Clock()
         self.calls = CallLog()
         self.lock = threading.RLock()
@@ -78,8 +86,8 @@ class XeroBackend:
     def reset(self) -> None:
         with self.lock:
             self.orgs: dict[str, Books] = {
-                refdata.TENANT_ID: Books(
-                    refdata.TENANT_ID, refdata.ORGANISATION_NAME, refdata.SHORT_CODE, self.now
+                self.tenant_id: Books(
+                    self.tenant_id, self.organisation_name, refdata.SHORT_CODE, self.now
                 ),
                 refdata.SECOND_TENANT_ID: Books(
                     refdata.SECOND_TENANT_ID, "Demo Company (Second)", "!xY9zQ", self.now
@@ -87,7 +95,7 @@ class XeroBackend:
             }
             for books in self.orgs.values():
                 books.emit = self._emitter(books.tenant_id)
-            self.identity = Identity.fresh(self.clock, self.app, self.now())
+            self.identity = Identity.fresh(self.clock, self.app, self.now(), self.tenant_id)
             self.idempotency: dict[tuple[str, str], IdempotentEntry] = {}
             self.limiter.reset()
             self.faults.clear()
@@ -101,11 +109,11 @@ class XeroBackend:
 
     def seed(self) -> dict[str, int]:
         with self.lock:
-            return self.orgs[refdata.TENANT_ID].seed()
+            return self.orgs[self.tenant_id].seed()
 
     @property
     def demo(self) -> Books:
-        return self.orgs[refdata.TENANT_ID]
+        return self.orgs[self.tenant_id]
 
     # --- state file (emulators/core/state_file.py) -----------------------------------------
 
