@@ -363,14 +363,14 @@ class StoreBudget:
                     service=self.service,
                     retry_after=slot - now,
                 )
-            if slot <= now:
-                return  # the slot is already after any Retry-After (reserve takes the later)
-            self.sleep(slot - now)
-            self.waited += slot - now
-            # A Retry-After that arrived while we slept: honour it, then take a new slot.
-            if blocked_until(self.engine, key) <= self.clock():
+            if slot > now:
+                self.sleep(slot - now)
+                self.waited += slot - now
+            # Not slept: the slot is already after any Retry-After (reserve takes the later),
+            # so nothing more is read. Slept: a Retry-After may have come meanwhile; honour it.
+            if slot <= now or blocked_until(self.engine, key) <= self.clock():
                 if index is not None:
-                    self._window = (key, index, slot)
+                    self._window = (key, index, slot)  # release() counts the call from its answer
                 return
 
     def hold_off(self, seconds: float) -> None:
