@@ -1,5 +1,5 @@
-"""The web app of `serve`: health, readiness, metrics and the webhook receivers (the portal's
-pages join it here). Built by `create_app`, never at import time; routes are synchronous
+"""The web app of `serve`: health, readiness, metrics, the webhook receivers and the portal's
+pages (portal.routes). Built by `create_app`, never at import time; routes are synchronous
 (FastAPI runs them on its thread pool), as everything in the service is."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from d365xero.config import Settings
 from d365xero.jobs.dispatch import PassRequests
 from d365xero.jobs.metrics import Metrics
 from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.portal.routes import mount_portal
 from d365xero.portal.webhooks import Receivers
 
 
@@ -83,4 +84,5 @@ def create_app(
         status, detail = receivers.dataverse(connection, key, body)
         return PlainTextResponse(detail, status_code=status)
 
+    mount_portal(app)
     return app

@@ -303,3 +303,18 @@ class RateBudget(Base):
     blocked_until: Mapped[float] = mapped_column(sa.Float, default=0.0)
     window: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     used: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class PortalSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so a
+    copy of the store signs no one in. Deleted at sign-out; all of a user's at a password
+    change."""
+
+    __tablename__ = "portal_sessions"
+    _repr_fields = ("user_id", "expires_at")
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    remember: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -7,6 +7,8 @@ is generated once into `<data_dir>/secret.key` (mode 0600) and reused on every l
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import uuid
@@ -109,6 +111,7 @@ class SecretBox:
         """`key` None: a box that opens nothing and says `missing` when asked to. `old`: keys
         it still opens with (a rotation in progress); it seals with `key` alone."""
         self._primary = Fernet(key) if key is not None else None
+        self._raw = key.encode("ascii") if isinstance(key, str) else key
         keys = [self._primary, *(Fernet(k) for k in old or [])] if self._primary else []
         self._fernet = MultiFernet(keys) if keys else None
         self._missing = missing
@@ -120,6 +123,13 @@ class SecretBox:
         if self._fernet is None:
             raise ConfigurationError(self._missing)
         return self._fernet
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key for one purpose (e.g. signing the portal's CSRF tokens), derived from the
+        secret key so that no second secret needs keeping, and no purpose's key reveals it."""
+        if self._raw is None:
+            raise ConfigurationError(self._missing)
+        return hmac.new(self._raw, f"d365xero:{purpose}".encode(), hashlib.sha256).digest()
 
     def seal(self, values: Mapping[str, Any]) -> str:
         plain = json.dumps(dict(values), sort_keys=True, separators=(",", ":"))
