@@ -10,19 +10,27 @@ CI=true, where they fail (tests/support/browser.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from starlette.applications import Starlette
 
 from d365xero.config import Settings
+from d365xero.demo import demo_connection
 from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.core.tls import LocalCA, TlsFiles
 from d365xero.emulators.dataverse.app import create_app as create_dataverse
 from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.jobs.setup import add_connection
+from d365xero.portal import auth
 from d365xero.portal.app import create_app
+from d365xero.store.models import Connection, User
+from d365xero.store.sessions import start_session
+from d365xero.store.users import create_user
+from tests.portal.conftest import PASSWORD
 from tests.support.browser import (
     CHROMIUM,
     CLOSED_NETWORK_FLAGS,
@@ -80,20 +88,42 @@ def _context(browser: Any, **options: Any) -> Any:
     return context
 
 
+def _watched(context: Any) -> tuple[Any, list[str]]:
+    """A page whose script errors and Content-Security-Policy refusals are collected: what the
+    CSP blocks (an inline script or style a template slipped in) is broken for users too."""
+    page, problems = context.new_page(), []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+
+    def console(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(f"{page.url}: {message.text}")
+
+    page.on("console", console)
+    return page, problems
+
+
+def _closed(context: Any, problems: list[str]) -> None:
+    context.close()
+    if problems:
+        pytest.fail("the pages broke in the browser:\n" + "\n".join(problems[:20]))
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = _context(browser)
-    yield context.new_page()
-    context.close()
+    page, problems = _watched(context)
+    yield page
+    _closed(context, problems)
 
 
 @pytest.fixture
 def nojs_page(browser: Any) -> Iterator[Any]:
     """A page with JavaScript off: every form must still work ("forms work without JavaScript").
-    Note that check_axe needs JavaScript; run it on `page`."""
+    check_axe needs JavaScript: run it on `page`."""
     context = _context(browser, java_script_enabled=False)
-    yield context.new_page()
-    context.close()
+    page, problems = _watched(context)
+    yield page
+    _closed(context, problems)
 
 
 @pytest.fixture
@@ -133,10 +163,38 @@ def emulators(emulator_certificates: EmulatorCertificates, xero_specs: None) -> 
 
 @dataclass
 class Portal:
+    """The portal as served; `user`, `sign_in` and `connection` set up what a test does not
+    walk through itself (tests/portal/conftest.py does the same without a browser)."""
+
     url: str
+    app: FastAPI
     runtime: Runtime
     settings: Settings
     emulators: Emulators
+
+    def user(self, email: str = "ada@example.com", password: str = PASSWORD) -> User:
+        with self.runtime.sessions.begin() as session:
+            made = create_user(session, email, password)
+            session.expunge(made)
+            return made
+
+    def sign_in(self, page: Any, user: User) -> None:
+        """The browser signed in as a real login leaves it: the session cookie."""
+        with self.runtime.sessions.begin() as session:
+            token, _ = start_session(session, session.merge(user), remember=False)
+        page.context.add_cookies([{"name": auth.COOKIE, "value": token, "url": self.url}])
+
+    def connection(self, user: User) -> Connection:
+        """The demo connection to both emulators, the user's, made as `connection add` makes
+        it (its rows in Dynamics, Xero's reference data imported)."""
+        new = demo_connection(self.emulators.xero_url, self.emulators.dataverse_url)
+        made, _ = add_connection(
+            self.settings,
+            self.runtime.sessions,
+            self.runtime.box,
+            replace(new, user_id=user.id),
+        )
+        return made
 
 
 @pytest.fixture
@@ -153,5 +211,5 @@ def portal(tmp_path: Path, emulators: Emulators) -> Iterator[Portal]:
     app = create_app(settings, runtime=runtime)
     with ServerThread(app) as server:
         runtime.settings = settings.model_copy(update={"public_url": server.url})
-        yield Portal(server.url, runtime, settings, emulators)
+        yield Portal(server.url, app, runtime, settings, emulators)
     runtime.close()

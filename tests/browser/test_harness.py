@@ -126,3 +126,19 @@ def test_check_axe_fails_on_serious_violations_with_a_readable_list(page: Any) -
     message = str(failed.value)
     assert "image-alt (critical)" in message and "button-name (critical)" in message
     assert "<img" in message  # the offending element is shown
+
+
+def test_what_the_csp_blocks_is_reported(browser: Any, portal: Portal) -> None:
+    from tests.browser.conftest import _context, _watched
+
+    context = _context(browser)
+    page, problems = _watched(context)
+    page.goto(portal.url + "/")
+    with page.expect_console_message(lambda m: "Content Security Policy" in m.text):
+        page.evaluate(
+            "() => { const s = document.createElement('script');"
+            " s.textContent = 'window.ran = 1'; document.body.append(s); }"
+        )
+    assert page.evaluate("() => window.ran") is None  # the inline script did not run
+    context.close()
+    assert any("Content Security Policy" in p for p in problems), problems
