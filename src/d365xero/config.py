@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     # webhook signing key (developer portal, Webhooks).
     public_url: str | None = None
     xero_webhook_key: SecretStr | None = None
+    # The portal's e-mails (verification, password reset). Without a host (demo and embedded
+    # mode) they go to the outbox page (/outbox, on this machine only) and the log instead.
+    # Port 465 is TLS from the start; any other port upgrades with STARTTLS unless told not to.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "d365xero <no-reply@localhost>"
+    smtp_starttls: bool = True
+
     # `serve`'s scheduler: passes running at once, and how long a webhook's request waits for
     # others to join it (each arrival restarts the wait, up to the max after the first), so a
     # burst of changes becomes few passes.

@@ -26,6 +26,10 @@ TABLES = {
     "sync_marks",
     "invoice_retries",
     "rate_budgets",
+    "portal_sessions",
+    "account_links",
+    "outbox_messages",
+    "login_failures",
 }
 
 

@@ -31,9 +31,11 @@ class Portal:
     app: FastAPI
     runtime: Runtime
 
-    def client(self) -> TestClient:
+    def client(self, address: str = "testclient") -> TestClient:
+        """`address`: the client's IP address as the app sees it ("127.0.0.1": this machine,
+        for the outbox)."""
         # Redirects are looked at, not followed: where a form sends the browser is the answer.
-        return TestClient(self.app, follow_redirects=False)
+        return TestClient(self.app, follow_redirects=False, client=(address, 50000))
 
     def user(self, email: str = "ada@example.com", password: str = PASSWORD) -> User:
         with self.runtime.sessions.begin() as session:

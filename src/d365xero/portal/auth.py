@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from d365xero.portal.http import db, secure_request
@@ -25,10 +25,11 @@ class Viewer:
 
     id: str
     email: str
+    verified: bool = True
 
     @classmethod
     def of(cls, user: User) -> Viewer:
-        return cls(id=user.id, email=user.email)
+        return cls(id=user.id, email=user.email, verified=user.email_verified_at is not None)
 
 
 class SignInRequired(Exception):
@@ -53,6 +54,18 @@ def current_user(request: Request, session: Session = Depends(db)) -> User | Non
 def signed_in(request: Request, user: User | None = Depends(current_user)) -> User:
     if user is None:
         raise SignInRequired(safe_next(request.url.path))
+    return user
+
+
+def verified(user: User = Depends(signed_in)) -> User:
+    """A signed-in user whose e-mail address is verified: needed to create connections (an
+    unverified one can sign in and look around; the banner says how to verify)."""
+    if user.email_verified_at is None:
+        raise HTTPException(
+            403,
+            "Verify your email address before you create a connection: open the link we sent "
+            "you, or use Send it again at the top of the page.",
+        )
     return user
 
 

@@ -106,6 +106,14 @@ class User(Base):
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The register form's details (empty for users made before the portal had them).
+    first_name: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    last_name: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    company: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    company_phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    country: Mapped[str] = mapped_column(sa.String(2), default="", server_default="")
+    # When the address was proved by a link sent to it (None: not yet).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Connection(Base):
@@ -318,3 +326,44 @@ class PortalSession(Base):
     remember: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccountLink(Base):
+    """A one-time link e-mailed to a user (verify the address, reset the password) or printed
+    by the demo (sign in). Only the token's SHA-256 is kept; used once, then deleted."""
+
+    __tablename__ = "account_links"
+    _repr_fields = ("user_id", "purpose", "expires_at")
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """An e-mail the portal would have sent, kept for the outbox page when no SMTP server is
+    set (demo and embedded mode). `sealed` is the SecretBox-sealed message: its link is as
+    good as a password for an hour."""
+
+    __tablename__ = "outbox_messages"
+    _repr_fields = ("id", "to_address")
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    to_address: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    sealed: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class LoginFailure(Base):
+    """A failed login, under the key it counts against ("account:<email>" or "address:<ip>"),
+    so every process of the portal throttles on the same counts."""
+
+    __tablename__ = "login_failures"
+    _repr_fields = ("key", "failed_at")
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(400), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
