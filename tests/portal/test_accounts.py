@@ -114,7 +114,9 @@ def test_register_keeps_what_was_typed_and_puts_errors_beside_fields(portal: Por
 def test_a_taken_address_is_not_confirmed_to_strangers(portal: Portal) -> None:
     portal.user("grace@example.com")
     first = _post(portal.client(), "/register", REGISTER, "/register")
-    fresh = _post(portal.client(), "/register", {**REGISTER, "email": "new@example.com"}, "/register")
+    fresh = _post(
+        portal.client(), "/register", {**REGISTER, "email": "new@example.com"}, "/register"
+    )
     assert first.status_code == fresh.status_code == 200
     tokens = re.compile(r'value="[^"]+"|"X-CSRF-Token": "[^"]+"')
     same = tokens.sub("", first.text).replace("grace@example.com", "X")
@@ -286,7 +288,9 @@ def test_the_account_page(portal: Portal) -> None:
     taken = _post(client, "/account", {**details, "email": "bob@example.com"}, "/account")
     assert taken.status_code == 400 and "cannot be used" in taken.text
     bad = _post(client, "/account", {**details, "first_name": "", "country": "?"}, "/account")
-    assert bad.status_code == 400 and 'id="e-first_name"' in bad.text and 'id="e-country"' in bad.text
+    assert (
+        bad.status_code == 400 and 'id="e-first_name"' in bad.text and 'id="e-country"' in bad.text
+    )
 
     wrong = {"current": "not my password", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     refused = _post(client, "/account/password", wrong, "/account")
@@ -343,7 +347,9 @@ def test_an_outdated_hash_is_upgraded_at_login(portal: Portal) -> None:
 def test_account_forms_refuse_a_missing_csrf_token(portal: Portal, path: str) -> None:
     client = portal.client()
     client.get("/login")  # the browser has its CSRF cookie, the form no token
-    answer = client.post(path, data={"email": "ada@example.com", "password": PASSWORD}, headers=HTML)
+    answer = client.post(
+        path, data={"email": "ada@example.com", "password": PASSWORD}, headers=HTML
+    )
     assert answer.status_code == 403
 
 

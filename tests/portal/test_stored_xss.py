@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from d365xero.store.models import Connection, InvoiceRetry, RunStatus
 from d365xero.store.runs import finish_run, start_run
+from tests.portal.conftest import PASSWORD
 from tests.portal.world import World, open_world
 from tests.support.portal_routes import Endpoint
 
@@ -44,6 +45,7 @@ UNESCAPED = re.compile(r"<script>xss\((\d+)\)|<img src=x onerror=xss\((\d+)\)")
 @dataclass
 class Poisons:
     where: dict[int, str] = field(default_factory=dict)  # n -> the field it went into
+    shown: set[int] = field(default_factory=set)  # the ones some page showed (escaped)
 
     def new(self, where: str) -> str:
         n = len(self.where) + 1
@@ -51,6 +53,7 @@ class Poisons:
         return poison(n)
 
     def leaks(self, html: str) -> list[str]:
+        self.shown.update(int(n) for n in re.findall(r"xss\((\d+)\)", html))
         return sorted({self.where.get(int(a or b), "?") for a, b in UNESCAPED.findall(html)})
 
 
@@ -158,7 +161,7 @@ def test_query_strings_are_escaped_on_every_page(poisoned: tuple[World, Poisons]
 class Form:
     action: str
     fields: dict[str, str] = field(default_factory=dict)  # hidden and chosen values
-    text: list[str] = field(default_factory=list)  # the fields a person types into
+    text: dict[str, str] = field(default_factory=dict)  # typed into: name -> input type
 
 
 class _Forms(HTMLParser):
@@ -175,17 +178,19 @@ class _Forms(HTMLParser):
             self._form = Form(a.get("action") or self.page_url)
             self.forms.append(self._form)
         form, name = self._form, a.get("name")
-        if form is None or not name:
+        if form is None:
+            return
+        if tag == "option" and self._select and a.get("value"):
+            form.fields.setdefault(self._select, a["value"])  # the first real choice
+        if not name:
             return
         kind = a.get("type", "").lower()
         if tag == "textarea" or (tag == "input" and kind in self.TYPED):
-            form.text.append(name)
+            form.text[name] = kind or "text"
         elif tag == "input" and kind in ("hidden", "checkbox", "radio"):
             form.fields.setdefault(name, a.get("value", "on"))
         elif tag == "select":
             self._select = name
-        if tag == "option" and self._select and self._select not in form.fields:
-            form.fields[self._select] = a.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
@@ -205,15 +210,35 @@ def _forms(world: World) -> list[Form]:
     return list(found.values())
 
 
+def _plausible(kind: str, n: int) -> str | None:
+    """A value the form accepts for a field of this type (None: a free text field)."""
+    return {
+        "email": f"xss-{n}@example.com",
+        "password": PASSWORD,
+        "tel": "+44 20 7946 0000",
+        "number": "1",
+        "date": datetime.now(UTC).date().isoformat(),
+        "url": "http://127.0.0.1:9/",
+    }.get(kind)
+
+
 def test_every_form_field_is_escaped_where_it_is_shown(poisoned: tuple[World, Poisons]) -> None:
+    """Each form twice: every field poisoned (the form answers with its errors and keeps what
+    was typed), then only its free text poisoned and the rest valid, so the text is stored and
+    shown wherever it goes (other pages, the outbox's emails)."""
     world, poisons = poisoned
     leaks = []
     for form in _forms(world):
-        data = dict(form.fields)
-        data.update({n: poisons.new(f"form {form.action} field {n}") for n in form.text})
-        data["csrf_token"] = world.tokens["owner"]
-        answer = world.signed_as("owner").post(form.action, data=data, headers=HTML)
-        assert answer.status_code < 500, f"{form.action}: {answer.status_code}"
-        leaks += [f"answer of {form.action}: {leak}" for leak in poisons.leaks(answer.text)]
+        for plausible in (False, True):
+            data = dict(form.fields)
+            for name, kind in form.text.items():
+                valid = _plausible(kind, len(poisons.where)) if plausible else None
+                data[name] = valid or poisons.new(f"form {form.action} field {name}")
+            data["csrf_token"] = world.tokens["owner"]
+            answer = world.signed_as("owner").post(form.action, data=data, headers=HTML)
+            assert answer.status_code < 500, f"{form.action}: {answer.status_code}"
+            leaks += [f"answer of {form.action}: {leak}" for leak in poisons.leaks(answer.text)]
     leaks += _scan(world, poisons)
     assert not leaks
+    # What the pages showed, escaped: the fields this test really covers today (pytest -s).
+    print("shown escaped:", sorted({poisons.where[n] for n in poisons.shown}))
