@@ -26,6 +26,8 @@ from d365xero.jobs.passes import PassResult
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.jobs.scheduler import run_passes, summary
 from d365xero.jobs.setup import NewConnection, add_connection
+from d365xero.portal.demo_user import EMAIL as DEMO_EMAIL
+from d365xero.portal.demo_user import demo_user, sign_in_minutes, sign_in_url
 from d365xero.portal.server import run_serve
 from d365xero.solution import schema
 from d365xero.store import connections
@@ -34,9 +36,11 @@ CLIENT_ID, CLIENT_SECRET, TENANT = "d365xero-demo", "demo-secret", "demo-tenant"
 CONNECTION_NAME = "Demo Company (UK) - Dynamics"
 
 
-def demo_connection(xero_url: str, dataverse_url: str) -> NewConnection:
-    """The connection to the two emulators, with their demo app's credentials."""
+def demo_connection(xero_url: str, dataverse_url: str, user_id: str | None = None) -> NewConnection:
+    """The connection to the two emulators, with their demo app's credentials (owned by the
+    portal's demo user when `user_id` is given)."""
     return NewConnection(
+        user_id=user_id,
         name=CONNECTION_NAME,
         xero_url=xero_url,
         xero_client_id=CLIENT_ID,
@@ -249,13 +253,18 @@ def run_demo(
         echo(f"Dataverse emulator: {dataverse.url}  (tenant {TENANT})")
         echo(f"Local CA:           {ca.cert_path.resolve()}")
         runtime = open_runtime(settings)
+        with runtime.sessions.begin() as session:
+            owner = demo_user(session).id
         connection, counts = add_connection(
             settings,
             runtime.sessions,
             runtime.box,
-            demo_connection(xero.url, dataverse.url),
+            demo_connection(xero.url, dataverse.url, owner),
         )
-        echo(f"Connection '{connection.name}' made; reference data: {counts}")
+        echo(
+            f"Connection '{connection.name}' made for the portal user {DEMO_EMAIL}; "
+            f"reference data: {counts}"
+        )
         with runtime.sessions() as session:
             stored = connections.get_connection(session, connection.id)
             assert stored is not None
@@ -295,6 +304,13 @@ def run_demo(
             f"{interval:.0f} s; press Ctrl-C to stop."
         )
         _subscribe_xero_when_up(xero_app, served, webhook_key, xero.url)
+        with runtime.sessions.begin() as session:
+            link = sign_in_url(session, demo_user(session), served)
+        echo(
+            f"Portal: open {link} to be signed in as {DEMO_EMAIL} (works once, for "
+            f"{sign_in_minutes()} minutes; then use Forgotten password? on {served}/login: "
+            f"its email is on {served}/outbox)."
+        )
 
         def told(result: PassResult, reason: str) -> None:
             echo(f"[{reason}] {summary(result)}")

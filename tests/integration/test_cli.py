@@ -147,6 +147,7 @@ def test_a_bad_secret_is_a_clear_error(emulators: tuple[str, str, Path], tmp_pat
 
 def test_demo_once_on_a_fresh_folder(tmp_path: Path) -> None:
     out = _run(["demo", "--once"], _env(tmp_path / "demo"))
+    assert "made for the portal user demo@example.com" in out
     assert "3 created, 0 updated, 1 failed" in out
     assert re.search(r"First pass: \d+ Xero API calls and \d+ Dataverse API calls", out)
     # The loop: paid in Xero by a person, back in Dynamics after the next pass.

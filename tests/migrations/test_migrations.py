@@ -29,7 +29,7 @@ TABLES = {
     "portal_sessions",
     "account_links",
     "outbox_messages",
-    "login_failures",
+    "throttle_events",
 }
 
 

@@ -35,7 +35,10 @@ class Portal:
         """`address`: the client's IP address as the app sees it ("127.0.0.1": this machine,
         for the outbox)."""
         # Redirects are looked at, not followed: where a form sends the browser is the answer.
-        return TestClient(self.app, follow_redirects=False, client=(address, 50000))
+        client = TestClient(self.app, follow_redirects=False, client=(address, 50000))
+        if address in ("127.0.0.1", "::1"):  # and it asks for this machine by name too
+            client.base_url = f"http://{'[::1]' if ':' in address else address}"  # type: ignore[assignment]
+        return client
 
     def user(self, email: str = "ada@example.com", password: str = PASSWORD) -> User:
         with self.runtime.sessions.begin() as session:

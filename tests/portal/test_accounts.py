@@ -36,7 +36,7 @@ REGISTER = {
     "password": PASSWORD,
     "confirm": PASSWORD,
 }
-_LINK = re.compile(r'class="button" href="http://testserver(/[^"]+)"')
+_LINK = re.compile(r'class="button" href="http://[^/"]+(/[^"]+)"')
 
 
 def _post(client: TestClient, path: str, data: dict[str, str], page: str | None = None):  # type: ignore[no-untyped-def]
@@ -355,6 +355,9 @@ def test_account_forms_refuse_a_missing_csrf_token(portal: Portal, path: str) ->
 
 def test_the_outbox_is_for_this_machine_only(portal: Portal) -> None:
     assert portal.client().get("/outbox", headers=HTML).status_code == 404
+    proxied = portal.client(LOCAL)  # a proxy on this machine, forwarding the public name
+    proxied.base_url = "http://portal.example"  # type: ignore[assignment]
+    assert proxied.get("/outbox", headers=HTML).status_code == 404
     assert portal.client(LOCAL).get("/outbox", headers=HTML).status_code == 200
     assert portal.client("::1").get("/outbox", headers=HTML).status_code == 200
 
@@ -420,3 +423,67 @@ def test_smtp_sends_with_the_public_address(tmp_path: Path, database_url: str) -
         server.stop()
     assert len(received) == 1
     assert re.search(r"https://portal\.example/reset/[A-Za-z0-9_-]{40,}", received[0])
+
+
+def test_emails_asked_for_are_limited(portal: Portal) -> None:
+    portal.user("ada@example.com")
+    client = portal.client("192.0.2.20")
+    for _ in range(4):  # the fourth is answered as ever, and not sent
+        asked = _post(client, "/forgot", {"email": "ada@example.com"}, "/forgot")
+        assert asked.status_code == 200 and "if it has an account" in asked.text
+    assert len(_outbox_links(portal)) == 3
+    for n in range(7):  # addresses with no account count against the sender the same
+        assert (
+            _post(client, "/forgot", {"email": f"x{n}@example.com"}, "/forgot").status_code == 200
+        )
+    held = _post(client, "/forgot", {"email": "ada@example.com"}, "/forgot")
+    assert held.status_code == 429 and "Too many emails" in held.text
+    assert int(held.headers["retry-after"]) > 0
+    other = _post(portal.client("192.0.2.21"), "/register", REGISTER, "/register")
+    assert other.status_code == 200  # another network is not held back
+
+
+def test_what_people_type_is_shown_as_text(portal: Portal) -> None:
+    script = '<script>alert("x")</script>'
+    fields = {**REGISTER, "first_name": script, "last_name": f"O'{script}", "company": script}
+    client = portal.client()
+    assert _post(client, "/register", fields, "/register").status_code == 200
+    assert _login(client, "grace@example.com", PASSWORD).status_code == 303
+    for path in ("/account", "/register"):
+        page = client.get(path, headers=HTML).text
+        assert "<script>alert" not in page
+    account = client.get("/account", headers=HTML).text
+    assert 'value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"' in account
+    outbox = portal.client(LOCAL).get("/outbox", headers=HTML).text
+    assert "<script>alert" not in outbox and "Hello &lt;script&gt;" in outbox
+
+
+@pytest.mark.parametrize("path", ["/register", "/login", "/forgot", "/account", "/reset/x"])
+def test_no_form_answers_500_to_anything(portal: Portal, path: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    client, _ = portal.signed_in_client("fuzz@example.com")
+    token = csrf_token(client, "/account")
+    names = st.sampled_from([*REGISTER, "remember", "next", "current", "x"])
+    values = st.text(max_size=300) | st.sampled_from(["", "GB", "a@b.co", "+44 1234 567890"])
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(names, values, max_size=9))
+    def post(fields: dict[str, str]) -> None:
+        answer = client.post(path, data={**fields, "csrf_token": token}, headers=HTML)
+        assert answer.status_code < 500, answer.text
+
+    post()
+
+
+def test_nul_characters_are_refused_not_a_500(portal: Portal) -> None:
+    """PostgreSQL text cannot hold NUL, not even to compare: the forms refuse it first."""
+    client = portal.client()
+    for path, data in (
+        ("/login", {"email": "a\x00@b.co", "password": "x\x00"}),
+        ("/forgot", {"email": "a\x00@b.co"}),
+        ("/register", {**REGISTER, "email": "a\x00b@c.co", "first_name": "\x00"}),
+    ):
+        answer = _post(client, path, data, path)
+        assert answer.status_code == 400 and 'id="e-email"' in answer.text, path

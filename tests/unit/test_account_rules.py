@@ -107,3 +107,11 @@ def test_login_form_needs_both_fields() -> None:
         "email": "Enter your email address.",
         "password": "Enter your password.",
     }
+
+
+def test_login_refuses_what_is_no_address() -> None:
+    for email in ("a\x00@b.co", "x" * 300):
+        assert (
+            "like name@example.com"
+            in rules.login_errors({"email": email, "password": "p"})["email"]
+        )

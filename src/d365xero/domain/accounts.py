@@ -152,8 +152,12 @@ def register_errors(
 
 def login_errors(fields: Mapping[str, str]) -> dict[str, str]:
     errors = {}
-    if not fields.get("email"):
+    email = fields.get("email", "")
+    if not email:
         errors["email"] = "Enter your email address."
+    elif len(email) > EMAIL_MAX or any(ord(c) < 32 for c in email):
+        # Never an account's address (and PostgreSQL refuses NUL in text even to compare).
+        errors["email"] = "Enter an email address like name@example.com."
     if not fields.get("password"):
         errors["password"] = "Enter your password."
     return errors

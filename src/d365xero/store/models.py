@@ -357,13 +357,14 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
-class LoginFailure(Base):
-    """A failed login, under the key it counts against ("account:<email>" or "address:<ip>"),
-    so every process of the portal throttles on the same counts."""
+class ThrottleEvent(Base):
+    """Something counted against a limit: a failed login under "account:<email>" and
+    "address:<ip>", an email asked for under "mail-to:<email>" and "mail-from:<ip>". In the
+    store, so that every process of the portal throttles on the same counts."""
 
-    __tablename__ = "login_failures"
-    _repr_fields = ("key", "failed_at")
+    __tablename__ = "throttle_events"
+    _repr_fields = ("key", "at")
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(sa.String(400), index=True)
-    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -88,7 +88,20 @@ def _hours(purpose: Purpose) -> str:
     return f"{seconds / 3600:.0f} hours" if seconds >= 7200 else f"{seconds / 60:.0f} minutes"
 
 
+def _deliver(request: Request, session: Session, mail: Mail) -> bool:
+    """Send, unless the recipient has had enough emails for now (then nothing is sent, and
+    True: the page says what it always says)."""
+    if not throttle.take_mail(session, mail.to, _address(request)):
+        log.info("mail.held_back", to=mail.to, subject=mail.subject)
+        return True
+    return _mailer(request).send(session, mail)
+
+
 def _send_link(request: Request, session: Session, user: User, purpose: Purpose) -> bool:
+    if not throttle.take_mail(session, user.email, _address(request)):
+        # No new link either: it would void the one already sent.
+        log.info("mail.held_back", to=user.email, purpose=purpose.value)
+        return True
     token = issue_link(session, user, purpose)
     path = {Purpose.verify: "/verify/", Purpose.reset: "/reset/"}[purpose] + token
     link = _link(request, path)
@@ -108,6 +121,20 @@ def _send_link(request: Request, session: Session, user: User, purpose: Purpose)
             "message: your password stays as it is.\n"
         )
     return _mailer(request).send(session, Mail(user.email, subject, body, link))
+
+
+def _too_many_mails(
+    request: Request, session: Session, template: str, fields: dict[str, str]
+) -> Response | None:
+    """A 429 page if this client address asked for too many emails lately."""
+    until = throttle.sender_wait(session, _address(request))
+    if until is None:
+        return None
+    wait = max(1, round((until - utcnow()).total_seconds()))
+    message = f"Too many emails asked for from your network: try again after {until:%H:%M} UTC."
+    response = _invalid(request, template, fields, {"_form": message}, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _check_email(request: Request, email: str, what: str, sent: bool = True) -> Response:
@@ -133,6 +160,9 @@ def register(
     errors = rules.register_errors(fields, countries(), breached_passwords())
     if errors:
         return _invalid(request, "accounts/register.html", fields, errors)
+    held = _too_many_mails(request, session, "accounts/register.html", fields)
+    if held:
+        return held
     email = fields["email"].lower()
     existing = users.get_user_by_email(session, email)
     what = "to verify your address; then log in"
@@ -146,7 +176,7 @@ def register(
             f"login page: {_link(request, '/forgot')}\nIf it was not you, ignore this message.\n",
             _link(request, "/forgot"),
         )
-        return _check_email(request, email, what, _mailer(request).send(session, mail))
+        return _check_email(request, email, what, _deliver(request, session, mail))
     user = users.create_user(session, email, fields["password"], _profile(fields))
     log.info("account.registered", user_id=user.id)
     return _check_email(request, email, what, _send_link(request, session, user, Purpose.verify))
@@ -295,7 +325,12 @@ def forgot(
     problem = rules.email_problem(email)
     if problem:
         return _invalid(request, "accounts/forgot.html", fields, {"email": problem})
+    held = _too_many_mails(request, session, "accounts/forgot.html", fields)
+    if held:
+        return held
     user = users.get_user_by_email(session, email)
+    if user is None:  # counted all the same: the limits must not tell who has an account
+        throttle.take_mail(session, email, _address(request))
     sent = _send_link(request, session, user, Purpose.reset) if user else True
     return _check_email(
         request, email.lower(), "to reset your password, if it has an account", sent
@@ -418,8 +453,15 @@ def change_password(
 
 
 def _loopback(request: Request) -> bool:
+    """From this machine, to this machine: the client's address and the name it asked for
+    are both loopback. The name too, because behind a reverse proxy on this machine that
+    forwards no X-Forwarded-For every client would seem to be 127.0.0.1; the public name it
+    forwards in Host is not loopback."""
+    host = (request.url.hostname or "").strip("[]")
     try:
-        return ip_address(_address(request)).is_loopback
+        return ip_address(_address(request)).is_loopback and (
+            host == "localhost" or ip_address(host).is_loopback
+        )
     except ValueError:
         return False
 

@@ -1,5 +1,6 @@
 """Portal accounts: the register form's details and e-mail verification on users; one-time
-links (verify, reset, sign in), the outbox of messages when no SMTP is set, failed logins.
+links (verify, reset, sign in), the outbox of messages when no SMTP is set, throttle events
+(failed logins, emails asked for).
 
 Revision ID: portal_accounts
 Revises: portal_sessions
@@ -50,18 +51,18 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_outbox_messages_created_at"), "outbox_messages", ["created_at"])
     op.create_table(
-        "login_failures",
+        "throttle_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("key", sa.String(length=400), nullable=False),
-        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_throttle_events")),
     )
-    op.create_index(op.f("ix_login_failures_key"), "login_failures", ["key"])
+    op.create_index(op.f("ix_throttle_events_key"), "throttle_events", ["key"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_login_failures_key"), table_name="login_failures")
-    op.drop_table("login_failures")
+    op.drop_index(op.f("ix_throttle_events_key"), table_name="throttle_events")
+    op.drop_table("throttle_events")
     op.drop_index(op.f("ix_outbox_messages_created_at"), table_name="outbox_messages")
     op.drop_table("outbox_messages")
     op.drop_index(op.f("ix_account_links_user_id"), table_name="account_links")
