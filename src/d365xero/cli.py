@@ -100,6 +100,7 @@ def _interval(default: float, what: str) -> Any:
 class EmulatedService(StrEnum):
     xero = "xero"
     dataverse = "dataverse"
+    stripe = "stripe"
 
 
 @app.command(epilog=EXIT_CODES)
@@ -132,10 +133,17 @@ def emulate(
         "--state",
         metavar="FILE",
         help="Keep the emulator's whole state in FILE: loaded at start, saved a second after "
-        "changes and at exit, so a restart is the same organisation.",
+        "changes and at exit, so a restart is the same organisation (Xero and Dataverse).",
+    ),
+    webhook_url: str | None = typer.Option(
+        None,
+        "--webhook-url",
+        callback=_text,
+        help="Stripe: where to send its signed webhook events (e.g. "
+        "http://127.0.0.1:8000/webhooks/stripe).",
     ),
 ) -> None:
-    """Run one emulator (Xero or Dataverse) until Ctrl-C."""
+    """Run one emulator (Xero, Dataverse or the Stripe stand-in) until Ctrl-C."""
     from contextlib import nullcontext
 
     from d365xero.config import get_settings
@@ -145,9 +153,16 @@ def emulate(
     from d365xero.emulators.core.tls import LocalCA
 
     settings = get_settings()
+    if service is EmulatedService.stripe and state:
+        typer.echo("error: --state is for the Xero and Dataverse emulators only", err=True)
+        raise typer.Exit(2)
     sock = listen(host, port)  # first: a port in use or out of reach is said before anything
     port = sock.getsockname()[1]
-    if service is EmulatedService.xero:
+    if service is EmulatedService.stripe:
+        from d365xero.emulators.stripe.app import create_app as create_stripe
+
+        asgi = create_stripe()
+    elif service is EmulatedService.xero:
         from d365xero.emulators.xero.app import create_app as create_xero
 
         asgi = create_xero(
@@ -177,8 +192,16 @@ def emulate(
     url = f"{scheme}://{host}:{port}"
     if state:
         typer.echo(f"State kept in {state.resolve()}")
-    tenant = emulator.entra.tenant if service is EmulatedService.dataverse else None
-    for line in connection_half(service.value, url, client_id, client_secret, tenant):
+    if service is EmulatedService.stripe:
+        from d365xero.emulators.core.connect_hint import stripe_settings
+
+        if webhook_url:
+            emulator.sender.register(webhook_url)
+        lines = stripe_settings(url, emulator.secret_key, emulator.webhook_secret, webhook_url)
+    else:
+        tenant = emulator.entra.tenant if service is EmulatedService.dataverse else None
+        lines = connection_half(service.value, url, client_id, client_secret, tenant)
+    for line in lines:
         typer.echo(line)
     typer.echo(f"{service.value} emulator on {url}")
     with autosave.running() if autosave else nullcontext():

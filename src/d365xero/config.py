@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     smtp_from: str = "d365xero <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Stripe, for plans and billing: its API origin (a local stand-in's for the demo and tests),
+    # the account's secret API key, and the webhook endpoint's signing secret (whsec_...).
+    stripe_url: str = "https://api.stripe.com"
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
     # `serve`'s scheduler: passes running at once, and how long a webhook's request waits for
     # others to join it (each arrival restarts the wait, up to the max after the first), so a
     # burst of changes becomes few passes.
@@ -65,6 +70,11 @@ class Settings(BaseSettings):
     @classmethod
     def _xero_url_policy(cls, value: str) -> str:
         return remote_url(value, "D365XERO_XERO_URL")
+
+    @field_validator("stripe_url")
+    @classmethod
+    def _stripe_url_policy(cls, value: str) -> str:
+        return remote_url(value, "D365XERO_STRIPE_URL")
 
     def database(self) -> str:
         """The store's URL: the configured one, else a SQLite file in the data folder."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from d365xero.domain.plans import lapse_reason, plan_label
+
 TRIAL_DAYS = 30
 TRIAL = "trial"
 
@@ -28,7 +30,10 @@ def entitlement(
     trial_ends_at: datetime | None,
     subscription_ends_at: datetime | None,
     now: datetime,
+    status: str | None = None,
 ) -> Entitlement:
+    """`status` is the billing provider's word for the subscription (Stripe's: active, past_due,
+    canceled...), when one was reported: it says why an ended subscription ended."""
     if plan == TRIAL:
         if trial_ends_at is not None and trial_ends_at <= now:
             return Entitlement(
@@ -36,11 +41,13 @@ def entitlement(
             )
         until = f" until {trial_ends_at:%Y-%m-%d}" if trial_ends_at else ""
         return Entitlement(True, f"trial{until}")
+    label = plan_label(plan)
     if subscription_ends_at is not None and subscription_ends_at <= now:
         return Entitlement(
             False,
-            f"subscription ({plan}) ended on {subscription_ends_at:%Y-%m-%d}: renew it to "
+            lapse_reason(plan, status, subscription_ends_at)
+            or f"subscription ({label}) ended on {subscription_ends_at:%Y-%m-%d}: renew it to "
             "resume syncing",
         )
     until = f" until {subscription_ends_at:%Y-%m-%d}" if subscription_ends_at else ""
-    return Entitlement(True, f"{plan}{until}")
+    return Entitlement(True, f"{label}{until}")

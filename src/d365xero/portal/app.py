@@ -4,6 +4,7 @@ pages (portal.routes). Built by `create_app`, never at import time; routes are s
 
 from __future__ import annotations
 
+import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -43,18 +44,29 @@ def create_app(
     runtime: Runtime | None = None,
     passes: PassRequests | None = None,
     metrics: Metrics | None = None,
+    stripe_http: httpx.Client | None = None,
 ) -> FastAPI:
     """`passes` is how webhooks ask for passes (serve's scheduler, or the worker's queue);
-    without one, webhooks are answered 503 so the sender retries later."""
+    without one, webhooks are answered 503 so the sender retries later. `stripe_http` is how
+    the stripe SDK reaches D365XERO_STRIPE_URL (default: a client of its own)."""
     runtime = runtime or open_runtime(settings)
     metrics = metrics or Metrics()
     key = settings.xero_webhook_key.get_secret_value() if settings.xero_webhook_key else None
     receivers = Receivers(runtime.sessions, runtime.box, passes, metrics, key)
+    from d365xero.billing.client import client_factory
+    from d365xero.billing.webhooks import StripeWebhooks
+
+    stripe_client = client_factory(settings, stripe_http)
+    secret = settings.stripe_webhook_secret
+    stripe_hooks = StripeWebhooks(
+        runtime.sessions, stripe_client, secret.get_secret_value() if secret else None
+    )
     from d365xero.store.migrate import head_revision
 
     head = head_revision()
     app = FastAPI(title="d365xero", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime, app.state.metrics, app.state.receivers = runtime, metrics, receivers
+    app.state.stripe_client, app.state.stripe_hooks = stripe_client, stripe_hooks
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -84,5 +96,12 @@ def create_app(
         status, detail = receivers.dataverse(connection, key, body)
         return PlainTextResponse(detail, status_code=status)
 
-    mount_portal(app)
+    @app.post("/webhooks/stripe")
+    def stripe_webhook(request: Request, body: bytes = Depends(_raw_body)) -> Response:
+        status, detail = stripe_hooks.receive(body, request.headers.get("stripe-signature"))
+        return PlainTextResponse(detail, status_code=status)
+
+    from d365xero.billing.client import checkout_origins
+
+    mount_portal(app, form_targets=checkout_origins(settings))
     return app

@@ -98,7 +98,11 @@ def add_connection(
 def connection_entitlement(connection: Connection) -> Entitlement:
     """Whether the connection's plan still entitles it to passes, and why not."""
     return entitlement(
-        connection.plan, connection.trial_ends_at, connection.subscription_ends_at, utcnow()
+        connection.plan,
+        connection.trial_ends_at,
+        connection.subscription_ends_at,
+        utcnow(),
+        connection.subscription_status,
     )
 
 

@@ -176,6 +176,9 @@ class Connection(Base):
     plan: Mapped[str] = mapped_column(sa.String(32), default="trial", server_default="trial")
     trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     subscription_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The billing provider's status of the subscription (Stripe's: active, past_due, canceled,
+    # ...): says why an ended subscription ended (domain.subscription.entitlement).
+    subscription_status: Mapped[str | None] = mapped_column(sa.String(32))
     # How often `worker` passes it when nothing asked sooner (seconds).
     sync_interval: Mapped[int] = mapped_column(sa.Integer, default=300, server_default="300")
 
@@ -311,6 +314,65 @@ class RateBudget(Base):
     blocked_until: Mapped[float] = mapped_column(sa.Float, default=0.0)
     window: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     used: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class BillingDetails(Base):
+    """A portal user's billing details (the guide's "Set Up Billing"), and their customer at
+    the billing provider once one was made."""
+
+    __tablename__ = "billing_details"
+    _repr_fields = ("user_id", "stripe_customer_id")
+
+    user_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    email: Mapped[str] = mapped_column(sa.String(320), default="")
+    company_phone: Mapped[str] = mapped_column(sa.String(200), default="")
+    company_position: Mapped[str] = mapped_column(sa.String(200), default="")
+    company: Mapped[str] = mapped_column(sa.String(200), default="")
+    vat_exempt: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    address_line1: Mapped[str] = mapped_column(sa.String(200), default="")
+    address_line2: Mapped[str] = mapped_column(sa.String(200), default="")
+    address_line3: Mapped[str] = mapped_column(sa.String(200), default="")
+    city: Mapped[str] = mapped_column(sa.String(200), default="")
+    county: Mapped[str] = mapped_column(sa.String(200), default="")
+    postcode: Mapped[str] = mapped_column(sa.String(200), default="")
+    country: Mapped[str] = mapped_column(sa.String(200), default="")
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class BillingSubscription(Base):
+    """A subscription at the billing provider (Stripe's `sub_...` id) paying for a connection.
+    A connection that subscribes again after a cancellation has several; the newest decides."""
+
+    __tablename__ = "billing_subscriptions"
+    _repr_fields = ("id", "connection_id", "plan", "status")
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[str | None] = mapped_column(sa.String(255))
+    plan: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class BillingEvent(Base):
+    """A billing webhook event already applied (Stripe's `evt_...` id): a redelivery of it is
+    acknowledged and changes nothing."""
+
+    __tablename__ = "billing_events"
+    _repr_fields = ("id", "type")
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PortalSession(Base):

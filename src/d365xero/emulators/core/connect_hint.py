@@ -37,6 +37,21 @@ def connection_half(
     ]
 
 
+def stripe_settings(
+    url: str, secret_key: str, webhook_secret: str, webhook_url: str | None
+) -> list[str]:
+    """The settings that point `serve` at the Stripe stand-in (its keys are published test
+    defaults, like the other emulators' demo secret)."""
+    where = webhook_url or "nowhere yet (--webhook-url URL)"
+    return [
+        "Settings for `d365xero serve` (the Stripe stand-in's test keys):",
+        f"  D365XERO_STRIPE_URL={url}",
+        f"  D365XERO_STRIPE_SECRET_KEY={secret_key}",
+        f"  D365XERO_STRIPE_WEBHOOK_SECRET={webhook_secret}",
+        f"Webhook events go to {where}",
+    ]
+
+
 def trust_hint(data_dir: Path, ca_path: Path) -> str:
     return (
         f"A connector whose D365XERO_DATA_DIR is {data_dir.resolve()} trusts this CA; "
