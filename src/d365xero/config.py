@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     # shell history that way); the portal's registered apps read the same two.
     xero_client_secret: SecretStr | None = None
     dataverse_client_secret: SecretStr | None = None
+    # The portal's registered apps (Connect to Xero, Connect to Dynamics): their client ids,
+    # with the two secrets above. Their redirect URIs are PUBLIC_URL's (or the request's)
+    # /connections/new/xero/callback and /connections/new/dynamics/callback.
+    xero_client_id: str | None = None
+    dataverse_client_id: str | None = None
 
     # Where Dynamics and Xero reach `serve` (webhooks are registered at it), and the Xero app's
     # webhook signing key (developer portal, Webhooks).

@@ -503,7 +503,11 @@ class DynamicsGateway:
         )
 
     def ensure_settings(
-        self, tenant_id: str, sales_account_id: str | None, purchase_account_id: str | None
+        self,
+        tenant_id: str,
+        sales_account_id: str | None,
+        purchase_account_id: str | None,
+        timezone: str = "Europe/London",
     ) -> bool:
         """The connection's dxc_setting row with the seed's defaults, unless it has one: a
         user's own choices are never overwritten. True when it was created."""
@@ -524,7 +528,7 @@ class DynamicsGateway:
             "dxc_createproducts": True,
             "dxc_defaultinvoicestatus": schema.option_value(schema.INVOICE_STATUS, "Draft"),
             "dxc_createcreditnote": False,
-            "dxc_timezone": "Europe/London",
+            "dxc_timezone": timezone,
         }
         for nav, account_id in (
             ("dxc_DefaultSalesAccountId", sales_account_id),

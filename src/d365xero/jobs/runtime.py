@@ -43,9 +43,11 @@ class Runtime:
             return cached[1]
         self.forget_clients(connection.id)
         from d365xero.jobs.clients import build_clients
+        from d365xero.jobs.kept import StoreSecrets
 
         budgets = self.engine if self.shared_budgets else None
-        clients = build_clients(self.settings, connection, secrets, self.xero_cache, budgets)
+        kept = StoreSecrets(self.sessions, self.box, connection.id)
+        clients = build_clients(self.settings, connection, secrets, self.xero_cache, budgets, kept)
         self._clients[connection.id] = (connection.updated_at, clients)
         return clients
 

@@ -1,11 +1,14 @@
-"""Making a connection without a browser: Xero custom-connection and Dataverse application-user
-credentials, checked against both services before anything is kept."""
+"""Making a connection, from the command line (a Xero custom connection and a Dataverse
+application user's credentials) or from the portal (the refresh tokens of the user's consent on
+either side): checked against both services before anything is kept."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +19,7 @@ from d365xero.dataverse.discovery import discover
 from d365xero.dataverse.gateway import reference_row_id
 from d365xero.errors import ConfigurationError, RemoteError
 from d365xero.jobs.clients import build_clients
+from d365xero.jobs.kept import DATAVERSE_REFRESH, XERO_REFRESH, MemorySecrets
 from d365xero.store import connections, marks
 from d365xero.store.models import DEFAULT_AUTHORITY, Connection
 from d365xero.store.secrets import SecretBox
@@ -44,6 +48,24 @@ class NewConnection:
     xero_tenant_id: str | None = None
     timezone: str = "Europe/London"
     user_id: str | None = None
+    # From the portal's Connect to Xero / Connect to Dynamics (the client ids and secrets are
+    # then the portal's registered apps'); Xero's id of its connection, to disconnect it.
+    xero_refresh_token: str | None = None
+    xero_connection_id: str | None = None
+    dataverse_refresh_token: str | None = None
+    # Told each refresh token rotated while the connection is checked: kept by the caller
+    # too, so a failed attempt does not lose the only refresh token that still works.
+    rotated: Callable[[str, str], None] | None = None
+
+    def secrets(self) -> dict[str, str]:
+        values = {
+            "xero_client_secret": self.xero_client_secret,
+            "dataverse_client_secret": self.dataverse_client_secret,
+            XERO_REFRESH: self.xero_refresh_token,
+            "xero_connection_id": self.xero_connection_id,
+            DATAVERSE_REFRESH: self.dataverse_refresh_token,
+        }
+        return {k: v for k, v in values.items() if v}
 
 
 def add_connection(
@@ -56,10 +78,7 @@ def add_connection(
             session,
             box,
             name=new.name,
-            secrets={
-                "xero_client_secret": new.xero_client_secret,
-                "dataverse_client_secret": new.dataverse_client_secret,
-            },
+            secrets=new.secrets(),
             user_id=new.user_id,
             timezone=new.timezone,
             xero_url=new.xero_url,
@@ -104,7 +123,9 @@ def _use_discovered(settings: Settings, connection: Connection, new: NewConnecti
 def _check_and_import(
     settings: Settings, session: Session, box: SecretBox, connection: Connection, new: NewConnection
 ) -> dict[str, int]:
-    with build_clients(settings, connection, connections.read_secrets(box, connection)) as c:
+    secrets = connections.read_secrets(box, connection)
+    kept = _Rotations(secrets, new.rotated)
+    with build_clients(settings, connection, secrets, kept=kept) as c:
         tenants = c.xero.tenants()
         tenant = _pick_tenant(tenants, new.xero_tenant_id)
         connections.assign_tenant(session, connection, tenant.tenant_id, tenant.name)
@@ -117,9 +138,25 @@ def _check_and_import(
                 tenant.tenant_id,
                 _account_row(tenant.tenant_id, accounts.get(DEFAULT_SALES_ACCOUNT)),
                 _account_row(tenant.tenant_id, accounts.get(DEFAULT_PURCHASE_ACCOUNT)),
+                connection.timezone,
             )
         )
+    if kept.changed:  # a refresh token rotated: the connection keeps the newest
+        connections.update_secrets(box, connection, kept.changed)
     return counts
+
+
+class _Rotations(MemorySecrets):
+    def __init__(self, secrets: dict[str, Any], told: Callable[[str, str], None] | None):
+        super().__init__(secrets)
+        self.changed: dict[str, str] = {}
+        self._told = told
+
+    def save(self, key: str, value: str) -> None:
+        super().save(key, value)
+        self.changed[key] = value
+        if self._told is not None:
+            self._told(key, value)
 
 
 def _account_row(tenant_id: str, xero_account_id: str | None) -> str | None:

@@ -14,6 +14,7 @@ from d365xero.config import Settings
 from d365xero.jobs.dispatch import PassRequests
 from d365xero.jobs.metrics import Metrics
 from d365xero.jobs.runtime import Runtime, open_runtime
+from d365xero.portal.oauth import form_targets
 from d365xero.portal.routes import mount_portal
 from d365xero.portal.webhooks import Receivers
 
@@ -103,5 +104,8 @@ def create_app(
 
     from d365xero.billing.client import checkout_origins
 
-    mount_portal(app, form_targets=checkout_origins(settings))
+    # Connect to Xero / Dynamics post a form that is redirected to the identity server: CSP
+    # form-action applies to the redirect too (Chrome checks every hop of a form's navigation);
+    # Subscribe Now's is redirected to Stripe Checkout.
+    mount_portal(app, form_targets=(*form_targets(settings), *checkout_origins(settings)))
     return app

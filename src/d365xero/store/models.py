@@ -430,3 +430,24 @@ class ThrottleEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(sa.String(400), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConnectionDraft(Base):
+    """A connection being made in the portal (or a side being reconnected): what each OAuth
+    flow has got so far, sealed like a connection's secrets (its tokens, the pending flow's
+    state and PKCE verifier). The pending flow's state is found by its SHA-256 only, and a
+    draft expires: an abandoned one leaves nothing usable behind."""
+
+    __tablename__ = "connection_drafts"
+    _repr_fields = ("id", "user_id", "expires_at")
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The connection a reconnect is for (None: a new connection).
+    connection_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE")
+    )
+    state_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    data: Mapped[str] = mapped_column(sa.Text)  # a Fernet token (store.secrets)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,10 +1,16 @@
-"""Xero access tokens for one connection: client credentials (custom connections) now;
-the authorization-code grant's refresh rotation goes here too."""
+"""Xero access tokens for one connection: client credentials (custom connections), or the
+refresh-token grant of a connection a user authorised in the portal (authorization code).
+
+Xero rotates the refresh token on every use (the new one must be kept, the old one stops
+working 30 minutes later: developer.xero.com/documentation/guides/oauth2/auth-flow, "Refreshing
+access tokens"), so the refresh-token source reads the latest one from where it is kept before
+each refresh and hands the new one back at once."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +79,83 @@ class ClientCredentialsTokens:
             expires_at=time.time() + float(body.get("expires_in", 1800)),
             scope=str(body.get("scope", "")),
         )
+
+
+class RefreshTokens:
+    """Access tokens from a refresh token: `load` gives the refresh token kept now (the store's,
+    which another process may have rotated), `keep` is handed each rotated one before the new
+    access token is used."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        load: Callable[[], str],
+        keep: Callable[[str], None],
+    ):
+        self._http = http
+        self._token_url = token_url
+        self._client = (client_id, client_secret)
+        self._load = load
+        self._keep = keep
+        self._token: AccessToken | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> AccessToken:
+        with self._lock:
+            if self._token is None or not self._token.fresh(time.time()):
+                self._token = self._refresh()
+            return self._token
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _refresh(self) -> AccessToken:
+        body = token_request(
+            self._http,
+            self._token_url,
+            self._client,
+            {"grant_type": "refresh_token", "refresh_token": self._load()},
+        )
+        if body.get("refresh_token"):
+            self._keep(str(body["refresh_token"]))
+        return AccessToken(
+            value=body["access_token"],
+            expires_at=time.time() + float(body.get("expires_in", 1800)),
+            scope=str(body.get("scope", "")),
+        )
+
+
+def token_request(
+    http: httpx.Client, token_url: str, client: tuple[str, str], form: dict[str, str]
+) -> dict[str, Any]:
+    """One call of Xero's token endpoint (the code exchange or a refresh), its JSON body; a
+    refusal is AuthorisationLost (the user must connect Xero again), an outage transient."""
+    try:
+        response = http.post(
+            token_url, data=form, auth=client, headers={"Accept": "application/json"}
+        )
+    except httpx.TransportError as exc:
+        raise transport_failure(exc, token_url, "xero") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientError(
+            f"Xero's token endpoint {token_url} answered HTTP {response.status_code}",
+            status=response.status_code,
+            service="xero",
+        )
+    body = _json(response)
+    if response.status_code != 200 or body is None or "access_token" not in body:
+        error = str(body.get("error")) if body and body.get("error") else None
+        raise AuthorisationLost(
+            f"Xero refused the connection's authorisation ({error or response.status_code} "
+            f"at {token_url}): connect Xero again from the portal (Connect to Xero)",
+            status=response.status_code,
+            service="xero",
+        )
+    return body
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:
