@@ -103,8 +103,12 @@ class DataverseClient:
         entity_id = response.headers.get("OData-EntityId", "")
         return entity_id.rsplit("(", 1)[-1].rstrip(")")
 
-    def update(self, entity_set: str, row_id: str, changes: dict[str, Any]) -> None:
-        self._request("PATCH", f"{entity_set}({row_id})", json=changes)
+    def update(
+        self, entity_set: str, row_id: str, changes: dict[str, Any], if_match: str | None = None
+    ) -> None:
+        """With `if_match` (an ETag), only while the row is at that version: else 412."""
+        headers = {"If-Match": if_match} if if_match else {}
+        self._request("PATCH", f"{entity_set}({row_id})", json=changes, headers=headers)
 
     def delete(self, entity_set: str, row_id: str) -> None:
         self._request("DELETE", f"{entity_set}({row_id})")

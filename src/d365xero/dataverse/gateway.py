@@ -551,8 +551,9 @@ class DynamicsGateway:
         self, tenant_id: str, data: ReferenceData, kinds: Sequence[str] = REFERENCE_KINDS
     ) -> dict[str, int]:
         """Each kind in its own change set, in the seed's order (accounts find their tax
-        rates); rows Xero no longer lists are deactivated, never deleted. Counts by table, and
-        by table + " deactivated" where rows were."""
+        rates); rows Xero no longer lists are deactivated, never deleted. Counts by table (rows
+        written), by table + " created" (of those, rows Dynamics did not have) and by table +
+        " deactivated" where rows were."""
         changesets, counts = [], {}
         for kind in REFERENCE_KINDS:
             if kind not in kinds:
@@ -562,18 +563,22 @@ class DynamicsGateway:
             wanted = {op.path for op in upserts}
             tag, key_column = REFERENCE_KEYS[kind]
             select = {"$select": f"{key},{key_column},statecode"}
-            rows = (r for page in self.client.pages(entity_set, select) for r in page)
             # Only rows of this Xero organisation: a row's id is derived from its tenant and Xero
             # key, so another connection's rows in the same Dynamics are left alone.
+            ours = [
+                (f"{entity_set}({r[key]})", r)
+                for page in self.client.pages(entity_set, select)
+                for r in page
+                if r[key] == _reference_id(tenant_id, tag, r.get(key_column) or "")
+            ]
             gone = [
                 Operation("PATCH", path, _deactivated(kind), _EXISTING)
-                for r in rows
-                if r[key] == _reference_id(tenant_id, tag, r.get(key_column) or "")
-                and (path := f"{entity_set}({r[key]})") not in wanted
-                and r.get("statecode") == ACTIVE
+                for path, r in ours
+                if path not in wanted and r.get("statecode") == ACTIVE
             ]
             changesets += [ops for ops in (upserts, gone) if ops]
             counts[entity_set] = len(upserts)
+            counts[f"{entity_set} created"] = len(wanted - {path for path, _ in ours})
             if gone:
                 counts[f"{entity_set} deactivated"] = len(gone)
         self._raise_failures(self.client.batch(changesets))

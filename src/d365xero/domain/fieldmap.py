@@ -121,22 +121,70 @@ def _rule(n: int, entry: object) -> FieldRule:
 
 
 def check_columns(mapping: FieldMapping, columns: Mapping[str, Mapping[str, str]]) -> None:
-    """Every mapped column exists in Dynamics and holds a value (not a lookup).
-    `columns`: table logical name -> column logical name -> Dataverse AttributeType."""
+    """Every mapped column exists in Dynamics and holds a value Xero's field can take (not a
+    lookup). `columns`: table logical name -> column logical name -> Dataverse AttributeType."""
     for n, rule in enumerate(mapping.rules, start=1):
-        table, label = SOURCES[rule.source]
-        kind = columns.get(table, {}).get(rule.column)
-        if kind is None:
-            raise MappingRefused(
-                f'Field mapping {n}: the column "{rule.column}" does not exist on {label} '
-                f"({table}) in Dynamics; use the column's logical name (lower case, e.g. "
-                f"dxc_region), as Settings > Customizations shows it. {FIX}"
-            )
-        if kind in LOOKUP_TYPES:
-            raise MappingRefused(
-                f'Field mapping {n}: the column "{rule.column}" on {label} is a lookup, which '
-                f"holds a reference, not a value; map a text, number, date or choice column. {FIX}"
-            )
+        problem = column_problem(rule, columns)
+        if problem:
+            raise MappingRefused(f"Field mapping {n}: {problem} {FIX}")
+
+
+# Xero fields that hold only text of their own kind, and the Dataverse column types that fit
+# them; the others (Reference, a line's description, a tracking option) take any value as text.
+TEXT_TYPES = ("String", "Memo")
+TARGET_TYPES = {
+    "Contact.EmailAddress": TEXT_TYPES,
+    "Contact.FirstName": TEXT_TYPES,
+    "Contact.LastName": TEXT_TYPES,
+    "Contact.TaxNumber": TEXT_TYPES,
+    "Contact.AccountNumber": (*TEXT_TYPES, "Integer", "BigInt"),
+}
+# Columns with no value of their own to $select: a lookup holds a reference; a virtual column
+# is computed and cannot be selected (Dataverse answers 400).
+NO_VALUE_TYPES = LOOKUP_TYPES | {"Virtual"}
+
+
+def column_problem(rule: FieldRule, columns: Mapping[str, Mapping[str, str]]) -> str | None:
+    """Why the rule's column cannot fill its Xero field, or None."""
+    table, label = SOURCES[rule.source]
+    kind = columns.get(table, {}).get(rule.column)
+    if kind is None:
+        return (
+            f'the column "{rule.column}" does not exist on {label} ({table}) in Dynamics; use '
+            "the column's logical name (lower case, e.g. dxc_region), as Settings > "
+            "Customizations shows it."
+        )
+    if kind in LOOKUP_TYPES:
+        return (
+            f'the column "{rule.column}" on {label} is a lookup, which holds a reference, not '
+            "a value; map a text, number, date or choice column."
+        )
+    if kind in NO_VALUE_TYPES:
+        return f'the column "{rule.column}" on {label} is {kind}, which holds no value to copy.'
+    fits = TARGET_TYPES.get(rule.target)
+    if fits is not None and kind not in fits:
+        return (
+            f'the column "{rule.column}" on {label} is {kind}; Xero\'s {rule.target} takes '
+            f"{' or '.join(fits)} columns only."
+        )
+    return None
+
+
+def dump(mapping: FieldMapping) -> str:
+    """The mapping as dxc_fieldmappings JSON (empty text for none)."""
+    if not mapping.rules:
+        return ""
+    entries = [{"from": f"{r.source}.{r.column}", "to": r.target} for r in mapping.rules]
+    return json.dumps(entries, indent=2)
+
+
+def canonical(text: str | None) -> str:
+    """The same mapping in one spelling (so a re-formatted one is not a change); text that is
+    not a mapping stays as it is."""
+    try:
+        return dump(parse(text))
+    except MappingRefused:
+        return text or ""
 
 
 @dataclass(frozen=True)

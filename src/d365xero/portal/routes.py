@@ -14,7 +14,16 @@ from d365xero.portal.security import SecurityHeaders
 from d365xero.portal.web import STATIC
 
 # Modules of d365xero.portal.pages, each with a `router`.
-PAGES = ("home", "accounts", "billing", "connections", "connect_flow")
+PAGES = (
+    "home",
+    "accounts",
+    "billing",
+    "connections",
+    "connect_flow",
+    "center",
+    "settings",
+    "mapping",
+)
 
 
 def mount_portal(app: FastAPI, form_targets: Iterable[str] = ()) -> None:

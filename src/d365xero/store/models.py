@@ -451,3 +451,25 @@ class ConnectionDraft(Base):
     data: Mapped[str] = mapped_column(sa.Text)  # a Fernet token (store.secrets)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferenceImport(Base):
+    """One press of a Synchronisation Center button: which kind, how far it got (its stage, for
+    the live progress), and its result (rows created, updated and deactivated in Dynamics, or
+    why it failed). The newest row of each kind is what the page shows under its button."""
+
+    __tablename__ = "reference_imports"
+    __table_args__ = (sa.Index("ix_reference_imports_connection_kind", "connection_id", "kind"),)
+    _repr_fields = ("connection_id", "kind", "status")
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))  # taxrates | accounts | brandingthemes
+    status: Mapped[str] = mapped_column(sa.String(16))  # running | done | failed
+    stage: Mapped[int] = mapped_column(sa.Integer, default=0)  # steps done, of IMPORT_STAGES
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    deactivated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    message: Mapped[str | None] = mapped_column(sa.Text)

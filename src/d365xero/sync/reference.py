@@ -21,7 +21,12 @@ from d365xero.sync.report import Outcome, StepReport
 LAST_IMPORT = "reference-imported"  # when Xero's reference data last reached Dynamics
 REFRESH_EVERY = timedelta(hours=1)
 KINDS = ("taxrates", "accounts", "brandingthemes")  # the order they must come in
+CREATED = " created"  # a count's key: its table's rows that Dynamics did not have before
 LABELS = {"taxrates": "tax rates", "accounts": "accounts", "brandingthemes": "branding themes"}
+
+
+class OrderRefused(ConfigurationError):
+    """A kind asked for before the kinds it needs are in Dynamics."""
 
 
 def ask_refresh(marks: Marks) -> None:
@@ -34,7 +39,7 @@ def check_order(dynamics: DynamicsPort, kinds: Sequence[str]) -> None:
     for kind in kinds:
         for before in KINDS[: KINDS.index(kind)]:
             if before not in kinds and not dynamics.has_reference_rows(before):
-                raise ConfigurationError(
+                raise OrderRefused(
                     f"import {LABELS[before]} before {LABELS[kind]} (the order is tax rates, "
                     f"accounts, branding themes): Dynamics has no {LABELS[before]} yet; run "
                     f"reference-data with --only {before} first"
@@ -47,12 +52,16 @@ def sync_reference_data(
     tenant_id: str,
     kinds: Sequence[str] = KINDS,
     done: Callable[[str, dict[str, int]], None] = lambda kind, counts: None,
+    reached: Callable[[str], None] = lambda stage: None,
 ) -> tuple[ReferenceData, dict[str, int]]:
     """Xero's reference data (one read), then each kind asked for written in order; `done` is
-    told after each kind."""
+    told after each kind, `reached` when the order was checked ("checked") and Xero read
+    ("read")."""
     kinds = [k for k in KINDS if k in kinds]
     check_order(dynamics, kinds)
+    reached("checked")
     data = xero.reference_data()
+    reached("read")
     counts: dict[str, int] = {}
     for kind in kinds:
         written = dynamics.write_reference_data(tenant_id, data, (kind,))
@@ -86,5 +95,6 @@ class ReferenceRefresh:
         _, counts = sync_reference_data(self.xero, self.dynamics, self.tenant_id)
         self.marks.set(LAST_IMPORT, now)
         for table, count in counts.items():
-            report.add(Outcome("", table, "imported", message=f"{count} rows"))
+            if not table.endswith(CREATED):  # a part of its table's rows, not a table
+                report.add(Outcome("", table, "imported", message=f"{count} rows"))
         return report
