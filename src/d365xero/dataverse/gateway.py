@@ -82,6 +82,12 @@ _DETAILS_NAV = next(
     for lookup in schema.lookups()
     if lookup.referencing == "dxc_xerodetail" and lookup.column.schema_name == "dxc_InvoiceId"
 )
+# The invoice's Sync History rows: the relationship behind dxc_synchistory.dxc_InvoiceId.
+_HISTORY_NAV = next(
+    lookup.relationship_name
+    for lookup in schema.lookups()
+    if lookup.referencing == "dxc_synchistory" and lookup.column.schema_name == "dxc_InvoiceId"
+)
 _PAYMENTS_NAV = next(
     lookup.relationship_name
     for lookup in schema.lookups()
@@ -433,18 +439,30 @@ class DynamicsGateway:
                 )
             yield page
 
-    def failed_invoices(self, number: str | None = None) -> list[FailedInvoice]:
+    def failed_invoices(
+        self, number: str | None = None, *, reasons: bool = False
+    ) -> list[FailedInvoice]:
         """This connection's invoices whose export status is Failed (only the one of that
-        Dynamics invoice number, when given; an unknown number raises ConfigurationError)."""
+        Dynamics invoice number, when given; an unknown number raises ConfigurationError).
+        With `reasons`, each comes with its latest failed Sync History row, in the same query
+        (a nested $expand: reference/dataverse.md, PAD:webapi/query/join-tables.md)."""
         failed = schema.option_value(schema.EXPORT_STATUS, "Failed")
         condition = f"_dxc_connectionid_value eq {self.connection_row_id}"
         if number is not None:
             quoted = number.replace("'", "''")
             condition += f" and invoicenumber eq '{quoted}'"
+        expand = f"{_DETAILS_NAV}($select=dxc_xerodetailid,dxc_exportstatus)"
+        if reasons:
+            status = schema.option_value(schema.SYNC_STATUS, "Failed")
+            expand += (
+                f",{_HISTORY_NAV}($select=dxc_details,dxc_eventdate;"
+                f"$filter=dxc_syncstatus eq {status};$orderby=dxc_eventdate desc;$top=1)"
+            )
         params = {
             "$select": "invoiceid,name,invoicenumber",
             "$filter": condition,
-            "$expand": f"{_DETAILS_NAV}($select=dxc_xerodetailid,dxc_exportstatus)",
+            "$expand": expand,
+            "$orderby": "invoicenumber asc,invoiceid asc",
         }
         if number is None:
             params["$filter"] += f" and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {failed})"
@@ -453,6 +471,7 @@ class DynamicsGateway:
         for rows in self.client.pages("invoices", params):
             for row in rows:
                 seen = True
+                latest = (row.get(_HISTORY_NAV) or [{}])[0]
                 for detail in row.get(_DETAILS_NAV) or []:
                     if detail.get("dxc_exportstatus") == failed:
                         found.append(
@@ -460,6 +479,8 @@ class DynamicsGateway:
                                 row["invoiceid"],
                                 row.get("invoicenumber") or row.get("name") or "",
                                 detail["dxc_xerodetailid"],
+                                latest.get("dxc_details") or "",
+                                _moment(latest.get("dxc_eventdate")),
                             )
                         )
         if number is not None and not seen:

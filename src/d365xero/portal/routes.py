@@ -23,6 +23,7 @@ PAGES = (
     "center",
     "settings",
     "mapping",
+    "dashboard",
 )
 
 

@@ -35,11 +35,14 @@ class XeroInvoiceResult:
 
 @dataclass(frozen=True)
 class FailedInvoice:
-    """A Dynamics invoice whose export status is Failed, with its Xero details row."""
+    """A Dynamics invoice whose export status is Failed, with its Xero details row (and, when
+    asked for, its latest failed Sync History row: why, and when)."""
 
     invoice_id: str
     number: str
     detail_id: str
+    reason: str = ""
+    failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
