@@ -27,7 +27,12 @@ def _stored(center: Center) -> str:
 def test_the_editor_lists_the_xero_fields_a_mapping_may_fill(center: Center) -> None:
     page = center.client.get(center.url("/mapping"), headers=HTML)
     assert 'aria-current="page">Field mapping' in page.text
-    for target in ("Reference", "LineItem.Description", "Contact.AccountNumber", "Contact.LastName"):
+    for target in (
+        "Reference",
+        "LineItem.Description",
+        "Contact.AccountNumber",
+        "Contact.LastName",
+    ):
         assert f">{target}</label>" in page.text
     assert '<option value="account.accountnumber">' in page.text  # suggestions from Dynamics
     assert '<option value="invoice.customerid">' not in page.text  # a lookup holds no value

@@ -29,7 +29,9 @@ def _loaded(center: Center) -> dict[str, str]:
 
 
 def _account(center: Center, code: str) -> str:
-    [row] = center.stack.rows("dxc_chartofaccounts", f"dxc_code eq '{code}'", "dxc_chartofaccountid")
+    [row] = center.stack.rows(
+        "dxc_chartofaccounts", f"dxc_code eq '{code}'", "dxc_chartofaccountid"
+    )
     return str(row["dxc_chartofaccountid"])
 
 
