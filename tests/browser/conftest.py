@@ -14,11 +14,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from d365xero.config import Settings
+from d365xero.dataverse.auth import DataverseTokens
+from d365xero.dataverse.client import DataverseClient
 from d365xero.demo import demo_connection
 from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.core.tls import LocalCA, TlsFiles
@@ -29,7 +33,8 @@ from d365xero.portal import auth
 from d365xero.portal.app import create_app
 from d365xero.store.models import Connection, User
 from d365xero.store.sessions import start_session
-from d365xero.store.users import create_user
+from d365xero.store.users import create_user, mark_verified
+from d365xero.trust import ca_bundle_file, ssl_context
 from tests.portal.conftest import PASSWORD
 from tests.support.browser import (
     CHROMIUM,
@@ -38,6 +43,7 @@ from tests.support.browser import (
     require_browser_parts,
     spki_hash,
 )
+from tests.support.stripe_fixtures import SECRET_KEY, WEBHOOK_SECRET, StandIn, stand_in
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness, build_harness
 
 TENANT = "demo-tenant"
@@ -171,10 +177,15 @@ class Portal:
     runtime: Runtime
     settings: Settings
     emulators: Emulators
+    stripe: StandIn
+    http: httpx.Client  # trusts the emulators' CA
 
     def user(self, email: str = "ada@example.com", password: str = PASSWORD) -> User:
+        """A user with a verified address."""
         with self.runtime.sessions.begin() as session:
             made = create_user(session, email, password)
+            mark_verified(made)
+            session.flush()
             session.expunge(made)
             return made
 
@@ -196,20 +207,44 @@ class Portal:
         )
         return made
 
+    def dynamics(self) -> DataverseClient:
+        """Dynamics as its people change it (the Web API, as the emulator's application user)."""
+        url = self.emulators.dataverse_url
+        tokens = DataverseTokens(
+            org_url=url,
+            tenant=TENANT,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            authority=url,
+            ca_bundle=ca_bundle_file(self.emulators.ca_file, self.settings.data_dir),
+        )
+        return DataverseClient(self.http, url, tokens)
+
 
 @pytest.fixture
 def portal(tmp_path: Path, emulators: Emulators) -> Iterator[Portal]:
     """The real app of `d365xero serve` (create_app) under uvicorn on a free port, on a fresh
-    SQLite store, reaching both emulators through the local CA."""
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'store.sqlite3'}",
-        ca_bundle=emulators.ca_file,
-        xero_url=emulators.xero_url,
-    )
-    runtime = open_runtime(settings)
-    app = create_app(settings, runtime=runtime)
-    with ServerThread(app) as server:
-        runtime.settings = settings.model_copy(update={"public_url": server.url})
-        yield Portal(server.url, app, runtime, settings, emulators)
-    runtime.close()
+    SQLite store, reaching both emulators through the local CA, its registered apps the
+    emulators' demo app, Stripe the stand-in (its events sent to the portal's webhook)."""
+    with stand_in() as stripe, httpx.Client(verify=ssl_context(emulators.ca_file)) as http:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=f"sqlite:///{tmp_path / 'store.sqlite3'}",
+            ca_bundle=emulators.ca_file,
+            xero_url=emulators.xero_url,
+            xero_client_id=CLIENT_ID,
+            xero_client_secret=SecretStr(CLIENT_SECRET),
+            dataverse_client_id=CLIENT_ID,
+            dataverse_client_secret=SecretStr(CLIENT_SECRET),
+            stripe_url=stripe.url,
+            stripe_secret_key=SecretStr(SECRET_KEY),
+            stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
+        )
+        runtime = open_runtime(settings)
+        app = create_app(settings, runtime=runtime, stripe_http=stripe.http())
+        with ServerThread(app) as server:
+            stripe.backend.sender.register(f"{server.url}/webhooks/stripe", retry_delays=(0.2,))
+            runtime.settings = settings.model_copy(update={"public_url": server.url})
+            yield Portal(server.url, app, runtime, settings, emulators, stripe, http)
+        runtime.close()
+    stripe.check()
