@@ -487,3 +487,24 @@ def test_nul_characters_are_refused_not_a_500(portal: Portal) -> None:
     ):
         answer = _post(client, path, data, path)
         assert answer.status_code == 400 and 'id="e-email"' in answer.text, path
+
+
+def test_a_mail_server_that_refuses_is_logged_not_a_500(
+    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {"smtp_host": "127.0.0.1", "smtp_port": port, "public_url": "https://p.example"}
+    portal = make_portal(tmp_path, database_url, **settings)
+    try:
+        portal.user("ada@example.com")
+        asked = _post(portal.client(), "/forgot", {"email": "ada@example.com"}, "/forgot")
+        assert asked.status_code == 200
+    finally:
+        portal.runtime.close()
+    logged = capsys.readouterr()
+    assert (
+        "mail.failed" in logged.out + logged.err
+        and "ConnectionRefusedError" in logged.out + logged.err
+    )

@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import structlog
+from fastapi import BackgroundTasks
 from sqlalchemy.orm import Session
 
 from d365xero.config import Settings
@@ -31,13 +32,19 @@ class Mailer:
     def uses_outbox(self) -> bool:
         return not self.settings.smtp_host
 
-    def send(self, session: Session, mail: Mail) -> bool:
-        """True if sent (or queued in the outbox); False if the SMTP server would not take it
-        (logged; the caller says so and offers to send again)."""
+    def send(self, session: Session, mail: Mail, later: BackgroundTasks) -> None:
+        """Into the outbox (in the request's transaction), or to the SMTP server once the
+        response is on its way: a slow mail server must not hold the store's transaction
+        (SQLite's one writer) or the person's page."""
         if self.uses_outbox:
             queue_mail(session, self.box, mail)
             log.info("mail.queued", to=mail.to, subject=mail.subject, outbox="/outbox")
-            return True
+        else:
+            later.add_task(self.deliver, mail)
+
+    def deliver(self, mail: Mail) -> bool:
+        """By SMTP; a refusal is logged (the person can ask again: Send it again, Forgotten
+        password?)."""
         try:
             self._smtp(mail)
         except (smtplib.SMTPException, OSError) as exc:

@@ -36,11 +36,9 @@ def issue_link(session: Session, user: User, purpose: Purpose, now: datetime | N
     """A new link's token (for the URL, never stored). A new one replaces the user's earlier
     links for the same purpose: only the latest e-mail works."""
     now = now or utcnow()
-    session.execute(
-        sa.delete(AccountLink).where(
-            AccountLink.user_id == user.id, AccountLink.purpose == purpose.value
-        )
-    )
+    mine = sa.and_(AccountLink.user_id == user.id, AccountLink.purpose == purpose.value)
+    # Expired links of anyone go too: nothing else would ever remove them.
+    session.execute(sa.delete(AccountLink).where(sa.or_(mine, AccountLink.expires_at <= now)))
     token = secrets.token_urlsafe(32)
     session.add(
         AccountLink(

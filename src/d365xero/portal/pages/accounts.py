@@ -13,7 +13,7 @@ from datetime import datetime
 from ipaddress import ip_address
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -30,8 +30,14 @@ from d365xero.store.models import User, utcnow
 from d365xero.store.outbox import Mail, outbox
 from d365xero.store.sessions import end_session
 
+
+def _later(request: Request, tasks: BackgroundTasks) -> None:
+    """Where emails wait to go out by SMTP: after the response (see Mailer.send)."""
+    request.state.later = tasks
+
+
 # Every page knows who is signed in (the header, the banner), whether or not it needs a user.
-router = APIRouter(dependencies=[Depends(current_user)])
+router = APIRouter(dependencies=[Depends(current_user), Depends(_later)])
 log = structlog.get_logger(__name__)
 NAV = [("/connections", "Connections"), ("/account", "Account")]
 PASSWORD_FIELDS = ("password", "confirm", "current")
@@ -88,20 +94,20 @@ def _hours(purpose: Purpose) -> str:
     return f"{seconds / 3600:.0f} hours" if seconds >= 7200 else f"{seconds / 60:.0f} minutes"
 
 
-def _deliver(request: Request, session: Session, mail: Mail) -> bool:
+def _deliver(request: Request, session: Session, mail: Mail) -> None:
     """Send, unless the recipient has had enough emails for now (then nothing is sent, and
-    True: the page says what it always says)."""
+    the page says what it always says)."""
     if not throttle.take_mail(session, mail.to, _address(request)):
         log.info("mail.held_back", to=mail.to, subject=mail.subject)
-        return True
-    return _mailer(request).send(session, mail)
+        return
+    _mailer(request).send(session, mail, request.state.later)
 
 
-def _send_link(request: Request, session: Session, user: User, purpose: Purpose) -> bool:
+def _send_link(request: Request, session: Session, user: User, purpose: Purpose) -> None:
     if not throttle.take_mail(session, user.email, _address(request)):
         # No new link either: it would void the one already sent.
         log.info("mail.held_back", to=user.email, purpose=purpose.value)
-        return True
+        return
     token = issue_link(session, user, purpose)
     path = {Purpose.verify: "/verify/", Purpose.reset: "/reset/"}[purpose] + token
     link = _link(request, path)
@@ -120,7 +126,7 @@ def _send_link(request: Request, session: Session, user: User, purpose: Purpose)
             f"{link}\n\nIt works once, for {_hours(purpose)}. If it was not you, ignore this "
             "message: your password stays as it is.\n"
         )
-    return _mailer(request).send(session, Mail(user.email, subject, body, link))
+    _mailer(request).send(session, Mail(user.email, subject, body, link), request.state.later)
 
 
 def _too_many_mails(
@@ -137,11 +143,11 @@ def _too_many_mails(
     return response
 
 
-def _check_email(request: Request, email: str, what: str, sent: bool = True) -> Response:
+def _check_email(request: Request, email: str, what: str) -> Response:
     return render(
         request,
         "accounts/check_email.html",
-        {"email": email, "what": what, "sent": sent, "outbox": _mailer(request).uses_outbox},
+        {"email": email, "what": what, "outbox": _mailer(request).uses_outbox},
     )
 
 
@@ -176,10 +182,12 @@ def register(
             f"login page: {_link(request, '/forgot')}\nIf it was not you, ignore this message.\n",
             _link(request, "/forgot"),
         )
-        return _check_email(request, email, what, _deliver(request, session, mail))
+        _deliver(request, session, mail)
+        return _check_email(request, email, what)
     user = users.create_user(session, email, fields["password"], _profile(fields))
     log.info("account.registered", user_id=user.id)
-    return _check_email(request, email, what, _send_link(request, session, user, Purpose.verify))
+    _send_link(request, session, user, Purpose.verify)
+    return _check_email(request, email, what)
 
 
 # Verification --------------------------------------------------------------------------------
@@ -207,8 +215,8 @@ def resend(
 ) -> Response:
     if user.email_verified_at is not None:
         return redirect("/account")
-    sent = _send_link(request, session, user, Purpose.verify)
-    return _check_email(request, user.email, "to verify your address", sent)
+    _send_link(request, session, user, Purpose.verify)
+    return _check_email(request, user.email, "to verify your address")
 
 
 def _message(
@@ -331,10 +339,9 @@ def forgot(
     user = users.get_user_by_email(session, email)
     if user is None:  # counted all the same: the limits must not tell who has an account
         throttle.take_mail(session, email, _address(request))
-    sent = _send_link(request, session, user, Purpose.reset) if user else True
-    return _check_email(
-        request, email.lower(), "to reset your password, if it has an account", sent
-    )
+    else:
+        _send_link(request, session, user, Purpose.reset)
+    return _check_email(request, email.lower(), "to reset your password, if it has an account")
 
 
 @router.get("/reset/{token}")
@@ -412,12 +419,8 @@ def update_account(
     if new_email != user.email:
         users.change_email(session, user, new_email)
         request.state.user = auth.Viewer.of(user)
-        sent = _send_link(request, session, user, Purpose.verify)
-        notices.append(
-            ("warn", f"We sent a link to {new_email} to verify it.")
-            if sent
-            else ("bad", "We could not send the verification email: use Send it again.")
-        )
+        _send_link(request, session, user, Purpose.verify)
+        notices.append(("warn", f"We sent a link to {new_email} to verify it."))
     return _account(request, user, notices=notices)
 
 
