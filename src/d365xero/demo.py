@@ -21,6 +21,7 @@ from d365xero.dataverse.client import DataverseClient
 from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.core.tls import LocalCA
 from d365xero.emulators.dataverse.app import create_app as create_dataverse
+from d365xero.emulators.stripe.app import create_app as create_stripe
 from d365xero.emulators.xero.app import create_app as create_xero
 from d365xero.jobs.passes import PassResult
 from d365xero.jobs.runtime import Runtime, open_runtime
@@ -239,6 +240,19 @@ def run_demo(
             "xero_webhook_key": SecretStr(webhook_key),
         }
     )
+    # Plans and billing against the Stripe stand-in (plain http on loopback, so a browser opens
+    # its checkout page without a certificate warning); its events go to serve.
+    stripe_app = create_stripe()
+    stripe_backend = stripe_app.state.emulator
+    stripe = ServerThread(stripe_app).start()
+    stripe_backend.sender.register(f"{served}/webhooks/stripe")
+    settings = settings.model_copy(
+        update={
+            "stripe_url": stripe.url,
+            "stripe_secret_key": SecretStr(stripe_backend.secret_key),
+            "stripe_webhook_secret": SecretStr(stripe_backend.webhook_secret),
+        }
+    )
     xero_app = create_xero(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     dataverse_app = create_dataverse(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, tenant=TENANT
@@ -251,6 +265,7 @@ def run_demo(
     try:
         echo(f"Xero emulator:      {xero.url}  (client id {CLIENT_ID}, secret {CLIENT_SECRET})")
         echo(f"Dataverse emulator: {dataverse.url}  (tenant {TENANT})")
+        echo(f"Stripe stand-in:    {stripe.url}  (test card 4242 4242 4242 4242)")
         echo(f"Local CA:           {ca.cert_path.resolve()}")
         runtime = open_runtime(settings)
         with runtime.sessions.begin() as session:
@@ -323,3 +338,4 @@ def run_demo(
             runtime.close()
         xero.stop()
         dataverse.stop()
+        stripe.stop()

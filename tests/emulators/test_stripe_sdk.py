@@ -53,6 +53,15 @@ def test_customer_session_subscription_cancel(stand: StandIn) -> None:
     customer = client.v1.customers.create({"email": "ada@example.com", "name": "Ada"})
     assert customer.id.startswith("cus_") and customer.email == "ada@example.com"
     assert client.v1.customers.retrieve(customer.id).name == "Ada"
+    updated = client.v1.customers.update(
+        customer.id,
+        {"name": "Ada L", "tax_exempt": "exempt", "address": {"city": "London", "country": "GB"}},
+    )
+    assert updated.name == "Ada L" and updated.tax_exempt == "exempt"
+    assert updated.address is not None and updated.address.city == "London"
+    with pytest.raises(stripe.InvalidRequestError) as bad:
+        client.v1.customers.update(customer.id, {"tax_exempt": "sometimes"})
+    assert bad.value.param == "tax_exempt"
     session = _session(
         client,
         customer=customer.id,
@@ -273,3 +282,13 @@ def test_signature_header_matches_the_sdk() -> None:
 
     header = signature_header(body, WEBHOOK_SECRET, int(time.time()))
     assert stripe.WebhookSignature.verify_header(body.decode(), header, WEBHOOK_SECRET, 300)
+
+
+def test_a_session_expires_after_a_day(stand: StandIn) -> None:
+    client = stand.sdk()
+    session = _session(client)
+    stand.http().post("/_emulator/clock", json={"advance_seconds": 24 * 3600})
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
+    page = stand.http().get(session.url)
+    assert "This Checkout Session is expired." in page.text
+    assert stand.pay(session.url).status_code == 400

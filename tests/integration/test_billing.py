@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from d365xero.billing.checkout import cancel_subscription, start_checkout
 from d365xero.emulators.stripe.webhooks import signature_header
@@ -244,3 +246,93 @@ def test_connection_list_says_why_syncing_stopped(
     listed = CliRunner().invoke(app, ["connection", "list"])
     assert listed.exit_code == 0, listed.output
     assert "the renewal payment for GBP Quick renew plan failed" in listed.output
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["id", "type", "data", "object"]), inner)
+            ),
+            max_leaves=10,
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+    signed=st.booleans(),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_body_gets_a_500(harness: Billing, body: bytes, signed: bool) -> None:
+    """Whatever arrives, signed with the right secret or not, is answered 200, 400 or 503."""
+    header = signature_header(body, WEBHOOK_SECRET, int(time.time())) if signed else "t=1,v1=0"
+    answer = _post(harness, body, header)
+    assert answer.status_code in (200, 400, 503), (body, answer.text)
+
+
+def test_subscribing_again_after_a_failed_renewal_cancels_the_old_one(harness: Billing) -> None:
+    old = _subscribe(harness)
+    harness.stripe.hook(f"subscriptions/{old}/fail-renewal")
+    harness.stripe.wait()
+    assert not harness.entitlement().active
+    paid = harness.stripe.pay(_checkout(harness, "gbp-enterprise-annual"))
+    assert paid.status_code == 303
+    harness.stripe.wait()
+    subscriptions = harness.stripe.backend.subscriptions
+    new = next(s for s in subscriptions if s != old)
+    assert subscriptions[old]["status"] == "canceled"  # nobody pays twice
+    assert subscriptions[new]["status"] == "active"
+    connection = harness.fresh()
+    assert connection.plan == "gbp-enterprise-annual" and connection.subscription_status == "active"
+    assert harness.entitlement().active
+
+
+def _signed(kind: str, obj: dict[str, object], event_id: str) -> tuple[bytes, str]:
+    body = json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "created": int(time.time()),
+            "data": {"object": obj},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "type": kind,
+        }
+    ).encode()
+    return body, signature_header(body, WEBHOOK_SECRET, int(time.time()))
+
+
+def test_an_event_of_a_subscription_stripe_no_longer_has_is_acknowledged(
+    harness: Billing,
+) -> None:
+    body, header = _signed(
+        "customer.subscription.updated", {"id": "sub_gone", "object": "subscription"}, "evt_1"
+    )
+    answer = _post(harness, body, header)
+    assert answer.status_code == 200 and "no longer exists" in answer.text
+    assert harness.fresh().plan == "trial"
+
+
+def test_while_stripe_is_unreachable_events_wait_for_a_retry(harness: Billing) -> None:
+    from pydantic import SecretStr
+
+    from d365xero.billing.client import stripe_client
+    from d365xero.billing.webhooks import StripeWebhooks
+    from d365xero.config import Settings
+    from d365xero.emulators.core.server import free_port
+
+    nowhere = Settings(
+        stripe_url=f"http://127.0.0.1:{free_port()}", stripe_secret_key=SecretStr("sk_test_x")
+    )
+    with httpx.Client(timeout=2) as http:
+        hooks = StripeWebhooks(
+            harness.runtime.sessions, lambda: stripe_client(nowhere, http), WEBHOOK_SECRET
+        )
+        body, header = _signed(
+            "invoice.payment_failed",
+            {"id": "in_1", "object": "invoice", "subscription": "sub_1"},
+            "evt_2",
+        )
+        assert hooks.receive(body, header)[0] == 503
+    with harness.runtime.sessions() as session:
+        assert session.get(BillingEvent, "evt_2") is None  # not recorded: the retry applies it

@@ -67,6 +67,14 @@ def test_subscribe_now_goes_through_checkout_to_an_active_plan(harness: Billing)
     assert "your payment is being confirmed" in page.text
     assert "GBP Quick renew plan until " in page.text
     assert "trial expires" not in page.text and "Syncing is paused" not in page.text
+    assert "Subscribed: to change the plan, cancel the subscription first." in page.text
+    twice = client.post(
+        f"{_page(harness)}/subscribe",
+        data={"csrf_token": token, "plan": "gbp-enterprise-annual"},
+        headers=HTML,
+    )
+    assert twice.status_code == 409 and "already subscribed" in twice.text
+    assert len(harness.stripe.backend.sessions) == 1
 
     cancelled = client.post(f"{_page(harness)}/cancel", data={"csrf_token": token})
     assert cancelled.status_code == 303
@@ -196,3 +204,48 @@ def test_a_form_without_its_csrf_token_is_refused(portal: Portal) -> None:
     client.get("/billing", headers=HTML)
     refused = client.post("/billing", data={"first_name": "Ada"}, headers=HTML)
     assert refused.status_code in (400, 403)
+
+
+def test_updated_details_reach_the_stripe_customer(harness: Billing) -> None:
+    client = _signed_in(harness)
+    token = csrf_token(client, _page(harness))
+    started = client.post(
+        f"{_page(harness)}/subscribe", data={"csrf_token": token, "plan": "gbp-quick-renew"}
+    )
+    assert started.status_code == 303
+    details = {
+        "csrf_token": token,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "accounts@engines.example",
+        "company": "Analytical Engines Ltd",
+        "company_phone": "+44 20 7946 0000",
+        "vat_exempt": "on",
+        "address_line1": "12 St James's Square",
+        "city": "London",
+        "postcode": "SW1Y 4LB",
+        "country": "GB",
+    }
+    saved = client.post("/billing", data=details)
+    assert saved.status_code == 303 and saved.headers["location"] == "/billing?saved=1"
+    (customer,) = harness.stripe.backend.customers.values()
+    assert customer["email"] == "accounts@engines.example"
+    assert customer["name"] == "Analytical Engines Ltd"
+    assert customer["tax_exempt"] == "exempt"
+    assert customer["address"]["country"] == "GB" and customer["address"]["city"] == "London"
+    assert customer["metadata"]["user_id"] == harness.user.id
+
+
+def test_stripe_returns_the_browser_to_the_public_url(harness: Billing) -> None:
+    harness.runtime.settings = harness.runtime.settings.model_copy(
+        update={"public_url": "https://connector.example.com/"}
+    )
+    client = _signed_in(harness)
+    token = csrf_token(client, _page(harness))
+    started = client.post(
+        f"{_page(harness)}/subscribe", data={"csrf_token": token, "plan": "eur-quick-renew"}
+    )
+    (session,) = harness.stripe.backend.sessions.values()
+    assert session["success_url"].startswith(f"https://connector.example.com{_page(harness)}?paid=")
+    assert session["cancel_url"] == f"https://connector.example.com{_page(harness)}"
+    assert started.headers["location"] == session["url"]

@@ -157,3 +157,16 @@ def test_the_form_has_the_guides_labels() -> None:
         "Country",
     ]
     assert blank_details("ada@example.com")["email"] == "ada@example.com"
+
+
+def test_the_stripe_url_follows_the_url_policy() -> None:
+    from pydantic import ValidationError
+
+    from d365xero.config import Settings
+    from d365xero.errors import ConfigurationError
+
+    assert Settings(stripe_url="http://127.0.0.1:12111/").stripe_url == "http://127.0.0.1:12111"
+    with pytest.raises((ConfigurationError, ValidationError), match="D365XERO_STRIPE_URL"):
+        Settings(stripe_url="http://stripe.example.com")
+    hidden = Settings(stripe_secret_key="sk_test_secret", stripe_webhook_secret="whsec_x")
+    assert "sk_test_secret" not in repr(hidden) and "whsec_x" not in repr(hidden)

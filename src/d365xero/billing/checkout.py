@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from d365xero.domain.plans import Plan, find_plan
 from d365xero.errors import ConfigurationError
 from d365xero.store import billing
-from d365xero.store.models import BillingSubscription, Connection
+from d365xero.store.models import BillingDetails, BillingSubscription, Connection
 
 
 @dataclass(frozen=True)
@@ -24,32 +24,54 @@ class Checkout:
     url: str  # where to send the user: Stripe's hosted page
 
 
+def customer_params(details: BillingDetails | None, email: str, user_id: str) -> Any:
+    """The Stripe Customer's fields from the billing details (docs.stripe.com/api/customers):
+    the company (else the person) as its name, VAT exemption as `tax_exempt`, the address
+    (Stripe takes the country as a two-letter code: another spelling is left out)."""
+    params: dict[str, Any] = {"email": email, "metadata": {"user_id": user_id}}
+    if details is None:
+        return params
+    name = f"{details.first_name} {details.last_name}".strip()
+    params.update(
+        email=details.email or email,
+        name=details.company or name,
+        phone=details.company_phone,
+        tax_exempt="exempt" if details.vat_exempt else "none",
+    )
+    if details.address_line1:
+        extra = ", ".join(p for p in (details.address_line2, details.address_line3) if p)
+        address = {
+            "line1": details.address_line1,
+            "line2": extra,
+            "city": details.city,
+            "state": details.county,
+            "postal_code": details.postcode,
+        }
+        if len(details.country) == 2 and details.country.isalpha():
+            address["country"] = details.country.upper()
+        params["address"] = address
+    return params
+
+
 def _customer(client: stripe.StripeClient, session: Session, user_id: str, email: str) -> str:
     details = billing.get_details(session, user_id)
     if details is not None and details.stripe_customer_id:
         return details.stripe_customer_id
-    params: dict[str, object] = {"email": email, "metadata": {"user_id": user_id}}
-    if details is not None:
-        name = f"{details.first_name} {details.last_name}".strip()
-        params.update(
-            email=details.email or email,
-            name=details.company or name or None,
-            phone=details.company_phone or None,
-            tax_exempt="exempt" if details.vat_exempt else "none",
-        )
-        if details.address_line1:
-            params["address"] = {
-                "line1": details.address_line1,
-                "line2": ", ".join(p for p in (details.address_line2, details.address_line3) if p),
-                "city": details.city,
-                "state": details.county,
-                "postal_code": details.postcode,
-                "country": details.country,
-            }
-    given: Any = {k: v for k, v in params.items() if v is not None}
-    customer = client.v1.customers.create(given)
+    customer = client.v1.customers.create(customer_params(details, email, user_id))
     billing.set_customer(session, user_id, customer.id)
     return str(customer.id)
+
+
+def update_customer(
+    client: stripe.StripeClient, session: Session, user_id: str, email: str
+) -> bool:
+    """Sends changed billing details to the user's Stripe Customer, if one was made (else the
+    next checkout makes it with them); True when sent."""
+    details = billing.get_details(session, user_id)
+    if details is None or not details.stripe_customer_id:
+        return False
+    client.v1.customers.update(details.stripe_customer_id, customer_params(details, email, user_id))
+    return True
 
 
 def line_item(plan: Plan) -> dict[str, object]:

@@ -23,7 +23,7 @@ import stripe
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from d365xero.domain.plans import find_plan
+from d365xero.domain.plans import PAID_STATUSES, find_plan
 from d365xero.store import billing, connections
 from d365xero.store.models import Connection
 
@@ -94,6 +94,20 @@ def apply_stripe_subscription(
     return f"{connection.name}: {plan} {status}"
 
 
+def _well_formed(event: Any) -> bool:
+    """An id and a type of the sizes the store keeps, and a data object (a signed body is
+    Stripe's, but the receiver answers any body without a 500)."""
+    kind, event_id = _get(event, "type"), _get(event, "id")
+    obj = _get(_get(event, "data"), "object")
+    return (
+        isinstance(event_id, str)
+        and 0 < len(event_id) <= 255
+        and isinstance(kind, str)
+        and 0 < len(kind) <= 100
+        and isinstance(obj, dict | stripe.StripeObject)
+    )
+
+
 class StripeWebhooks:
     def __init__(
         self,
@@ -115,11 +129,18 @@ class StripeWebhooks:
         except stripe.SignatureVerificationError as exc:
             log.warning("stripe webhook refused", reason=str(exc).split(",")[0][:100])
             return 400, "bad signature (or a timestamp outside the tolerance)"
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # the SDK reads any JSON
+            return 400, "the body is not a Stripe event"
+        if not _well_formed(event):
             return 400, "the body is not a Stripe event"
         try:
             return self._apply_once(event)
+        except (AttributeError, KeyError, TypeError, ValueError):  # signed, yet not an event
+            return 400, "the body is not a Stripe event"
         except stripe.StripeError as exc:
+            if isinstance(exc, stripe.InvalidRequestError) and exc.http_status == 404:
+                # Gone at Stripe (e.g. test data deleted): retrying would never help.
+                return 200, "the subscription no longer exists at Stripe: nothing to do"
             log.warning("stripe webhook deferred", event_id=event.id, error=type(exc).__name__)
             return 503, "Stripe could not be reached to read the subscription: retry later"
 
@@ -168,4 +189,10 @@ class StripeWebhooks:
             return f"subscription {subscription_id} pays for no connection here: nothing to do"
         if plan is None or find_plan(plan) is None:
             return f"subscription {subscription_id} has no plan of ours: nothing to do"
-        return apply_stripe_subscription(session, connection, subscription, plan)
+        done = apply_stripe_subscription(session, connection, subscription, plan)
+        if _get(subscription, "status") in PAID_STATUSES:
+            for old in billing.superseded(session, connection.id):
+                cancelled = self.client().v1.subscriptions.cancel(old.id)
+                old.status = str(_get(cancelled, "status"))
+                done += f"; the earlier {old.id} is cancelled"
+        return done

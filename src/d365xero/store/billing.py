@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from d365xero.domain import billing as details_rules
-from d365xero.domain.plans import subscription_state
+from d365xero.domain.plans import PAID_STATUSES, subscription_state
 from d365xero.store.models import (
     BillingDetails,
     BillingEvent,
@@ -72,14 +72,23 @@ def find_subscription(session: Session, subscription_id: str) -> BillingSubscrip
     return session.get(BillingSubscription, subscription_id)
 
 
-def latest_subscription(session: Session, connection_id: str) -> BillingSubscription | None:
-    query = (
-        sa.select(BillingSubscription)
-        .where(BillingSubscription.connection_id == connection_id)
-        .order_by(BillingSubscription.started_at.desc(), BillingSubscription.id.desc())
-        .limit(1)
+def superseded(session: Session, connection_id: str) -> list[BillingSubscription]:
+    """The connection's subscriptions older than its newest that are not cancelled yet (one
+    whose renewal failed, replaced by a new Subscribe Now): to cancel, so no one pays twice."""
+    newest = latest_subscription(session, connection_id)
+    query = sa.select(BillingSubscription).where(
+        BillingSubscription.connection_id == connection_id,
+        BillingSubscription.status != "canceled",
     )
-    return session.scalars(query).first()
+    return [row for row in session.scalars(query) if row is not newest]
+
+
+def latest_subscription(session: Session, connection_id: str) -> BillingSubscription | None:
+    """The newest of the connection's subscriptions; of two started in the same second (Stripe
+    times them in seconds), a paid one before one that is not."""
+    query = sa.select(BillingSubscription).where(BillingSubscription.connection_id == connection_id)
+    rows = list(session.scalars(query))
+    return max(rows, key=lambda r: (r.started_at, r.status in PAID_STATUSES, r.id), default=None)
 
 
 def apply_subscription(

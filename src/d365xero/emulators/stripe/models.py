@@ -71,6 +71,15 @@ def _metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+def _address(value: Any) -> dict[str, Any] | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, dict):
+        raise InvalidRequest("Invalid object", code="parameter_invalid_string", param="address")
+    fields = ("city", "country", "line1", "line2", "postal_code", "state")
+    return {name: (str(value[name]) or None) if name in value else None for name in fields}
+
+
 def add_interval(moment: int, interval: str, count: int) -> int:
     """The next period's start: calendar months and years, as Stripe bills them."""
     start = datetime.fromtimestamp(moment, UTC)
@@ -145,7 +154,7 @@ class StripeBackend:
             customer: dict[str, Any] = {
                 "id": _id("cus_", 14),
                 "object": "customer",
-                "address": None,
+                "address": _address(params.get("address")),
                 "balance": 0,
                 "created": self.now(),
                 "currency": None,
@@ -178,6 +187,34 @@ class StripeBackend:
                 )
             self.customers[customer["id"]] = customer
             self._emit("customer.created", customer)
+            return customer
+
+    def update_customer(self, customer_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """POST /v1/customers/{customer}: the fields given change; metadata merges (an empty
+        value removes a key)."""
+        with self.lock:
+            customer = self.customer(customer_id)
+            previous: dict[str, Any] = {}
+            for name in ("email", "name", "phone", "description", "tax_exempt"):
+                if name in params:
+                    previous[name] = customer[name]
+                    customer[name] = params[name] or None
+            if customer["tax_exempt"] not in ("none", "exempt", "reverse"):
+                customer["tax_exempt"] = previous.get("tax_exempt", "none")
+                raise InvalidRequest(
+                    "Invalid tax_exempt: must be one of none, exempt, or reverse",
+                    code="parameter_invalid_string",
+                    param="tax_exempt",
+                )
+            if "address" in params:
+                previous["address"] = customer["address"]
+                customer["address"] = _address(params["address"])
+            for key, value in _metadata(params.get("metadata")).items():
+                if value:
+                    customer["metadata"][key] = value
+                else:
+                    customer["metadata"].pop(key, None)
+            self._emit("customer.updated", customer, previous)
             return customer
 
     def customer(self, customer_id: str) -> dict[str, Any]:
@@ -404,13 +441,14 @@ class StripeBackend:
         return price, quantity
 
     def session(self, session_id: str) -> dict[str, Any]:
-        found = self.sessions.get(session_id)
-        if found is None:
-            raise ResourceMissing("checkout.session", session_id, "session")
-        if found["status"] == "open" and found["expires_at"] <= self.now():
-            found["status"] = "expired"
-            self._emit("checkout.session.expired", found)
-        return found
+        with self.lock:
+            found = self.sessions.get(session_id)
+            if found is None:
+                raise ResourceMissing("checkout.session", session_id, "session")
+            if found["status"] == "open" and found["expires_at"] <= self.now():
+                found["status"] = "expired"  # Stripe expires sessions after 24 hours
+                self._emit("checkout.session.expired", found)
+            return found
 
     def line_prices(self, session: dict[str, Any]) -> list[tuple[dict[str, Any], int]]:
         return [(self.prices[price_id], quantity) for price_id, quantity in session["_lines"]]

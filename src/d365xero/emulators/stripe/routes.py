@@ -104,6 +104,9 @@ def routes(backend: StripeBackend) -> list[Route]:
     def get_customer(request: Request, params: dict[str, Any]) -> dict[str, Any]:
         return backend.customer(request.path_params["customer"])
 
+    def update_customer(request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        return backend.update_customer(request.path_params["customer"], params)
+
     def create_price(request: Request, params: dict[str, Any]) -> dict[str, Any]:
         return backend.create_price(params)
 
@@ -128,6 +131,7 @@ def routes(backend: StripeBackend) -> list[Route]:
     return [
         Route("/v1/customers", api(create_customer), methods=["POST"]),
         Route("/v1/customers/{customer}", api(get_customer), methods=["GET"]),
+        Route("/v1/customers/{customer}", api(update_customer), methods=["POST"]),
         Route("/v1/prices", api(create_price), methods=["POST"]),
         Route("/v1/prices/{price}", api(get_price), methods=["GET"]),
         Route("/v1/checkout/sessions", api(create_session), methods=["POST"]),

@@ -14,9 +14,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from d365xero.billing.checkout import cancel_subscription, start_checkout
+from d365xero.billing.checkout import cancel_subscription, start_checkout, update_customer
 from d365xero.domain.billing import parse_details
-from d365xero.domain.plans import PLANS, find_plan, plan_label, price_label, trial_countdown
+from d365xero.domain.plans import (
+    PAID_STATUSES,
+    PLANS,
+    find_plan,
+    plan_label,
+    price_label,
+    trial_countdown,
+)
 from d365xero.domain.subscription import TRIAL
 from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, form_fields
@@ -30,7 +37,18 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 
 NOT_CONFIGURED = "Subscriptions are not available here yet: billing is not configured."
+ALREADY = "This connection is already subscribed: cancel the subscription first to change its plan."
+UNSENT = (
+    "Stripe could not be reached, so the details on your Stripe invoices are not updated yet: "
+    "press Update Details again later."
+)
 UNREACHABLE = "Stripe could not be reached just now: nothing was charged. Try again shortly."
+
+
+def _subscribed(session: Session, connection: Connection) -> bool:
+    """Paid up on a live subscription: another Subscribe Now would charge twice."""
+    latest = billing.latest_subscription(session, connection.id)
+    return latest is not None and latest.status in PAID_STATUSES
 
 
 def billing_banner(connection: Connection) -> tuple[str, str] | None:
@@ -42,6 +60,11 @@ def billing_banner(connection: Connection) -> tuple[str, str] | None:
 
 
 def _origin(request: Request) -> str:
+    """Where Stripe sends the browser back: the public URL when one is set (behind a proxy),
+    else the origin the browser used."""
+    public = request.app.state.runtime.settings.public_url
+    if public:
+        return str(public).rstrip("/")
     return f"{request.url.scheme}://{request.url.netloc}"
 
 
@@ -72,6 +95,7 @@ def _plan_page(
             "entitlement": connection_entitlement(connection),
             "plans": [(p, plan_label(p.code), price_label(p)) for p in PLANS],
             "cancellable": latest is not None and latest.status not in ("canceled",),
+            "subscribed": _subscribed(session, connection),
             "configured": request.app.state.stripe_client is not None,
         },
         status=status,
@@ -113,6 +137,9 @@ def subscribe(
         return _plan_page(
             request, session, connection, notices=[("bad", NOT_CONFIGURED)], status=503
         )
+    if _subscribed(session, connection):
+        notice = ("bad", ALREADY)
+        return _plan_page(request, session, connection, notices=[notice], status=409)
     page = f"{_origin(request)}/connections/{connection.id}/billing"
     try:
         checkout = start_checkout(
@@ -175,8 +202,12 @@ def details(
     request: Request, user: User = Depends(signed_in), session: Session = Depends(db)
 ) -> Response:
     form = billing.details_form(billing.get_details(session, user.id), user.email)
-    saved = [("ok", "Your billing details are saved.")] if request.query_params.get("saved") else []
-    return _details_page(request, form, notices=saved)
+    notices = (
+        [("ok", "Your billing details are saved.")] if request.query_params.get("saved") else []
+    )
+    if request.query_params.get("unsent"):
+        notices.append(("warn", UNSENT))
+    return _details_page(request, form, notices=notices)
 
 
 @router.post("/billing")
@@ -191,4 +222,11 @@ def update_details(
         errors["_form"] = "Some details need a second look: see the messages by the fields."
         return _details_page(request, fields, errors, status=400)
     billing.save_details(session, user.id, parsed)
+    make = request.app.state.stripe_client
+    try:
+        if make is not None:
+            update_customer(make(), session, user.id, user.email)
+    except stripe.StripeError as exc:
+        log.warning("billing details not sent to Stripe", error=type(exc).__name__)
+        return redirect("/billing?saved=1&unsent=1")
     return redirect("/billing?saved=1")
