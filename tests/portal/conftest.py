@@ -58,7 +58,8 @@ class Portal:
 
 def csrf_token(client: TestClient, path: str = "/") -> str:
     """The token a page's forms carry (a GET of the page sets the browser's CSRF cookie)."""
-    page = client.get(path, headers={"accept": "text/html"})
+    # Followed: "/" sends a signed-in user on to their connections.
+    page = client.get(path, headers={"accept": "text/html"}, follow_redirects=True)
     found = _TOKEN.search(page.text)
     assert found, f"no CSRF token on {path} ({page.status_code})"
     return found.group(1)

@@ -240,8 +240,8 @@ def test_disconnect_pauses_and_reconnect_resumes(site: Site) -> None:
         assert resumed is not None and resumed.status == "active"
     assert run_pass(site.runtime, connection_id).status is RunStatus.succeeded
 
-    page = client.get(f"/connections/{connection_id}/connect", headers=HTML)
-    assert "syncing has resumed" in page.text
+    page = client.get(back.headers["location"], headers=HTML)
+    assert "syncing has resumed" in page.text and "Update Connection" in page.text
 
     _post(client, f"/connections/{connection_id}/disconnect/dynamics")
     _, back = _dynamics_consent(site, client, f"/connections/{connection_id}/connect/dynamics")
@@ -372,3 +372,77 @@ def test_the_solution_zip_downloads(site: Site) -> None:
     got = client.get("/connections/new/solution.zip")
     assert got.status_code == 200 and got.content[:2] == b"PK"
     assert got.headers["content-type"] == "application/zip"
+
+
+def test_several_organisations_allowed_then_one_picked(site: Site) -> None:
+    from tests.support.xero_fixtures import refdata
+
+    client, _ = site.signed_in()
+    draft = _new_draft(client)
+    authorize = _post(client, f"/connections/new/{draft}/xero").headers["location"]
+    both = [TENANT_ID, refdata.SECOND_TENANT_ID]
+    answers: dict[str, Any] = {
+        "email": XERO_USER,
+        "password": XERO_PASSWORD,
+        "tenant": both,
+        "action": "allow",
+    }
+    assert client.get(_consent(site, authorize, answers), headers=HTML).status_code == 303
+    page = client.get(f"/connections/new/{draft}", headers=HTML)
+    assert "pick the one this connection syncs" in page.text
+    wrong = _post(client, f"/connections/new/{draft}/xero/organisation", {"tenant": "nope"})
+    assert wrong.status_code == 400 and 'id="e-tenant"' in wrong.text
+    picked = _post(client, f"/connections/new/{draft}/xero/organisation", {"tenant": TENANT_ID})
+    assert picked.status_code == 303
+    page = client.get(f"/connections/new/{draft}", headers=HTML)
+    assert "Connect to Xero (Demo Company (UK))" in page.text
+
+
+def test_update_connection_and_an_expired_draft(site: Site) -> None:
+    client, _ = site.signed_in()
+    connection_id = _create(site, client)
+    path = f"/connections/{connection_id}/connect"
+    bad = _post(client, path, {"name": "", "timezone": "Nowhere"})
+    assert bad.status_code == 400 and 'id="e-name"' in bad.text and 'id="e-timezone"' in bad.text
+    done = _post(client, path, {"name": "Renamed <b>", "timezone": "Europe/Paris"})
+    assert done.headers["location"] == f"{path}?done=updated"
+    page = client.get(done.headers["location"], headers=HTML)
+    assert "The connection is updated." in page.text and "Renamed &lt;b&gt;" in page.text
+    with site.runtime.sessions() as session:
+        found = session.get(Connection, connection_id)
+        assert found is not None and found.timezone == "Europe/Paris"
+
+    draft = _new_draft(client)
+    with site.runtime.sessions.begin() as session:
+        found_draft = session.get(ConnectionDraft, draft)
+        assert found_draft is not None
+        found_draft.expires_at = found_draft.created_at
+    assert client.get(f"/connections/new/{draft}", headers=HTML).status_code == 404
+
+
+def test_dynamics_refusals_are_said_on_the_page(site: Site) -> None:
+    client, _ = site.signed_in()
+    draft = _new_draft(client)
+    _post(client, f"/connections/new/{draft}/dynamics/find", {"org_url": _org_url(site)})
+    authorize = _post(client, f"/connections/new/{draft}/dynamics").headers["location"]
+    cancelled = {"username": ADMIN_USERNAME, "password": "", "consent": "cancel"}
+    assert client.get(_consent(site, authorize, cancelled), headers=HTML).status_code == 303
+    page = client.get(f"/connections/new/{draft}", headers=HTML)
+    assert "Dynamics did not connect" in page.text and "AADSTS65004" in page.text
+
+    authorize = _post(client, f"/connections/new/{draft}/dynamics").headers["location"]
+    with site.runtime.sessions.begin() as session:
+        found = session.get(ConnectionDraft, draft)
+        assert found is not None
+        data = drafts.read(site.runtime.box, found)
+        data[drafts.PENDING]["verifier"] = "y" * 64
+        drafts.write(site.runtime.box, found, data)
+    accepted = {
+        "username": ADMIN_USERNAME,
+        "password": ADMIN_PASSWORD,
+        "organisation": _org_url(site),
+        "consent": "accept",
+    }
+    assert client.get(_consent(site, authorize, accepted), headers=HTML).status_code == 303
+    page = client.get(f"/connections/new/{draft}", headers=HTML)
+    assert "Dynamics did not connect" in page.text and "Code_Verifier does not match" in page.text

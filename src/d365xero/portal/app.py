@@ -104,8 +104,11 @@ def create_app(
 
     from d365xero.billing.client import checkout_origins
 
-    # Connect to Xero / Dynamics post a form that is redirected to the identity server: CSP
-    # form-action applies to the redirect too (Chrome checks every hop of a form's navigation);
-    # Subscribe Now's is redirected to Stripe Checkout.
+    # Connect to Xero / Dynamics post a form that is redirected to the identity server. Chrome
+    # and Safari check CSP form-action against every redirect of a form's navigation, Firefox
+    # only the action (w3c/webappsec-csp#8; nextcloud/server#17411, hexpm/hexpm#1413), so the
+    # identity origins are allowed; a page whose form goes to another authority (one a Dynamics
+    # organisation named) adds it to its own policy (pages/connect_flow.with_form_targets).
+    # Subscribe Now's form is redirected to Stripe Checkout.
     mount_portal(app, form_targets=(*form_targets(settings), *checkout_origins(settings)))
     return app

@@ -158,11 +158,17 @@ def xero_tenants(
 
 
 def xero_disconnect(
-    settings: Settings, http: httpx.Client, refresh_token: str, connection_id: str | None
+    settings: Settings,
+    http: httpx.Client,
+    refresh_token: str,
+    connection_id: str | None,
+    *,
+    revoke: bool = True,
 ) -> None:
-    """Removes the app's connection to the organisation (DELETE /Connections/{id}) and revokes
-    the refresh token (POST /connect/revocation, RFC 7009). A token Xero no longer honours
-    means it is disconnected already."""
+    """Removes the app's connection to the organisation (DELETE /Connections/{id}) and, with
+    `revoke`, revokes the refresh token (POST /connect/revocation, RFC 7009), which ends every
+    connection that Xero user gave the app. A token Xero no longer honours means it is
+    disconnected already."""
     endpoints = XeroEndpoints(settings.xero_url)
     client = xero_app(settings)
     try:
@@ -180,6 +186,8 @@ def xero_disconnect(
                 f"{endpoints.connections}/Connections/{connection_id}",
                 headers=_bearer(str(body["access_token"])),
             )
+        if not revoke:
+            return
         http.post(
             endpoints.revocation_url,
             data={"token": str(body.get("refresh_token") or refresh_token)},

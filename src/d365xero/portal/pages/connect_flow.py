@@ -133,6 +133,9 @@ def draft_page(
         "draft": draft,
         "xero": xero,
         "xero_choices": data.get("xero_choices") or [],
+        "xero_options": [
+            (c["tenant_id"], c["tenant_name"]) for c in data.get("xero_choices") or []
+        ],
         "dynamics": dynamics,
         "found": data.get("found"),
         "tab": "onprem" if (dynamics or {}).get("mode") == "onprem" else tab,

@@ -300,6 +300,13 @@ def disconnect(
             forget = {DATAVERSE_REFRESH: None, "dataverse_client_secret": None}
             name = "Dynamics"
         connections.update_secrets(rt.box, connection, forget)
+        # Revoking Xero's refresh token ends every organisation that Xero user gave the app,
+        # so not while another of this user's connections was authorised in the portal.
+        revoke = not any(
+            sides(rt, other)["xero_oauth"]
+            for other in connections.list_user_connections(session, user.id)
+            if other.id != connection.id
+        )
         connections.pause_connection(
             connection,
             f"{name} was disconnected in the portal on {oauth.stamp(utcnow())}: "
@@ -310,7 +317,11 @@ def disconnect(
         try:
             with oauth.http_client(rt.settings) as http:
                 oauth.xero_disconnect(
-                    rt.settings, http, stored[XERO_REFRESH], stored.get("xero_connection_id")
+                    rt.settings,
+                    http,
+                    stored[XERO_REFRESH],
+                    stored.get("xero_connection_id"),
+                    revoke=revoke,
                 )
         except D365XeroError:
             pass  # forgotten here either way; Xero shows the app under Connected apps
