@@ -700,14 +700,23 @@ def reference_data(
     """Import Xero's tax rates, then accounts, then branding themes into Dynamics (upserted by
     Xero id; rows archived or removed in Xero are deactivated, never deleted)."""
     from d365xero.config import get_settings
+    from d365xero.errors import D365XeroError, PassInProgress
     from d365xero.jobs.runtime import open_runtime
+    from d365xero.store import locks
+    from d365xero.store.locks import released as lock_released
     from d365xero.sync.reference import KINDS, LABELS, sync_reference_data
 
     kinds = [only.value] if only else list(KINDS)
     runtime = open_runtime(get_settings(), create=False)
     try:
         found, clients = _connection_clients(runtime, connection)
-        with _progress() as progress:
+        # The pass lock, as the Synchronisation Center's imports take it: never two imports
+        # of one connection at once, nor one beside a pass (whose first step writes these rows).
+        try:
+            lock = locks.take_pass_lock(runtime.engine, found.id)
+        except PassInProgress as busy:
+            raise D365XeroError(f"reference-data: {busy}; run it again when it has ended") from busy
+        with lock_released(lock), _progress() as progress:
             task = progress.add_task("Reference data", total=len(kinds))
 
             def done(kind: str, counts: dict[str, int]) -> None:

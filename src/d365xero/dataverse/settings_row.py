@@ -3,8 +3,10 @@
 
 Dataverse's optimistic concurrency: a PATCH with `If-Match: <etag>` is applied only while the
 row's ETag is still that one, else refused with 412 Precondition Failed (error 0x80060882,
-"The version of the existing record doesn't match the RowVersion property provided.") — Power
-Apps docs, "Perform conditional operations using the Web API" (Apply optimistic concurrency).
+"The version of the existing record doesn't match the RowVersion property provided."): "Perform
+conditional operations using the Web API", Apply optimistic concurrency,
+https://learn.microsoft.com/power-apps/developer/data-platform/webapi/perform-conditional-operations-using-web-api
+(the emulator does the same: docs/EMULATORS.md).
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ STAGES = (
 _STAGE_AFTER = {"checked": 1, "read": 2}
 
 Start = Callable[[Callable[[], None]], None]
+# The imports this process runs: known to be alive without asking the lock (each poll would).
+_live: set[int] = set()
+_live_guard = threading.Lock()
 
 
 def _thread(work: Callable[[], None]) -> None:
@@ -58,6 +61,11 @@ def start_import(runtime: Runtime, connection_id: str, kind: str, start: Start =
             run_import(runtime, connection_id, kind, import_id)
         finally:
             lock.release()  # after the result is recorded: a poll never sees it running alone
+            with _live_guard:
+                _live.discard(import_id)
+
+    with _live_guard:
+        _live.add(import_id)
 
     start(work)
     return import_id
@@ -94,7 +102,8 @@ def _import(
         session.expunge(connection)
     # Clients of its own: the thread must not share a pass's (the lock keeps passes out, but a
     # dry run or the dashboard may use the cached ones meanwhile).
-    with build_clients(runtime.settings, connection, secrets) as clients:
+    budgets = runtime.engine if runtime.shared_budgets else None
+    with build_clients(runtime.settings, connection, secrets, budgets=budgets) as clients:
         _, counts = sync_reference_data(
             clients.xero,
             clients.dynamics,
@@ -102,6 +111,8 @@ def _import(
             (kind,),
             reached=reached,
         )
+    # What the push checks invoices against is cached; the next pass reads Xero's afresh.
+    runtime.xero_cache.forget(connection.xero_tenant_id or "")
     return counts
 
 
@@ -124,8 +135,12 @@ def import_running(runtime: Runtime, connection_id: str) -> bool:
     """Whether the connection's newest running import is really running: a row left running
     by a process that died is failed here (the lock is free, so nobody runs it)."""
     with runtime.sessions() as session:
-        if not imports.running_imports(session, connection_id):
-            return False
+        running = {row.id for row in imports.running_imports(session, connection_id)}
+    if not running:
+        return False
+    with _live_guard:
+        if running <= _live:
+            return True  # this process runs them
     try:
         lock = locks.take_pass_lock(runtime.engine, connection_id)
     except PassInProgress:

@@ -33,6 +33,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +100,15 @@ def take_pass_lock(engine: Engine, connection_id: str, *, wait: float = 0.0) -> 
         lock.release()
         raise
     return lock
+
+
+@contextmanager
+def released(lock: PassLock) -> Iterator[PassLock]:
+    """`with released(lock):` the lock, released at the end of the block."""
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def _lock_for(engine: Engine, connection_id: str) -> _Lock:

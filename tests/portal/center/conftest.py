@@ -5,9 +5,9 @@ the stack's runtime, and a signed-in user who owns the stack's connection."""
 from __future__ import annotations
 
 import time
-from html.parser import HTMLParser
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import pytest
 from starlette.testclient import TestClient

@@ -27,12 +27,8 @@ def _stored(center: Center) -> str:
 def test_the_editor_lists_the_xero_fields_a_mapping_may_fill(center: Center) -> None:
     page = center.client.get(center.url("/mapping"), headers=HTML)
     assert 'aria-current="page">Field mapping' in page.text
-    for target in (
-        "Reference",
-        "LineItem.Description",
-        "Contact.AccountNumber",
-        "Contact.LastName",
-    ):
+    targets = ("Reference", "LineItem.Description", "Contact.AccountNumber", "Contact.LastName")
+    for target in targets:
         assert f">{target}</label>" in page.text
     assert '<option value="account.accountnumber">' in page.text  # suggestions from Dynamics
     assert '<option value="invoice.customerid">' not in page.text  # a lookup holds no value
@@ -103,3 +99,22 @@ def test_when_dynamics_changed_the_mapping_too_its_mapping_is_kept(center: Cente
     assert "Dynamics changed the field mapping since you opened this page" in saved.text
     assert json.loads(_stored(center)) == theirs
     assert form_of(saved.text, center.url("/mapping"))[REFERENCE] == "invoice.name"
+
+
+def test_line_breaks_a_browser_sends_back_are_no_change(center: Center) -> None:
+    """Browsers send a hidden field's line breaks as CRLF: the loaded mapping is still itself."""
+    form = _loaded(center)
+    form[REFERENCE] = "invoice.name"
+    center.client.post(center.url("/mapping"), data=form, headers=HTML)
+    form = _loaded(center)
+    assert "\n" in form["loaded"]
+    form["loaded"] = form["loaded"].replace("\n", "\r\n")
+    center.stack.dataverse.update(  # Dynamics changes another setting: a new version
+        "dxc_settings",
+        center.stack.rows("dxc_settings", "dxc_name ne null", "dxc_settingid")[0]["dxc_settingid"],
+        {"dxc_timezone": "Europe/Paris"},
+    )
+    form[REFERENCE] = "invoice.invoicenumber"
+    saved = center.client.post(center.url("/mapping"), data=form, headers=HTML)
+    assert "the next sync pass uses it" in saved.text, saved.text
+    assert json.loads(_stored(center))[0]["from"] == "invoice.invoicenumber"

@@ -29,10 +29,9 @@ def _loaded(center: Center) -> dict[str, str]:
 
 
 def _account(center: Center, code: str) -> str:
-    [row] = center.stack.rows(
-        "dxc_chartofaccounts", f"dxc_code eq '{code}'", "dxc_chartofaccountid"
-    )
-    return str(row["dxc_chartofaccountid"])
+    key = "dxc_chartofaccountid"
+    [row] = center.stack.rows("dxc_chartofaccounts", f"dxc_code eq '{code}'", key)
+    return str(row[key])
 
 
 def test_the_page_shows_the_guides_settings_as_dynamics_has_them(center: Center) -> None:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from d365xero.jobs import reference_import
 from d365xero.store import imports
-from d365xero.store.models import ReferenceImport
+from d365xero.store.models import Connection, ReferenceImport
 from tests.portal.center.conftest import HTML, HTMX, Center
 
 INACTIVE = {"statecode": 1, "statuscode": 2}
@@ -64,6 +68,8 @@ def test_the_buttons_come_in_the_guides_order(center: Center) -> None:
 
 def test_an_import_shows_progress_then_its_result_under_its_button(center: Center) -> None:
     themes = center.stack.xero_get("BrandingThemes")["BrandingThemes"]
+    page = center.client.get(center.url("/sync-center"), headers=HTML)
+    assert "All three last reached Dynamics" in page.text  # at Create Connection
     started = center.client.post(
         center.url("/sync-center/brandingthemes"),
         data={"csrf_token": center.token()},
@@ -133,3 +139,48 @@ def test_an_import_left_running_by_a_dead_process_is_shown_as_interrupted(center
     assert 'hx-trigger="every 1s"' not in page.text
     assert imports.INTERRUPTED in page.text
     assert "disabled" not in _button(page.text, "Account Codes")
+
+
+def test_the_command_line_import_waits_its_turn_too(
+    center: Center, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`d365xero reference-data` takes the same lock: refused while the portal's import runs."""
+    from typer.testing import CliRunner
+
+    from d365xero.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    with center.stack.runtime.sessions.begin() as session:  # the CLI's own, not a portal user's
+        connection = session.get(Connection, center.connection_id)
+        assert connection is not None
+        connection.user_id = None
+    release = threading.Event()
+    done = threading.Event()
+
+    def later(work: Callable[[], None]) -> None:
+        def run() -> None:
+            release.wait(30)
+            work()
+            done.set()
+
+        threading.Thread(target=run).start()
+
+    reference_import.start_import(center.stack.runtime, center.connection_id, "taxrates", later)
+    try:
+        args = ["reference-data", "--connection", center.stack.connection.name]
+        refused = CliRunner().invoke(app, args, env=center.stack.process_env())
+    finally:
+        release.set()
+        done.wait(30)
+    assert refused.exit_code == 1, refused.output
+    assert "another pass of this connection is running" in refused.stderr
+
+
+def test_with_htmx_a_refused_click_still_shows_why(center: Center) -> None:
+    _deactivate(center, "dxc_taxtypes", "dxc_taxtypeid")
+    refused = center.client.post(
+        center.url("/sync-center/accounts"), data={"csrf_token": center.token()}, headers=HTMX
+    )
+    # HTMX swaps in only 2xx answers: the panel comes back with the reason in it.
+    assert refused.status_code == 200 and "<html" not in refused.text
+    assert 'class="notice bad"' in refused.text and "Import Tax Rates first" in refused.text

@@ -8,12 +8,13 @@ runs; with HTMX the panel is swapped in place and polls its status every second.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import D365XeroError, PassInProgress
 from d365xero.jobs import reference_import
 from d365xero.portal import remote
@@ -21,9 +22,10 @@ from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, is_htmx, runtime
 from d365xero.portal.owned import owned_connection
 from d365xero.portal.web import redirect, render
-from d365xero.store import imports
+from d365xero.store import imports, marks
 from d365xero.store.models import Connection, User
-from d365xero.sync.reference import KINDS, OrderRefused, check_order
+from d365xero.sync.ports import DynamicsPort
+from d365xero.sync.reference import KINDS, LAST_IMPORT, OrderRefused, check_order
 
 router = APIRouter()
 TAB = "Synchronisation Center"
@@ -60,6 +62,8 @@ def _panel(request: Request, session: Session, connection: Connection) -> dict[s
         "panel_notices": notices,
         "stages": reference_import.STAGES,
         "base": base,
+        # All three kinds, at creation or by a pass's hourly refresh (sync.reference).
+        "refreshed": marks.get_mark(session, connection.id, LAST_IMPORT),
     }
 
 
@@ -74,15 +78,29 @@ def _blocked(
         return dict.fromkeys(KINDS, "An import is running."), []
     blocked: dict[str, str] = {}
     try:
-        dynamics = remote.clients(request, connection).dynamics
+        dynamics = _Remembered(remote.clients(request, connection).dynamics)
         for kind in KINDS[1:]:
             try:
-                check_order(dynamics, [kind])
+                check_order(cast(DynamicsPort, dynamics), [kind])
             except OrderRefused:
                 blocked[kind] = _order_message(kind)
     except D365XeroError as exc:  # the POST checks the order again: let it say what fails
         return {}, [("warn", remote.unreachable(exc))]
     return blocked, []
+
+
+class _Remembered:
+    """What check_order asks Dynamics, asked once per kind for one page (the three buttons'
+    checks ask about tax rates twice)."""
+
+    def __init__(self, dynamics: DynamicsGateway) -> None:
+        self.dynamics = dynamics
+        self.seen: dict[str, bool] = {}
+
+    def has_reference_rows(self, kind: str) -> bool:
+        if kind not in self.seen:
+            self.seen[kind] = self.dynamics.has_reference_rows(kind)
+        return self.seen[kind]
 
 
 def _order_message(kind: str) -> str:
@@ -101,8 +119,8 @@ def _show(
 ) -> Response:
     context = _panel(request, session, connection)
     context["panel_notices"] = [*(notices or []), *context["panel_notices"]]
-    if is_htmx(request):
-        return render(request, "center/panel.html", context, status=status)
+    if is_htmx(request):  # 200: HTMX swaps in no 4xx answer, and the notice must show
+        return render(request, "center/panel.html", context)
     context["tab"] = TAB
     return render(request, "center/sync_center.html", context, status=status)
 

@@ -119,7 +119,8 @@ def save_mapping(
     connection = owned_connection(session, user, connection_id)
     if not remote.created(connection):
         return _unavailable(request, connection, "Create the connection first.", 409)
-    loaded, etag = sent.get("loaded", ""), sent.get("etag", "")
+    # Canonical again: a browser sends the hidden field's line breaks back as CRLF.
+    loaded, etag = fieldmap.canonical(sent.get("loaded", "")), sent.get("etag", "")
     rows = mapping_form.tracking_rows(fieldmap.NO_MAPPING, sent)
     try:
         clients = remote.clients(request, connection)

@@ -106,9 +106,8 @@ def update_connection(
     try:
         dataverse = remote.clients(request, connection).dataverse
         accounts = account_choices(dataverse, connection.xero_tenant_id or "")
-        values, errors = validate(
-            sent, {a.row_id: a for a in accounts}, zoneinfo.available_timezones()
-        )
+        zones = zoneinfo.available_timezones()
+        values, errors = validate(sent, {a.row_id: a for a in accounts}, zones)
         if errors:
             context = {
                 "form": sent,
@@ -128,7 +127,9 @@ def update_connection(
         context["notices"] = [("bad", f"Not saved. {remote.unreachable(exc)}")]
         context["unavailable"] = True
         return _page(request, connection, context, 502)
-    connection.timezone = saved.record.values.get("timezone") or connection.timezone
+    zone = saved.record.values.get("timezone", "")
+    if zone in zones:  # the store's copy, shown in lists (Dynamics' row is what passes read)
+        connection.timezone = zone
     names = {a.row_id: a.label for a in accounts}
     notices = [("ok", "Connection updated: the settings are saved in Dynamics.")]
     if saved.conflicts:
