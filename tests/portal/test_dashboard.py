@@ -113,19 +113,12 @@ def test_counts_after_a_real_pass_with_one_failing_invoice(dash: Dash) -> None:
 
 
 def test_the_chart_shows_each_days_numbers(dash: Dash) -> None:
-    now = datetime.now(UTC)
-    with dash.stack.runtime.sessions.begin() as session:
-        for days_ago, created, failed in ((3, 5, 2), (3, 1, 0), (40, 9, 9)):
-            session.add(
-                SyncRun(
-                    connection_id=dash.id,
-                    started_at=now - timedelta(days=days_ago),
-                    finished_at=now - timedelta(days=days_ago),
-                    status="partial",
-                    invoices_created=created,
-                    invoices_failed=failed,
-                )
-            )
+    from d365xero.store.dashboard import add_to_day
+
+    today = datetime.now(UTC).astimezone(_zone(dash)).date()
+    with dash.stack.runtime.sessions.begin() as session:  # as passes on earlier days recorded
+        for days_ago, created, updated, failed in ((3, 5, 0, 2), (3, 0, 1, 0), (40, 9, 0, 9)):
+            add_to_day(session, dash.id, today - timedelta(days=days_ago), created, updated, failed)
     page = dash.page()
     assert '<svg viewBox="0 0 720 240" role="img" aria-labelledby="chart-title chart-desc"' in page
     assert '<title id="chart-title">Invoices synced and failed per day' in page
@@ -135,12 +128,13 @@ def test_the_chart_shows_each_days_numbers(dash: Dash) -> None:
     )
     by_day = {day: (int(s), int(f)) for day, s, f in rows if day != "In all"}
     assert len(by_day) == 30
-    zone_today = datetime.now(UTC).astimezone(_zone(dash)).date()
-    three_ago = (zone_today - timedelta(days=3)).strftime("%a %d %b %Y")
-    assert by_day[three_ago] == (6, 2)  # the two runs of that day; 40 days ago is outside
-    assert by_day[zone_today.strftime("%a %d %b %Y")] == (3, 1)  # today's real pass
+    three_ago = (today - timedelta(days=3)).strftime("%a %d %b %Y")
+    assert by_day[three_ago] == (6, 2)  # the two passes of that day; 40 days ago is outside
+    assert by_day[today.strftime("%a %d %b %Y")] == (3, 1)  # today's real pass
+    assert sum(s for s, _ in by_day.values()) == 9
     assert "9 synced and 3 failed in all" in page  # the description says the totals too
     assert page.count('class="bar synced"') >= 2 and page.count('class="bar failed"') >= 2
+    assert _count(page, "Synced") == "17"  # every invoice ever created: 3 + 5 + 9
 
 
 def _zone(dash: Dash) -> ZoneInfo:
@@ -285,3 +279,23 @@ def test_forms_without_the_csrf_token_are_refused(dash: Dash) -> None:
         got = dash.client.post(f"/connections/{dash.id}{path}", data={"all": "yes"}, headers=HTML)
         assert got.status_code == 403, path
     assert dash.stack.rows("dxc_xerodetails", f"dxc_exportstatus eq {FAILED}", "dxc_name")
+
+
+def test_the_dashboard_asks_dynamics_once_and_xero_never(dash: Dash) -> None:
+    dataverse_calls = dash.stack.dataverse_app.state.emulator.calls
+    xero_calls = dash.stack.xero.starlette.state.emulator.calls
+    dataverse_calls.clear()
+    xero_calls.clear()
+    for _ in range(3):  # reloads within FAILED_FOR seconds: the answer kept
+        dash.page()
+    # (Entra's token and metadata calls aside: clients are made afresh for an edited connection.)
+    assert dataverse_calls.snapshot()["GET /api/data/v9.2/invoices"] == 1
+    assert dataverse_calls.total("/api/data") == 1
+    assert xero_calls.total("/api.xro") == 0
+    dash.page(f"/runs/{_any_run(dash)}")  # the store alone
+    assert dataverse_calls.total("/api/data") == 1
+
+
+def _any_run(dash: Dash) -> int:
+    with dash.stack.runtime.sessions() as session:
+        return int(session.scalars(sa.select(SyncRun.id)).first() or 0)

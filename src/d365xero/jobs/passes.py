@@ -21,8 +21,9 @@ import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +39,7 @@ from d365xero.jobs.ledger import StoreLedger
 from d365xero.jobs.marks import StoreMarks
 from d365xero.jobs.retries import StoreRetries
 from d365xero.jobs.runtime import Runtime
-from d365xero.store import connections, locks, runs
+from d365xero.store import connections, dashboard, locks, runs
 from d365xero.store.models import Connection, ConnectionStatus, RunStatus
 from d365xero.sync.backsync import BackSync
 from d365xero.sync.cancellations import Cancellations
@@ -351,6 +352,24 @@ def _record(sessions: sessionmaker[Session], run_id: int, result: PassResult) ->
         run.dataverse_calls = result.dataverse_calls
         run.steps = json.dumps([s.record() for s in result.steps])
         runs.finish_run(run, result.status, result.message or None)
+        connection = connections.get_connection(session, run.connection_id)
+        zone = connection.timezone if connection else "UTC"
+        dashboard.add_to_day(
+            session,
+            run.connection_id,
+            local_day(run.started_at, zone),
+            run.invoices_created,
+            run.invoices_updated,
+            run.invoices_failed,
+        )
+
+
+def local_day(moment: datetime, zone: str) -> date:
+    """The day it was where the connection is (UTC if its zone is unknown here)."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).date()
+    except (KeyError, ValueError):
+        return moment.astimezone(UTC).date()
 
 
 def resume_command(name: str) -> str:

@@ -1,30 +1,63 @@
-"""What the store knows for a connection's dashboard, each in one indexed query: how many
-invoices the connector has synced and how many wait for a retry, invoices synced and failed per
-day (from the sync runs), and its runs."""
+"""What the store knows for a connection's dashboard, each in one query over a key range: how
+many invoices the connector has synced and how many wait for a retry, invoices synced and
+failed per day (sync_days, added to as each pass is recorded), and its runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from d365xero.store.models import InvoiceRetry, SyncRun, WriteState, XeroWrite
-
-INVOICE_WRITE = "invoice"  # the ledger's kind for invoice creates and updates (sync/invoices.py)
+from d365xero.store.models import InvoiceRetry, SyncDay, SyncRun
 
 
 def synced_count(session: Session, connection_id: str) -> int:
-    """Invoices this connector has sent to Xero: those with an applied invoice write in the
-    write-ahead ledger (one per invoice, however many times it was updated)."""
-    query = sa.select(sa.func.count(sa.distinct(XeroWrite.source_id))).where(
-        XeroWrite.connection_id == connection_id,
-        XeroWrite.kind == INVOICE_WRITE,
-        XeroWrite.state == WriteState.applied.value,
-    )
+    """Invoices this connector has created in Xero: each is created once (the write-ahead
+    ledger sees to it), so the sum of the days' creations (a row a day, not a row a run)."""
+    query = sa.select(sa.func.sum(SyncDay.created)).where(SyncDay.connection_id == connection_id)
     return int(session.scalar(query) or 0)
+
+
+def add_to_day(
+    session: Session, connection_id: str, day: date, created: int, updated: int, failed: int
+) -> None:
+    """A recorded pass's invoices added to its day. Passes of a connection never run at once
+    (store.locks), so an update, else an insert, cannot race with another pass's."""
+    if not (created or updated or failed):
+        return
+    changed = session.execute(
+        sa.update(SyncDay)
+        .where(SyncDay.connection_id == connection_id, SyncDay.day == day)
+        .values(
+            created=SyncDay.created + created,
+            updated=SyncDay.updated + updated,
+            failed=SyncDay.failed + failed,
+        )
+    )
+    if not changed.rowcount:
+        session.add(
+            SyncDay(
+                connection_id=connection_id,
+                day=day,
+                created=created,
+                updated=updated,
+                failed=failed,
+            )
+        )
+        session.flush()
+
+
+def day_counts(
+    session: Session, connection_id: str, first: date, last: date
+) -> dict[date, tuple[int, int]]:
+    """(synced, failed) invoices of each day from `first` to `last` that had any: synced is
+    created + updated in Xero, failed is failed in a pass. A range of the primary key."""
+    query = sa.select(SyncDay).where(
+        SyncDay.connection_id == connection_id, SyncDay.day >= first, SyncDay.day <= last
+    )
+    return {row.day: (row.created + row.updated, row.failed) for row in session.scalars(query)}
 
 
 @dataclass(frozen=True)
@@ -51,43 +84,6 @@ def waiting(session: Session, connection_id: str) -> Waiting:
             .limit(1)
         )
     return Waiting(int(count), soonest, reason)
-
-
-def per_period(
-    session: Session, connection_id: str, bounds: Sequence[datetime]
-) -> list[tuple[int, int]]:
-    """(synced, failed) invoices in each period [bounds[i], bounds[i+1]), by the start of the
-    run that handled them: synced is created + updated, failed is invoices_failed. One range
-    scan of the (connection_id, started_at) index; the periods are the caller's (local days)."""
-    periods = len(bounds) - 1
-    if periods < 1:
-        return []
-    which = sa.case(
-        *((SyncRun.started_at < bounds[i + 1], i) for i in range(periods)),
-        else_=periods,
-    ).label("period")
-    rows = (
-        sa.select(
-            which,
-            (SyncRun.invoices_created + SyncRun.invoices_updated).label("synced"),
-            SyncRun.invoices_failed.label("failed"),
-        )
-        .where(
-            SyncRun.connection_id == connection_id,
-            SyncRun.started_at >= bounds[0],
-            SyncRun.started_at < bounds[-1],
-        )
-        .subquery()
-    )
-    # Grouped outside: PostgreSQL would not see the CASE of GROUP BY (bound afresh) as the
-    # one selected.
-    query = sa.select(rows.c.period, sa.func.sum(rows.c.synced), sa.func.sum(rows.c.failed))
-    query = query.group_by(rows.c.period)
-    found = [(0, 0)] * periods
-    for period, synced, failed in session.execute(query):
-        if 0 <= period < periods:
-            found[period] = (int(synced or 0), int(failed or 0))
-    return found
 
 
 def connection_run(session: Session, connection_id: str, run_id: int) -> SyncRun | None:

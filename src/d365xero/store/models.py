@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -217,6 +217,23 @@ class SyncRun(Base):
     message: Mapped[str | None] = mapped_column(sa.Text)
     # JSON list, one object per step of the pass (name, status, counts, calls, message).
     steps: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SyncDay(Base):
+    """A connection's invoices per day (its own time zone's day), added to by every pass as it
+    is recorded (jobs/passes._record): the dashboard's chart and its synced count read a row a
+    day instead of every run (store/dashboard.py)."""
+
+    __tablename__ = "sync_days"
+    _repr_fields = ("connection_id", "day", "created", "updated", "failed")
+
+    connection_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    created: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 class XeroWrite(Base):

@@ -124,13 +124,14 @@ def record_url(connection: Connection, invoice_id: str) -> str:
 
 
 def _chart(session: Session, connection: Connection) -> chart.Chart:
-    zone = _zone(connection)
-    today = datetime.now(UTC).astimezone(zone).date()
-    bounds = chart.day_bounds(today, DAYS, zone)
-    counts = stats.per_period(session, connection.id, bounds)
-    days = [
-        chart.Day(bounds[n].date(), synced, failed) for n, (synced, failed) in enumerate(counts)
-    ]
+    today = datetime.now(UTC).astimezone(_zone(connection)).date()
+    first = today - timedelta(days=DAYS - 1)
+    counts = stats.day_counts(session, connection.id, first, today)
+    days = []
+    for n in range(DAYS):
+        day = first + timedelta(days=n)
+        synced, failed = counts.get(day, (0, 0))
+        days.append(chart.Day(day, synced, failed))
     return chart.draw(days)
 
 
