@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "dashboard"
-down_revision: str | None = "portal_sessions"
+down_revision: str | None = "reference_imports"
 branch_labels: str | None = None
 depends_on: str | None = None
 
