@@ -2,7 +2,7 @@
 connection, the webhook events already applied, and each connection's subscription status.
 
 Revision ID: billing
-Revises: portal_sessions
+Revises: portal_accounts
 """
 
 import sqlalchemy as sa

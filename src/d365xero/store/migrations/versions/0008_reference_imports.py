@@ -1,7 +1,7 @@
 """The Synchronisation Center's imports: one row per button press, its progress and result.
 
 Revision ID: reference_imports
-Revises: portal_sessions
+Revises: connection_drafts
 """
 
 import sqlalchemy as sa

@@ -2,7 +2,7 @@
 far, sealed, found by the state's hash, expiring.
 
 Revision ID: connection_drafts
-Revises: portal_sessions
+Revises: billing
 """
 
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """The dashboard's invoices per connection and day (sync_days), filled from the runs so far.
 
 Revision ID: dashboard
-Revises: portal_sessions
+Revises: reference_imports
 """
 
 import sqlalchemy as sa
