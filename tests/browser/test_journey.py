@@ -214,6 +214,29 @@ def subscribe(j: Journey, page: Any, connection_id: str) -> None:
     j.looked_at("billing-subscribed")
 
 
+def billing_details(j: Journey, page: Any) -> None:
+    """The guide's Set Up Billing: a missing City answered beside it, then Update Details."""
+    j.go("/billing")
+    for label, value in (
+        ("First Name", "Grace"),
+        ("Last Name", "Hopper"),
+        ("Company", "Hopper Ltd"),
+        ("Company Position", "Director"),
+        ("Address Line 1", "1 Harbour Street"),
+        ("Country", "United Kingdom"),
+    ):
+        field(page, label).fill(value)
+    page.get_by_role("button", name="Update Details").click()
+    assert field(page, "City").get_attribute("aria-invalid") == "true"
+    assert field(page, "Address Line 1").input_value() == "1 Harbour Street"  # kept
+    j.looked_at("billing-details-error-beside-the-field")
+    field(page, "City").fill("London")
+    field(page, "Email Address").fill(EMAIL)  # after Subscribe Now it is no longer filled in
+    page.get_by_role("button", name="Update Details").click()
+    page.get_by_text("Your billing details are saved.").wait_for()
+    j.looked_at("billing-details-saved")
+
+
 def test_a_new_users_journey(page: Any, portal: Portal, screenshot: Screenshots) -> None:
     j = Journey(page, portal, screenshot)
     j.needs("/register", "Register")
@@ -230,6 +253,8 @@ def test_a_new_users_journey(page: Any, portal: Portal, screenshot: Screenshots)
     edit_a_setting(j, page, connection_id)
     j.needs("/connections/{connection_id}/billing", "Billing")
     subscribe(j, page, connection_id)
+    j.needs("/billing", "the billing details")
+    billing_details(j, page)
 
 
 def test_forms_work_without_javascript(nojs_page: Any, portal: Portal) -> None:
