@@ -54,3 +54,10 @@ def test_an_unknown_import_is_not_found(center: Center) -> None:
         center.url("/sync-center/invoices"), data={"csrf_token": center.token()}, headers=HTML
     )
     assert sent.status_code == 404
+
+
+def test_an_id_no_connection_can_have_is_not_found(center: Center) -> None:
+    """PostgreSQL refuses a NUL byte in text: the id is refused before the store is asked."""
+    for odd in ("%00", "a%00b", "%E2%80%AE", "x" * 65):
+        for path in GETS:
+            assert center.client.get(f"/connections/{odd}{path}", headers=HTML).status_code == 404
