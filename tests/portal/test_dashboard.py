@@ -299,3 +299,20 @@ def test_the_dashboard_asks_dynamics_once_and_xero_never(dash: Dash) -> None:
 def _any_run(dash: Dash) -> int:
     with dash.stack.runtime.sessions() as session:
         return int(session.scalars(sa.select(SyncRun.id)).first() or 0)
+
+
+def test_dynamics_not_answering_leaves_the_rest_of_the_page(dash: Dash) -> None:
+    faults = TestClient(dash.stack.dataverse_app)
+    plan = {"faults": [{"route": "GET /api/data/v9.2/invoices", "kind": "500", "times": 1000}]}
+    assert faults.post("/_emulator/faults", json=plan).status_code < 300
+    page = dash.page()
+    assert "Dynamics did not answer" in page
+    assert _count(page, "Failed") == "?" and _count(page, "Synced") == "3"
+    calls = dash.stack.dataverse_app.state.emulator.calls
+    calls.clear()
+    assert "Dynamics did not answer" in dash.page()  # kept: not asked again at each view
+    assert calls.total("/api/data") == 0
+    refused = dash.post("/retry", {"all": "yes"})
+    assert refused.status_code == 502  # type: ignore[attr-defined]
+    assert "Nothing was retried" in refused.text  # type: ignore[attr-defined]
+    faults.post("/_emulator/faults", json={"faults": []})

@@ -91,30 +91,35 @@ class Failed:
     age: float = 0.0
 
 
-def _failed(request: Request, connection: Connection, last_pass: datetime | None) -> Failed:
-    why = _can_reach_dynamics(connection)
-    if why:
-        return Failed([], why)
-    brief: Brief[list[FailedInvoice]] = on_app(
-        request, "dashboard_failed", lambda: Brief(FAILED_FOR)
-    )
-
-    def read() -> list[FailedInvoice]:
-        return _clients(request, connection).dynamics.failed_invoices(reasons=True)
-
+def _ask_failed(request: Request, connection: Connection) -> Failed:
     try:
-        found, age = brief.get(connection.id, read)
-        if last_pass and last_pass > datetime.now(UTC) - timedelta(seconds=age):
-            # A pass ended after this was read: its failures would be missing beside counts
-            # that already show it (the browser journey test saw Synced 3, Failed 0).
-            brief.drop(connection.id)
-            found, age = brief.get(connection.id, read)
+        return Failed(_clients(request, connection).dynamics.failed_invoices(reasons=True))
     except D365XeroError as exc:
         return Failed([], f"Dynamics did not answer: {exc}")
     except Exception as exc:  # the rest of the page is still worth showing; the log has it
         log.exception("dashboard: reading failed invoices", connection_id=connection.id)
         return Failed([], f"Dynamics could not be read ({type(exc).__name__}).")
-    return Failed(found, None, age)
+
+
+def _failed_brief(request: Request) -> Brief[Failed]:
+    return on_app(request, "dashboard_failed", lambda: Brief(FAILED_FOR))
+
+
+def _failed(request: Request, connection: Connection, last_pass: datetime | None) -> Failed:
+    """The failed invoices, as read at most FAILED_FOR seconds ago and after the last pass; a
+    failure to read them is kept as long (an outage, with the client's own retries, costs one
+    slow view, not each)."""
+    why = _can_reach_dynamics(connection)
+    if why:
+        return Failed([], why)
+    brief = _failed_brief(request)
+    found, age = brief.get(connection.id, lambda: _ask_failed(request, connection))
+    if last_pass and last_pass > datetime.now(UTC) - timedelta(seconds=age):
+        # A pass ended after this was read: its failures would be missing beside counts that
+        # already show it (the browser journey test saw Synced 3, Failed 0).
+        brief.drop(connection.id)
+        found, age = brief.get(connection.id, lambda: _ask_failed(request, connection))
+    return Failed(found.invoices, found.problem, age)
 
 
 def record_url(connection: Connection, invoice_id: str) -> str:
@@ -233,10 +238,7 @@ def retry(
     except D365XeroError as exc:
         notice = ("bad", f"Nothing was retried: Dynamics did not answer ({exc}).")
         return _page(request, session, connection, [notice], status=502)
-    brief: Brief[list[FailedInvoice]] = on_app(
-        request, "dashboard_failed", lambda: Brief(FAILED_FOR)
-    )
-    brief.drop(connection.id)
+    _failed_brief(request).drop(connection.id)
     target = f"/connections/{connection.id}?retried={len(result.reset)}"
     if number:
         target += f"&invoice={quote(number)}"
