@@ -109,5 +109,6 @@ def create_app(
     # only the action (w3c/webappsec-csp#8; nextcloud/server#17411, hexpm/hexpm#1413), so the
     # identity origins are allowed; a page whose form goes to another authority (one a Dynamics
     # organisation named) adds it to its own policy (pages/connect_flow.with_form_targets).
+    # Subscribe Now's form is redirected to Stripe Checkout.
     mount_portal(app, form_targets=(*form_targets(settings), *checkout_origins(settings)))
     return app
