@@ -169,7 +169,13 @@ def start(
     except OrderRefused:
         return _show(request, session, connection, [("bad", _order_message(kind))], status=409)
     except D365XeroError as exc:
-        return _show(request, session, connection, [("bad", remote.unreachable(exc))], status=502)
+        return _show(
+            request,
+            session,
+            connection,
+            [("bad", remote.unreachable(exc))],
+            status=remote.failure_status(exc),
+        )
     try:
         reference_import.start_import(runtime(request), connection.id, kind)
     except PassInProgress:

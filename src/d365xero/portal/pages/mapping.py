@@ -89,7 +89,9 @@ def mapping_page(
         record = read_settings(clients.dataverse, connection.dataverse_connection_row_id or "")
         columns = _columns(clients.dynamics)
     except D365XeroError as exc:
-        return _unavailable(request, connection, remote.unreachable(exc), 502)
+        return _unavailable(
+            request, connection, remote.unreachable(exc), remote.failure_status(exc)
+        )
     text = record.values[FIELD]
     notices, current = [], fieldmap.NO_MAPPING
     try:
@@ -140,7 +142,9 @@ def save_mapping(
         )
     except D365XeroError as exc:
         notice = ("bad", f"Not saved. {remote.unreachable(exc)}")
-        return _page(request, connection, {"form": sent, "notices": [notice]}, 502)
+        return _page(
+            request, connection, {"form": sent, "notices": [notice]}, remote.failure_status(exc)
+        )
     text = saved.record.values[FIELD]
     now = _parsed_or_none(text)
     notices = [("ok", "Field mapping saved in Dynamics: the next sync pass uses it.")]

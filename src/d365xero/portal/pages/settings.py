@@ -84,7 +84,12 @@ def settings_page(
         accounts = account_choices(dataverse, connection.xero_tenant_id or "")
     except D365XeroError as exc:
         notice = ("bad", remote.unreachable(exc))
-        return _page(request, connection, {"notices": [notice], "unavailable": True}, 502)
+        return _page(
+            request,
+            connection,
+            {"notices": [notice], "unavailable": True},
+            remote.failure_status(exc),
+        )
     form = {name: record.values.get(name, "") for name in FIELDS}
     return _page(request, connection, {"form": form, **_fields(record, accounts)})
 
@@ -126,7 +131,7 @@ def update_connection(
         context = {"form": sent, "etag": etag, "base": loaded, "fields": FIELDS}
         context["notices"] = [("bad", f"Not saved. {remote.unreachable(exc)}")]
         context["unavailable"] = True
-        return _page(request, connection, context, 502)
+        return _page(request, connection, context, remote.failure_status(exc))
     zone = saved.record.values.get("timezone", "")
     if zone in zones:  # the store's copy, shown in lists (Dynamics' row is what passes read)
         connection.timezone = zone
