@@ -515,7 +515,7 @@ def _named(session: Any, name: str) -> Any:
     from d365xero.errors import ConfigurationError
     from d365xero.store import connections
 
-    found = connections.get_connection_by_name(session, name)
+    found = connections.find_connection(session, name)
     if found is None:
         raise ConfigurationError(f"no connection named {name!r} (see `d365xero connection list`)")
     return found

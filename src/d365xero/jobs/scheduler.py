@@ -19,7 +19,7 @@ def connections_to_run(runtime: Runtime, name: str | None = None) -> list[tuple[
     pass says they are paused)."""
     with runtime.sessions() as session:
         if name is not None:
-            found = connections.get_connection_by_name(session, name)
+            found = connections.find_connection(session, name)
             if found is None:
                 raise ConfigurationError(f"no connection named {name!r}")
             return [(found.id, found.name)]

@@ -120,6 +120,22 @@ def get_connection_by_name(
     return session.scalars(query).one_or_none()
 
 
+def find_connection(session: Session, name: str) -> Connection | None:
+    """For the command line, which sees the whole store: the connection of that name whoever
+    owns it (the CLI's own, or a portal user's), or of that id; a name two owners share is
+    refused with their ids, since guessing would sync or remove the wrong one."""
+    query = sa.select(Connection).where(Connection.name_key == name_key(name))
+    found = list(session.scalars(query.order_by(Connection.created_at)))
+    if len(found) > 1:
+        ids = ", ".join(c.id for c in found)
+        raise ConfigurationError(
+            f"{len(found)} connections are named {name!r}: give one's id ({ids})"
+        )
+    if found or len(name.strip()) != 36:
+        return found[0] if found else None
+    return session.get(Connection, name.strip())
+
+
 def assign_tenant(
     session: Session, connection: Connection, tenant_id: str, tenant_name: str | None
 ) -> None:
