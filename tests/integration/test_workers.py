@@ -37,10 +37,18 @@ def queued(stack: Stack) -> Stack:
 
 
 def _start(stack: Stack, log: Path) -> subprocess.Popen[bytes]:
+    """A worker, once it has said it is ready (so the test's SIGTERM finds it working, not
+    still starting: a stop before that is not the graceful stop this test is about)."""
     env = stack.process_env()
     env.update(D365XERO_WORKER_HEARTBEAT_SECONDS="1", D365XERO_WORKER_STALLED_SECONDS="3")
+    ready = log.read_text().count("worker ready") if log.exists() else 0
     with log.open("ab") as out:
-        return subprocess.Popen(WORKER, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(WORKER, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while log.read_text().count("worker ready") <= ready:
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+    return process
 
 
 def _xero_urls(stack: Stack) -> Counter[str]:

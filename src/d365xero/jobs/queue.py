@@ -22,6 +22,7 @@ Sync tasks run in procrastinate's threads (`--concurrency K`: K passes at once p
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -202,12 +203,21 @@ def install_schema(url: str) -> bool:
     return True
 
 
+def _stop_before_start(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_worker(runtime: Runtime, concurrency: int) -> None:
     """Work the queue until SIGTERM or SIGINT: then running passes finish, and nothing new
     starts."""
     logging.getLogger("procrastinate").setLevel(logging.INFO)
+    # Until procrastinate's own handlers take over, a stop request ends the process cleanly:
+    # nothing has started, so there is nothing to finish (a service manager sees exit 0).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _stop_before_start)
     app = queue_app(runtime.settings.database(), runtime, pool_size=concurrency + 3)
     settings = runtime.settings
+    log.info("worker ready", concurrency=concurrency)
     app.run_worker(
         concurrency=concurrency,
         # The runs table keeps each pass's record; a finished job row is of no further use,
