@@ -31,7 +31,7 @@ from d365xero.jobs.passes import PassResult, run_pass
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.jobs.setup import add_connection
 from d365xero.solution import schema
-from d365xero.store.models import Connection, InvoiceRetry
+from d365xero.store.models import Connection, InvoiceRetry, RunStatus
 from d365xero.trust import ca_bundle_file, ssl_context
 from tests.support.xero_fixtures import CLIENT_ID, CLIENT_SECRET, XeroHarness, build_harness
 
@@ -47,7 +47,11 @@ class Stack:
     dataverse: DataverseClient  # for the test to read and write Dynamics as a user would
 
     def run_pass(self) -> PassResult:
-        return run_pass(self.runtime, self.connection.id)
+        # A process killed while it held the pass lock lets go of it once its database
+        # connection is seen closed: on PostgreSQL that can take a moment after the kill.
+        result = run_pass(self.runtime, self.connection.id, wait=30)
+        assert result.status is not RunStatus.skipped, result.message
+        return result
 
     def xero_get(self, path: str, **params: Any) -> Any:
         response = self.xero.client().get(

@@ -33,19 +33,15 @@ STAGES = (
 )
 _STAGE_AFTER = {"checked": 1, "read": 2}
 
-Start = Callable[[Callable[[], None]], None]
+Start = Callable[[Callable[[], None]], None] | None
 # The imports this process runs: known to be alive without asking the lock (each poll would).
 _live: set[int] = set()
 _live_guard = threading.Lock()
 
 
-def _thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="reference-import", daemon=True).start()
-
-
-def start_import(runtime: Runtime, connection_id: str, kind: str, start: Start = _thread) -> int:
-    """The new import's id; it runs in the background (`start` is given the work). Raises
-    PassInProgress while this connection's import or pass runs."""
+def start_import(runtime: Runtime, connection_id: str, kind: str, start: Start = None) -> int:
+    """The new import's id; it runs in the runtime's background (or `start` is given the
+    work). Raises PassInProgress while this connection's import or pass runs."""
     lock = locks.take_pass_lock(runtime.engine, connection_id)
     try:
         with runtime.sessions.begin() as session:
@@ -66,7 +62,10 @@ def start_import(runtime: Runtime, connection_id: str, kind: str, start: Start =
     with _live_guard:
         _live.add(import_id)
 
-    start(work)
+    if start is None:
+        runtime.in_background(work, "reference-import")
+    else:
+        start(work)
     return import_id
 
 

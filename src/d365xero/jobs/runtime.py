@@ -5,6 +5,8 @@ the store starts quickly."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,9 @@ class Runtime:
     # so tokens (30 to 90 minutes), TLS contexts and keep-alive connections are reused.
     _clients: dict[str, tuple[datetime, ConnectionClients]] = field(default_factory=dict)
     _tls: SharedTls | None = None  # one set of SSL contexts for every connection's clients
+    # Work started by a request that outlives it (the Synchronisation Center's imports): joined
+    # on close, so nothing writes to a store that is being shut down.
+    _background: list[threading.Thread] = field(default_factory=list)
 
     def clients_for(self, connection: Connection, secrets: dict[str, Any]) -> ConnectionClients:
         cached = self._clients.get(connection.id)
@@ -73,7 +78,16 @@ class Runtime:
         if cached:
             cached[1].close()
 
-    def close(self) -> None:
+    def in_background(self, work: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=work, name=name, daemon=True)
+        self._background = [t for t in self._background if t.is_alive()] + [thread]
+        thread.start()
+
+    def close(self, wait: float = 60.0) -> None:
+        """Waits up to `wait` seconds for the background work to end, then lets go of the
+        clients and the database."""
+        for thread in self._background:
+            thread.join(wait)
         for connection_id in list(self._clients):
             self.forget_clients(connection_id)
         self.engine.dispose()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from d365xero.jobs import reference_import
+from d365xero.jobs.passes import run_pass
 from d365xero.store import imports
 from d365xero.store.models import Connection, ReferenceImport
 from tests.portal.center.conftest import HTML, HTMX, Center
@@ -113,7 +114,7 @@ def test_a_running_import_is_polled_and_a_second_click_starts_nothing(center: Ce
     )
     assert again.status_code == 409 and "did not start" in again.text
     # Nor does a pass run beside it: it shares the pass lock.
-    assert center.stack.run_pass().status.value == "skipped"
+    assert run_pass(runtime, center.connection_id).status.value == "skipped"
     release.set()
     held[0].join(30)
     result = center.wait_for_import("taxrates")
