@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class CallLog:
@@ -37,7 +37,9 @@ class CallLog:
 
 
 class CallCountingMiddleware:
-    """Records each HTTP request under the path template of the route that served it."""
+    """Records each HTTP request under the path template of the route that served it, before
+    its response starts: a client that has its answer finds its call counted (a count read or
+    cleared right after a call is never off by that call)."""
 
     def __init__(self, app: ASGIApp, log: CallLog) -> None:
         self.app = app
@@ -47,10 +49,23 @@ class CallCountingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        recorded = False
+
+        async def counted(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                self._record(scope)
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, counted)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or scope["path"]
-            if not template.startswith("/_emulator"):
-                self.log.record(scope["method"], template)
+            if not recorded:  # no response (the client went away, or a fault dropped it)
+                self._record(scope)
+
+    def _record(self, scope: Scope) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or scope["path"]
+        if not template.startswith("/_emulator"):
+            self.log.record(scope["method"], template)
