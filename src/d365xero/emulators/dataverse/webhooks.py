@@ -131,9 +131,9 @@ class Webhooks:
             delivery = self._delivery(step, endpoint, entity, message, before, after, changed)
             if step.get("mode") == SYNC:
                 with self._client() as client:
-                    answer = _post(Courier(client), delivery)
-                if not succeeded(answer.status):
-                    raise WebhookFailed(answer.detail)
+                    last = _attempts(Courier(client), delivery)[-1]
+                if not succeeded(last.status):
+                    raise WebhookFailed(last.detail)
             else:
                 self.org.after_commit(lambda d=delivery: self._outbox.put(d))  # type: ignore[misc]
 
@@ -281,8 +281,9 @@ class Webhooks:
 
     def _deliver(self, courier: Courier, deliveries: list[Delivery]) -> None:
         [delivery] = deliveries
-        answer = _post(courier, delivery)
-        self._record(delivery, succeeded(answer.status), answer.detail)
+        attempts = _attempts(courier, delivery)
+        if attempts:  # none when a reset stopped the worker first
+            self._record(delivery, succeeded(attempts[-1].status), attempts[-1].detail)
 
     def _record(self, delivery: Delivery, ok: bool, detail: str) -> None:
         """The System Job the asynchronous step leaves behind."""
@@ -311,12 +312,11 @@ class Webhooks:
             row["completedon"] = self.org.clock.now().replace(microsecond=0)
 
 
-def _post(courier: Courier, delivery: Delivery) -> Attempt:
-    """One call, and one more only after a 502, 503 or 504."""
-    attempts = courier.post(
+def _attempts(courier: Courier, delivery: Delivery) -> list[Attempt]:
+    """One call, and one more at once only after a 502, 503 or 504."""
+    return courier.post(
         delivery.url, delivery.body, lambda: delivery.headers, (0.0,), again=RETRIED.__contains__
     )
-    return attempts[-1] if attempts else Attempt(0, "stopped before the call was made")
 
 
 def _changed(before: Row | None, after: Row | None) -> set[str]:
