@@ -194,7 +194,7 @@ NOT_KEPT = {
         "limiter",
         "faults",
     },
-    "WebhookSender": {"now", "transport", "_lock", "_queue", "_thread"},
+    "WebhookSender": {"now", "transport", "_lock", "_outbox"},  # events queued are not kept
     "Organisation": {
         "calls",
         "lock",

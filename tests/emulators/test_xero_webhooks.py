@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,3 +159,25 @@ def test_failed_delivery_is_retried_then_disabled(
     state = client.get("/_emulator/webhooks").json()["subscription"]
     assert state["status"] == "DISABLED"
     assert state["deliveries"][-1]["attempts"] == [500, 500, 500]
+
+
+def test_reset_drops_a_delivery_waiting_to_be_retried(
+    xero_app: XeroHarness, receiver: Receiver
+) -> None:
+    """A reset forgets the old subscription's retries: the next subscription's events are not
+    held behind a delay of the old one."""
+    _subscribe(xero_app, receiver, retry_delays=[60])
+    client = xero_app.client()
+    receiver.statuses.clear()
+    receiver.fail_next = 1
+    client.put(f"{API}/Contacts", headers=xero_app.headers(), json={"Contacts": [{"Name": "A"}]})
+    deadline = time.monotonic() + 10
+    while receiver.statuses != [500]:  # the first attempt failed: the next is a minute away
+        assert time.monotonic() < deadline, receiver.statuses
+        time.sleep(0.01)
+    assert client.post("/_emulator/reset").status_code == 204
+    _subscribe(xero_app, receiver)
+    receiver.payloads.clear()
+    client.put(f"{API}/Contacts", headers=xero_app.headers(), json={"Contacts": [{"Name": "B"}]})
+    assert xero_app.emulator.webhooks.wait_idle(5)
+    assert [e["eventType"] for e in _events(receiver)] == ["CREATE"]

@@ -117,6 +117,7 @@ class Organisation:
                 self.entra.reset()
             self.faults.clear()
             self.protection.reset()
+            self.webhooks.stop()
             sample.load_reference_data(self)
             webhooks.load_reference_data(self)
 

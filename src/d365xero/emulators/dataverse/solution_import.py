@@ -27,21 +27,13 @@ from starlette.routing import BaseRoute, Route
 
 from d365xero.emulators.dataverse.errors import DataverseError, InvalidArgument, InvalidJson
 from d365xero.emulators.dataverse.metadata import (
-    Attr,
     Entity,
     Metadata,
-    T,
     solution_attr,
-    solution_entity,
 )
 from d365xero.emulators.dataverse.models import Organisation
 from d365xero.emulators.dataverse.routes import _authorize, _to_starlette
-from d365xero.emulators.dataverse.systemtables import (
-    _ACTIVE_INACTIVE_STATE,
-    _ACTIVE_INACTIVE_STATUS,
-    _common,
-    _status,
-)
+from d365xero.emulators.dataverse.systemtables import _common, solution_table
 from d365xero.emulators.dataverse.webapi import API, ApiResponse
 from d365xero.solution.reader import Refusal, SolutionPackage, SolutionRejected, read_solution
 from d365xero.solution.schema import Column, Table, TableExtension
@@ -151,13 +143,7 @@ def install(org: Organisation, package: SolutionPackage) -> None:
 
 def _install_table(metadata: Metadata, table: Table) -> list[str]:
     if table.logical_name not in metadata.entities:
-        entity = solution_entity(table, _next_type_code(metadata))
-        # As systemtables._add_solution builds our tables: Active/Inactive, owner, audit columns.
-        entity.add(
-            Attr("statecode", T.STATE, options=dict(_ACTIVE_INACTIVE_STATE), create=False),
-            _status(_ACTIVE_INACTIVE_STATUS),
-        )
-        _common(entity)
+        entity = solution_table(table, _next_type_code(metadata))
         metadata.add(entity)
         return list(entity.attributes)
     return _add_columns(metadata.get(table.logical_name), table.logical_name, table.all_columns)

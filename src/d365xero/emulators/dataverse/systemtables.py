@@ -8,8 +8,14 @@ referencing attribute -> navigation property), reference/dataverse.md §4.
 
 from __future__ import annotations
 
-from d365xero.emulators.dataverse.metadata import Attr, Entity, Metadata, T, solution_attr
-from d365xero.emulators.dataverse.metadata import solution_entity as _solution_entity
+from d365xero.emulators.dataverse.metadata import (
+    Attr,
+    Entity,
+    Metadata,
+    T,
+    solution_attr,
+    solution_entity,
+)
 from d365xero.solution import schema
 
 YES_NO = {0: "No", 1: "Yes"}
@@ -17,6 +23,10 @@ YES_NO = {0: "No", 1: "Yes"}
 
 def _s(name: str, length: int = 100, **kw: object) -> Attr:
     return Attr(name, T.STRING, max_length=length, **kw)  # type: ignore[arg-type]
+
+
+def _memo(name: str, length: int = 2000) -> Attr:
+    return Attr(name, T.MEMO, max_length=length)
 
 
 def _money(name: str, **kw: object) -> Attr:
@@ -100,26 +110,24 @@ def _entity(
     return entity
 
 
-_ACTIVE_INACTIVE_STATE = {0: "Active", 1: "Inactive"}
-_ACTIVE_INACTIVE_STATUS = {1: ("Active", 0), 2: ("Inactive", 1)}
+def _active_inactive() -> tuple[Attr, Attr]:
+    """statecode Active/Inactive and its statuscode, as most tables have them."""
+    return _state({0: "Active", 1: "Inactive"}), _status({1: ("Active", 0), 2: ("Inactive", 1)})
 
-_ADDRESS = tuple(
-    _s(f"address1_{part}", length)
-    for part, length in (
-        ("line1", 250),
-        ("line2", 250),
-        ("line3", 250),
-        ("city", 80),
-        ("stateorprovince", 50),
-        ("postalcode", 20),
-        ("country", 80),
-    )
+
+_ADDRESS_PARTS = (
+    ("line1", 250),
+    ("line2", 250),
+    ("line3", 250),
+    ("city", 80),
+    ("stateorprovince", 50),
+    ("postalcode", 20),
+    ("country", 80),
 )
 
 
-def _address() -> tuple[Attr, ...]:
-    fresh = (Attr(a.logical_name, a.type, max_length=a.max_length) for a in _ADDRESS)
-    return (*fresh, _ro(_s("address1_composite", 1000)))
+def _address(prefix: str) -> tuple[Attr, ...]:
+    return tuple(_s(f"{prefix}_{part}", length) for part, length in _ADDRESS_PARTS)
 
 
 def account() -> Entity:
@@ -135,14 +143,14 @@ def account() -> Entity:
         _s("emailaddress1", 100),
         _s("telephone1", 50),
         _s("websiteurl", 200),
-        Attr("description", T.MEMO, max_length=2000),
-        *_address(),
+        _memo("description"),
+        *_address("address1"),
+        _ro(_s("address1_composite", 1000)),
         _money("revenue"),
         Attr("numberofemployees", T.INT),
         _lookup("primarycontactid", "contact", "account_primary_contact"),
         _lookup("parentaccountid", "account", "account_parent_account"),
-        _state(_ACTIVE_INACTIVE_STATE),
-        _status(_ACTIVE_INACTIVE_STATUS),
+        *_active_inactive(),
     )
 
 
@@ -161,7 +169,8 @@ def contact() -> Entity:
         _s("emailaddress1", 100),
         _s("telephone1", 50),
         _s("mobilephone", 50),
-        *_address(),
+        *_address("address1"),
+        _ro(_s("address1_composite", 1000)),
         Attr(
             "parentcustomerid",
             T.CUSTOMER,
@@ -170,8 +179,7 @@ def contact() -> Entity:
                 "contact": ("parentcustomerid_contact", "contact_customer_contacts"),
             },
         ),
-        _state(_ACTIVE_INACTIVE_STATE),
-        _status(_ACTIVE_INACTIVE_STATUS),
+        *_active_inactive(),
     )
 
 
@@ -208,8 +216,7 @@ def transactioncurrency() -> Entity:
         _s("currencysymbol", 13),
         Attr("exchangerate", T.DECIMAL, precision=10),
         Attr("currencyprecision", T.INT),
-        _state(_ACTIVE_INACTIVE_STATE),
-        _status(_ACTIVE_INACTIVE_STATUS),
+        *_active_inactive(),
         owned=False,
     )
 
@@ -224,9 +231,8 @@ def uomschedule() -> Entity:
         1056,
         _s("name", 200),
         _s("baseuomname", 100),
-        Attr("description", T.MEMO, max_length=2000),
-        _state(_ACTIVE_INACTIVE_STATE),
-        _status(_ACTIVE_INACTIVE_STATUS),
+        _memo("description"),
+        *_active_inactive(),
         owned=False,
     )
 
@@ -258,7 +264,7 @@ def product() -> Entity:
         1024,
         _s("name", 100),
         _s("productnumber", 100, required=True),
-        Attr("description", T.MEMO, max_length=2000),
+        _memo("description"),
         _money("price"),
         _money("standardcost"),
         _money("currentcost"),
@@ -292,11 +298,11 @@ def pricelevel() -> Entity:
         ("Price List", "Price Lists"),
         1022,
         _s("name", 100),
-        Attr("description", T.MEMO, max_length=2000),
+        _memo("description"),
         Attr("begindate", T.DATETIME),
         Attr("enddate", T.DATETIME),
         _lookup("transactioncurrencyid", "transactioncurrency", "transactioncurrency_pricelevel"),
-        _state(_ACTIVE_INACTIVE_STATE),
+        _state({0: "Active", 1: "Inactive"}),
         _status({100001: ("Active", 0), 100002: ("Inactive", 1)}),
         owned=False,
     )
@@ -367,16 +373,14 @@ def invoice() -> Entity:
         _s("name", 300),
         # SystemRequired and not updatable; generated when not given.
         Attr("invoicenumber", T.STRING, max_length=100, update=False),
-        Attr("description", T.MEMO, max_length=2000),
+        _memo("description"),
         Attr("datedelivered", T.DATEONLY),
         Attr("duedate", T.DATEONLY),
         _lookup("pricelevelid", "pricelevel", "price_level_invoices"),
-        Attr(
+        _lookup(
             "transactioncurrencyid",
-            T.LOOKUP,
-            targets={
-                "transactioncurrency": ("transactioncurrencyid", "transactioncurrency_invoice")
-            },
+            "transactioncurrency",
+            "transactioncurrency_invoice",
             update=False,
         ),
         Attr(
@@ -396,7 +400,7 @@ def invoice() -> Entity:
         _money("discountamount"),
         Attr("discountpercentage", T.DECIMAL, precision=2),
         _money("freightamount"),
-        Attr("ispricelocked", T.BOOL, options={0: "No", 1: "Yes"}, create=False),
+        Attr("ispricelocked", T.BOOL, options=YES_NO, create=False),
         Attr(
             "paymenttermscode",
             T.PICKLIST,
@@ -407,19 +411,8 @@ def invoice() -> Entity:
             T.PICKLIST,
             options=PRICING_ERRORS,
         ),
-        *(
-            _s(f"billto_{part}", n)
-            for part, n in (
-                ("name", 200),
-                ("line1", 250),
-                ("line2", 250),
-                ("line3", 250),
-                ("city", 80),
-                ("stateorprovince", 50),
-                ("postalcode", 20),
-                ("country", 80),
-            )
-        ),
+        _s("billto_name", 200),
+        *_address("billto"),
         _s("emailaddress", 100),
         Attr("statecode", T.STATE, options=INVOICE_STATES, create=False),
         _status(INVOICE_STATUSES),
@@ -480,17 +473,11 @@ def invoicedetail() -> Entity:
         ("Invoice Product", "Invoice Products"),
         1091,
         _s("invoicedetailname", 500),
-        Attr(
-            "invoiceid",
-            T.LOOKUP,
-            targets={"invoice": ("invoiceid", "invoice_details")},
-            required=True,
-            update=False,
-        ),
+        _lookup("invoiceid", "invoice", "invoice_details", required=True, update=False),
         _lookup("productid", "product", "product_invoice_details"),
         _lookup("uomid", "uom", "unit_of_measurement_invoice_details"),
         Attr("isproductoverridden", T.BOOL, options={0: "Existing", 1: "Write In"}, update=False),
-        Attr("productdescription", T.MEMO, max_length=4000),
+        _memo("productdescription", 4000),
         Attr("quantity", T.DECIMAL, precision=5),
         _money("priceperunit"),
         Attr("ispriceoverridden", T.BOOL, options={0: "Use Default", 1: "Override Price"}),
@@ -504,15 +491,10 @@ def invoicedetail() -> Entity:
         _ro(_s("productnumber", 100)),
         Attr("pricingerrorcode", T.PICKLIST, options=PRICING_ERRORS, create=False, update=False),
         _ro(Attr("invoicestatecode", T.PICKLIST, options=INVOICE_STATES)),
-        Attr(
+        _lookup(
             "transactioncurrencyid",
-            T.LOOKUP,
-            targets={
-                "transactioncurrency": (
-                    "transactioncurrencyid",
-                    "transactioncurrency_invoicedetail",
-                )
-            },
+            "transactioncurrency",
+            "transactioncurrency_invoicedetail",
             update=False,
         ),
     )
@@ -554,7 +536,7 @@ def serviceendpoint() -> Entity:
         ("Service Endpoint", "Service Endpoints"),
         4618,
         _s("name", 256),
-        Attr("description", T.MEMO, max_length=2000),
+        _memo("description"),
         Attr("contract", T.PICKLIST, options=CONTRACTS),
         _s("url", 2000),
         Attr("authtype", T.PICKLIST, options=AUTH_TYPES),
@@ -605,16 +587,12 @@ def sdkmessageprocessingstep() -> Entity:
         ("Sdk Message Processing Step", "Sdk Message Processing Steps"),
         4608,
         _s("name", 256),
-        Attr("description", T.MEMO, max_length=256),
-        Attr(
+        _memo("description", 256),
+        _lookup(
             "eventhandler",
-            T.LOOKUP,
-            targets={
-                "serviceendpoint": (
-                    "eventhandler_serviceendpoint",
-                    "serviceendpoint_sdkmessageprocessingstep",
-                )
-            },
+            "serviceendpoint",
+            "serviceendpoint_sdkmessageprocessingstep",
+            "eventhandler_serviceendpoint",
         ),
         _lookup("sdkmessageid", "sdkmessage", "sdkmessageid_sdkmessageprocessingstep"),
         _lookup(
@@ -654,20 +632,16 @@ def asyncoperation() -> Entity:
         4700,
         _s("name", 256),
         _s("messagename", 160),
-        Attr("message", T.MEMO, max_length=1073741823),
-        Attr("friendlymessage", T.MEMO, max_length=1073741823),
+        _memo("message", 1073741823),
+        _memo("friendlymessage", 1073741823),
         Attr("operationtype", T.PICKLIST, options={1: "System Event"}),
         Attr("errorcode", T.INT),
         Attr("completedon", T.DATETIME),
-        Attr(
+        _lookup(
             "owningextensionid",
-            T.LOOKUP,
-            targets={
-                "sdkmessageprocessingstep": (
-                    "owningextensionid_sdkmessageprocessingstep",
-                    "SdkMessageProcessingStep_AsyncOperations",
-                )
-            },
+            "sdkmessageprocessingstep",
+            "SdkMessageProcessingStep_AsyncOperations",
+            "owningextensionid_sdkmessageprocessingstep",
         ),
         _state({0: "Ready", 1: "Suspended", 2: "Locked", 3: "Completed"}),
         _status(
@@ -712,15 +686,18 @@ UNTRACKED = {
 }
 
 
+def solution_table(table: schema.Table, code: int) -> Entity:
+    """A table of the solution as Dataverse makes it on import: its columns, Active/Inactive,
+    owner and audit columns."""
+    entity = solution_entity(table, code)
+    entity.add(*_active_inactive())
+    _common(entity)
+    return entity
+
+
 def _add_solution(metadata: Metadata) -> None:
     for n, table in enumerate(schema.TABLES):
-        entity = _solution_entity(table, 10000 + n)
-        entity.add(
-            Attr("statecode", T.STATE, options=dict(_ACTIVE_INACTIVE_STATE), create=False),
-            _status(_ACTIVE_INACTIVE_STATUS),
-        )
-        _common(entity)
-        metadata.add(entity)
+        metadata.add(solution_table(table, 10000 + n))
     for extension in schema.EXTENSIONS:
         entity = metadata.get(extension.logical_name)
         for column in extension.columns:

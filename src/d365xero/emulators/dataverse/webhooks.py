@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import ssl
-import threading
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+from d365xero.emulators.core.delivery import Attempt, Courier, Outbox, succeeded
 from d365xero.emulators.dataverse.errors import DataverseError
 from d365xero.emulators.dataverse.metadata import CHOICE_TYPES, T
 
@@ -101,27 +100,23 @@ def load_reference_data(org: Organisation) -> None:
 class Webhooks:
     def __init__(self, org: Organisation) -> None:
         self.org = org
-        self.queue: queue.Queue[Delivery] = queue.Queue()
-        self._worker: threading.Thread | None = None
         # Endpoints served with the local CA (the demo's portal) are trusted through the same
         # variable the connector reads.
         bundle = os.environ.get("D365XERO_CA_BUNDLE")
         self.verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=bundle) if bundle else True
         )
+        self._outbox: Outbox[Delivery] = Outbox(self._deliver, self._client)
         org.listeners.append(self.on_change)
 
     def drain(self, timeout: float = 10.0) -> None:
         """Waits until every queued asynchronous delivery has been tried (for tests)."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self.queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        if not done.wait(timeout):
+        if not self._outbox.wait_idle(timeout):
             raise TimeoutError("webhook deliveries still pending")
+
+    def stop(self) -> None:
+        """Drops the asynchronous deliveries not made yet (the organisation's reset)."""
+        self._outbox.stop()
 
     # --- which steps fire ----------------------------------------------------------------------
 
@@ -135,11 +130,12 @@ class Webhooks:
                 continue
             delivery = self._delivery(step, endpoint, entity, message, before, after, changed)
             if step.get("mode") == SYNC:
-                status, detail = self._post(delivery)
-                if not 200 <= status < 300:
-                    raise WebhookFailed(detail)
+                with self._client() as client:
+                    last = _attempts(Courier(client), delivery)[-1]
+                if not succeeded(last.status):
+                    raise WebhookFailed(last.detail)
             else:
-                self.org.after_commit(lambda d=delivery: self._enqueue(d))  # type: ignore[misc]
+                self.org.after_commit(lambda d=delivery: self._outbox.put(d))  # type: ignore[misc]
 
     def _steps(self, entity: str, message: str) -> list[tuple[Row, Row]]:
         found = []
@@ -280,35 +276,14 @@ class Webhooks:
 
     # --- sending -------------------------------------------------------------------------------
 
-    def _post(self, delivery: Delivery) -> tuple[int, str]:
-        status, detail = 0, ""
-        for _ in range(2):
-            try:
-                with httpx.Client(timeout=TIMEOUT, verify=self.verify) as client:
-                    response = client.post(
-                        delivery.url, content=delivery.body, headers=delivery.headers
-                    )
-                status, detail = response.status_code, f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                status, detail = 0, f"{type(exc).__name__}: {exc}"
-            if status not in RETRIED:
-                break
-        return status, detail
+    def _client(self) -> httpx.Client:
+        return httpx.Client(timeout=TIMEOUT, verify=self.verify)
 
-    def _enqueue(self, delivery: Delivery) -> None:
-        self.queue.put(delivery)
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, daemon=True)
-            self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            delivery = self.queue.get()
-            try:
-                status, detail = self._post(delivery)
-                self._record(delivery, 200 <= status < 300, detail)
-            finally:
-                self.queue.task_done()
+    def _deliver(self, courier: Courier, deliveries: list[Delivery]) -> None:
+        [delivery] = deliveries
+        attempts = _attempts(courier, delivery)
+        if attempts:  # none when a reset stopped the worker first
+            self._record(delivery, succeeded(attempts[-1].status), attempts[-1].detail)
 
     def _record(self, delivery: Delivery, ok: bool, detail: str) -> None:
         """The System Job the asynchronous step leaves behind."""
@@ -335,6 +310,13 @@ class Webhooks:
             row = self.org.get("asyncoperation", job)
             row["statecode"], row["statuscode"] = 3, (30 if ok else 31)
             row["completedon"] = self.org.clock.now().replace(microsecond=0)
+
+
+def _attempts(courier: Courier, delivery: Delivery) -> list[Attempt]:
+    """One call, and one more at once only after a 502, 503 or 504."""
+    return courier.post(
+        delivery.url, delivery.body, lambda: delivery.headers, (0.0,), again=RETRIED.__contains__
+    )
 
 
 def _changed(before: Row | None, after: Row | None) -> set[str]:

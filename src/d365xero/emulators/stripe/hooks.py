@@ -19,6 +19,7 @@ from starlette.routing import Route
 from d365xero.emulators.stripe.errors import StripeError
 from d365xero.emulators.stripe.models import StripeBackend
 from d365xero.emulators.stripe.routes import error_response, public
+from d365xero.emulators.stripe.webhooks import DEFAULT_RETRY_DELAYS
 
 
 def hook_routes(backend: StripeBackend) -> list[Route]:
@@ -32,7 +33,7 @@ def hook_routes(backend: StripeBackend) -> list[Route]:
                 body = await request.json()
                 url = str(body["url"])
                 events = tuple(str(e) for e in body.get("enabled_events", ["*"]))
-                delays = tuple(float(d) for d in body.get("retry_delays", [0.5, 2.0, 5.0]))
+                delays = tuple(float(d) for d in body.get("retry_delays", DEFAULT_RETRY_DELAYS))
             except (ValueError, KeyError, TypeError, AttributeError):
                 return JSONResponse(
                     {"error": 'expected JSON {"url": "...", "enabled_events": ["..."]}'},

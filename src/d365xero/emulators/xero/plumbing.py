@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -40,6 +40,8 @@ NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 JSON_TYPE = "application/json; charset=utf-8"
+
+Found = TypeVar("Found")
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -112,6 +114,13 @@ def invalid_post_data(message: str = "Invalid Json data") -> Response:
     return json_response(
         {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}, 400
     )
+
+
+def found(resource: Found | None) -> Found:
+    """The resource a path names, or Xero's 404."""
+    if resource is None:
+        raise NotFound()
+    return resource
 
 
 # --- request context -----------------------------------------------------------------------------
@@ -304,7 +313,14 @@ def _order(rendered: list[dict[str, Any]], order: str | None) -> list[dict[str, 
     return rendered
 
 
-def page_of(
+def paged_envelope(call: Call, name: str, rendered: list[dict[str, Any]]) -> Response:
+    """The envelope of one page and its `pagination` when `page` is given, else of them all."""
+    items, pagination = _page_of(call, rendered)
+    extra = {"pagination": pagination} if pagination else {}
+    return envelope(call.backend, name, items, **extra)
+
+
+def _page_of(
     call: Call, rendered: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
     """Xero pages only when `page` is given: 100 a page, `pageSize` up to 1000."""

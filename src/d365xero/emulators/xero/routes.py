@@ -4,12 +4,14 @@ operation (reference/xero.md §3, §4); shared plumbing is in plumbing.py."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from d365xero.emulators.xero.books import Books, Outcome
 from d365xero.emulators.xero.errors import ElementInvalid, NotFound, ValidationException
 from d365xero.emulators.xero.invoices import CREDIT_NOTE, OVERPAYMENT, PREPAYMENT, Kind
 from d365xero.emulators.xero.models import XeroBackend
@@ -21,8 +23,9 @@ from d365xero.emulators.xero.plumbing import (
     batch_response,
     csv_values,
     envelope,
+    found,
     json_response,
-    page_of,
+    paged_envelope,
     read_json,
     select,
 )
@@ -47,9 +50,7 @@ async def get_tax_rates(call: Call) -> Response:
 
 @accounting
 async def get_tax_rate(call: Call) -> Response:
-    rate = call.books.tax_rates.get(call.request.path_params["tax_type"].upper())
-    if rate is None:
-        raise NotFound()
+    rate = found(call.books.tax_rates.get(call.request.path_params["tax_type"].upper()))
     return envelope(call.backend, "TaxRates", [rate])
 
 
@@ -75,9 +76,7 @@ async def get_branding_themes(call: Call) -> Response:
 
 @accounting
 async def get_branding_theme(call: Call) -> Response:
-    theme = call.books.branding_theme(call.request.path_params["theme_id"])
-    if theme is None:
-        raise NotFound()
+    theme = found(call.books.branding_theme(call.request.path_params["theme_id"]))
     return envelope(call.backend, "BrandingThemes", [theme])
 
 
@@ -97,15 +96,83 @@ async def get_currencies(call: Call) -> Response:
     return envelope(call.backend, "Currencies", select(call, rendered, "Code"))
 
 
+# --- batch writes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Writes:
+    """A collection written in batches (reference/xero.md §3.5): the body's elements saved under
+    the backend's lock, then Xero's batch answer."""
+
+    collection: str
+    id_field: str
+    error_flag: str  # what marks a failed element: HasValidationErrors or HasErrors
+    save: Callable[[Books, list[Any], bool, int], list[Outcome]]  # elements, create_only, unitdp
+    render: Callable[[Books, dict[str, Any], int], dict[str, Any]]  # resource, unitdp
+
+    async def write(self, call: Call, create_only: bool, path_id: str | None = None) -> Response:
+        elements = await read_json(call, self.collection)
+        if isinstance(elements, Response):
+            return elements
+        if path_id is not None:
+            field = self.id_field
+            elements = [dict(e, **{field: path_id}) if isinstance(e, dict) else e for e in elements]
+        unitdp = call.unitdp()
+        with call.backend.lock:
+            outcomes = self.save(call.books, elements, create_only, unitdp)
+        return batch_response(
+            call,
+            self.collection,
+            outcomes,
+            lambda r: self.render(call.books, r, unitdp),
+            self.error_flag,
+        )
+
+    def routes(self, by_path: Callable[[Call], dict[str, Any]], path_param: str) -> list[Route]:
+        """PUT /{collection} creates only, POST creates or updates, POST /{collection}/{id}
+        updates the one the path names (its id wins over the body's)."""
+
+        @accounting
+        async def put(call: Call) -> Response:
+            return await self.write(call, create_only=True)
+
+        @accounting
+        async def post(call: Call) -> Response:
+            return await self.write(call, create_only=False)
+
+        @accounting
+        async def post_one(call: Call) -> Response:
+            return await self.write(call, create_only=False, path_id=by_path(call)[self.id_field])
+
+        base = f"{API}/{self.collection}"
+        return [
+            Route(base, put, methods=["PUT"]),
+            Route(base, post, methods=["POST"]),
+            Route(f"{base}/{{{path_param}}}", post_one, methods=["POST"]),
+        ]
+
+    def creates(self) -> Route:
+        """PUT and POST /{collection} alike: both create (Payments, BankTransactions)."""
+
+        @accounting
+        async def create(call: Call) -> Response:
+            return await self.write(call, create_only=True)
+
+        return Route(f"{API}/{self.collection}", create, methods=["PUT", "POST"])
+
+
+def _rejected(id_field: str, resource_id: str, *messages: str) -> ValidationException:
+    """Xero's 400 for a request on one resource that cannot be done."""
+    errors = [{"Message": m} for m in messages]
+    return ValidationException([{id_field: resource_id, "ValidationErrors": errors}])
+
+
 # --- Contacts ----------------------------------------------------------------------------------
 
 
 def _contact_by_path(call: Call) -> dict[str, Any]:
     key = call.request.path_params["contact_id"]
-    contact = call.books.contacts.get(key) or call.books.contacts.by_number(key)
-    if contact is None:
-        raise NotFound()
-    return contact
+    return found(call.books.contacts.get(key) or call.books.contacts.by_number(key))
 
 
 # Left out by summaryOnly=true (Xero, Contacts: "Retrieving a smaller lightweight response").
@@ -143,9 +210,7 @@ async def get_contacts(call: Call) -> Response:
     rendered = select(call, rendered, "ContactID")
     if summary_only:
         rendered = [{k: v for k, v in r.items() if k not in SUMMARY_EXCLUDED} for r in rendered]
-    items, pagination = page_of(call, rendered)
-    extra = {"pagination": pagination} if pagination else {}
-    return envelope(call.backend, "Contacts", items, **extra)
+    return paged_envelope(call, "Contacts", rendered)
 
 
 @accounting
@@ -154,33 +219,13 @@ async def get_contact(call: Call) -> Response:
     return envelope(call.backend, "Contacts", [contact])
 
 
-async def _save_contacts(call: Call, create_only: bool, path_id: str | None = None) -> Response:
-    elements = await read_json(call, "Contacts")
-    if isinstance(elements, Response):
-        return elements
-    if path_id is not None:
-        elements = [dict(e, ContactID=path_id) if isinstance(e, dict) else e for e in elements]
-    with call.backend.lock:
-        outcomes = call.books.save_contacts(elements, create_only=create_only)
-    return batch_response(
-        call, "Contacts", outcomes, call.books.render_contact, "HasValidationErrors"
-    )
-
-
-@accounting
-async def put_contacts(call: Call) -> Response:
-    return await _save_contacts(call, create_only=True)
-
-
-@accounting
-async def post_contacts(call: Call) -> Response:
-    return await _save_contacts(call, create_only=False)
-
-
-@accounting
-async def post_contact(call: Call) -> Response:
-    contact = _contact_by_path(call)
-    return await _save_contacts(call, create_only=False, path_id=contact["ContactID"])
+CONTACTS = Writes(
+    "Contacts",
+    "ContactID",
+    "HasValidationErrors",
+    lambda books, elements, create_only, _: books.save_contacts(elements, create_only=create_only),
+    lambda books, contact, _: books.render_contact(contact),
+)
 
 
 # --- Items -------------------------------------------------------------------------------------
@@ -188,10 +233,7 @@ async def post_contact(call: Call) -> Response:
 
 def _item_by_path(call: Call) -> dict[str, Any]:
     key = call.request.path_params["item_id"]
-    item = call.books.items.get(key) or call.books.items.by_code(key)
-    if item is None:
-        raise NotFound()
-    return item
+    return found(call.books.items.get(key) or call.books.items.by_code(key))
 
 
 @accounting
@@ -207,33 +249,15 @@ async def get_item(call: Call) -> Response:
     return envelope(call.backend, "Items", [item])
 
 
-async def _save_items(call: Call, create_only: bool, path_id: str | None = None) -> Response:
-    elements = await read_json(call, "Items")
-    if isinstance(elements, Response):
-        return elements
-    if path_id is not None:
-        elements = [dict(e, ItemID=path_id) if isinstance(e, dict) else e for e in elements]
-    unitdp = call.unitdp()
-    with call.backend.lock:
-        outcomes = call.books.save_items(elements, create_only=create_only, unitdp=unitdp)
-    return batch_response(
-        call, "Items", outcomes, lambda i: call.books.render_item(i, unitdp), "HasValidationErrors"
-    )
-
-
-@accounting
-async def put_items(call: Call) -> Response:
-    return await _save_items(call, create_only=True)
-
-
-@accounting
-async def post_items(call: Call) -> Response:
-    return await _save_items(call, create_only=False)
-
-
-@accounting
-async def post_item(call: Call) -> Response:
-    return await _save_items(call, create_only=False, path_id=_item_by_path(call)["ItemID"])
+ITEMS = Writes(
+    "Items",
+    "ItemID",
+    "HasValidationErrors",
+    lambda books, elements, create_only, unitdp: books.save_items(
+        elements, create_only=create_only, unitdp=unitdp
+    ),
+    lambda books, item, unitdp: books.render_item(item, unitdp),
+)
 
 
 @accounting
@@ -248,17 +272,11 @@ async def delete_item(call: Call) -> Response:
 
 
 def _invoice_by_path(call: Call) -> dict[str, Any]:
-    invoice = call.books.invoices.get(call.request.path_params["invoice_id"])
-    if invoice is None:
-        raise NotFound()
-    return invoice
+    return found(call.books.invoices.get(call.request.path_params["invoice_id"]))
 
 
 def _credit_note_by_path(call: Call) -> dict[str, Any]:
-    note = call.books.credit_notes.get(call.request.path_params["credit_note_id"])
-    if note is None:
-        raise NotFound()
-    return note
+    return found(call.books.credit_notes.get(call.request.path_params["credit_note_id"]))
 
 
 @accounting
@@ -293,10 +311,7 @@ def _documents(
     and paging."""
     unitdp = call.unitdp()
     rendered = [call.books.render_document(d, unitdp=unitdp, with_lines=lines) for d in documents]
-    rendered = select(call, rendered, id_field)
-    items, pagination = page_of(call, rendered)
-    extra = {"pagination": pagination} if pagination else {}
-    return envelope(call.backend, collection, items, **extra)
+    return paged_envelope(call, collection, select(call, rendered, id_field))
 
 
 @accounting
@@ -305,26 +320,19 @@ async def get_invoice(call: Call) -> Response:
     return envelope(call.backend, "Invoices", [invoice])
 
 
-async def _save_invoices(
-    call: Call, create_only: bool, path_id: str | None = None, collection: str = "Invoices"
-) -> Response:
-    elements = await read_json(call, collection)
-    if isinstance(elements, Response):
-        return elements
-    id_field = "InvoiceID" if collection == "Invoices" else "CreditNoteID"
-    if path_id is not None:
-        elements = [dict(e, **{id_field: path_id}) if isinstance(e, dict) else e for e in elements]
-    unitdp = call.unitdp()
-    save = call.books.save_invoices if collection == "Invoices" else call.books.save_credit_notes
-    with call.backend.lock:
-        outcomes = save(elements, create_only=create_only, unitdp=unitdp)
-    return batch_response(
-        call,
-        collection,
-        outcomes,
-        lambda i: call.books.render_document(i, unitdp=unitdp),
-        "HasErrors",
-    )
+def _render_document(books: Books, document: dict[str, Any], unitdp: int) -> dict[str, Any]:
+    return books.render_document(document, unitdp=unitdp)
+
+
+INVOICES = Writes(
+    "Invoices",
+    "InvoiceID",
+    "HasErrors",
+    lambda books, elements, create_only, unitdp: books.save_invoices(
+        elements, create_only=create_only, unitdp=unitdp
+    ),
+    _render_document,
+)
 
 
 # --- Credit notes and allocations ---------------------------------------------------------------
@@ -342,32 +350,22 @@ async def get_credit_note(call: Call) -> Response:
     return envelope(call.backend, "CreditNotes", [note])
 
 
-@accounting
-async def put_credit_notes(call: Call) -> Response:
-    return await _save_invoices(call, create_only=True, collection="CreditNotes")
-
-
-@accounting
-async def post_credit_notes(call: Call) -> Response:
-    return await _save_invoices(call, create_only=False, collection="CreditNotes")
-
-
-@accounting
-async def post_credit_note(call: Call) -> Response:
-    note = _credit_note_by_path(call)
-    return await _save_invoices(
-        call, create_only=False, path_id=note["CreditNoteID"], collection="CreditNotes"
-    )
+CREDIT_NOTES = Writes(
+    "CreditNotes",
+    "CreditNoteID",
+    "HasErrors",
+    lambda books, elements, create_only, unitdp: books.save_credit_notes(
+        elements, create_only=create_only, unitdp=unitdp
+    ),
+    _render_document,
+)
 
 
 def _credit_by_path(call: Call, kind: Kind) -> dict[str, Any]:
     if kind is CREDIT_NOTE:
         return _credit_note_by_path(call)
     key = call.request.path_params["credit_id"]
-    credit = call.books.store(kind).get(key.lower()) if isinstance(key, str) else None
-    if credit is None:
-        raise NotFound()
-    return credit
+    return found(call.books.store(kind).get(key.lower()) if isinstance(key, str) else None)
 
 
 def _put_allocations(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
@@ -397,9 +395,7 @@ def _delete_allocation(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
             allocation = call.books.deallocate(
                 credit, kind, call.request.path_params["allocation_id"]
             )
-        if allocation is None:
-            raise NotFound()
-        return json_response(allocation)
+        return json_response(found(allocation))
 
     return delete_allocation
 
@@ -416,38 +412,21 @@ async def get_bank_transactions(call: Call) -> Response:
 
 @accounting
 async def get_bank_transaction(call: Call) -> Response:
-    transaction = call.books.bank_transactions.get(call.request.path_params["transaction_id"])
-    if transaction is None:
-        raise NotFound()
+    transaction = found(
+        call.books.bank_transactions.get(call.request.path_params["transaction_id"])
+    )
     rendered = call.books.render_document(transaction, unitdp=call.unitdp())
     return envelope(call.backend, "BankTransactions", [rendered])
 
 
-async def _save_bank_transactions(call: Call) -> Response:
-    elements = await read_json(call, "BankTransactions")
-    if isinstance(elements, Response):
-        return elements
-    unitdp = call.unitdp()
-    with call.backend.lock:
-        outcomes = call.books.save_bank_transactions(elements, unitdp=unitdp)
-    return batch_response(
-        call,
-        "BankTransactions",
-        outcomes,
-        lambda t: call.books.render_document(t, unitdp=unitdp),
-        "HasErrors",
-    )
-
-
-@accounting
-async def put_bank_transactions(call: Call) -> Response:
-    return await _save_bank_transactions(call)
-
-
-@accounting
-async def post_bank_transactions(call: Call) -> Response:
-    """Creates only: updating or deleting bank transactions is not emulated."""
-    return await _save_bank_transactions(call)
+# Creates only: updating or deleting bank transactions is not emulated.
+BANK_TRANSACTIONS = Writes(
+    "BankTransactions",
+    "BankTransactionID",
+    "HasErrors",
+    lambda books, elements, _, unitdp: books.save_bank_transactions(elements, unitdp=unitdp),
+    _render_document,
+)
 
 
 def _get_credits(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
@@ -475,20 +454,14 @@ def _get_credit(kind: Kind) -> Callable[[Request], Awaitable[Response]]:
 
 
 def _payment_by_path(call: Call) -> dict[str, Any]:
-    payment = call.books.payments.get(call.request.path_params["payment_id"])
-    if payment is None:
-        raise NotFound()
-    return payment
+    return found(call.books.payments.get(call.request.path_params["payment_id"]))
 
 
 @accounting
 async def get_payments(call: Call) -> Response:
     books = call.books
     rendered = [books.render_payment(p) for p in books.payments.payments.values()]
-    rendered = select(call, rendered, "PaymentID")
-    items, pagination = page_of(call, rendered)
-    extra = {"pagination": pagination} if pagination else {}
-    return envelope(call.backend, "Payments", items, **extra)
+    return paged_envelope(call, "Payments", select(call, rendered, "PaymentID"))
 
 
 @accounting
@@ -496,25 +469,13 @@ async def get_payment(call: Call) -> Response:
     return envelope(call.backend, "Payments", [call.books.render_payment(_payment_by_path(call))])
 
 
-async def _save_payments(call: Call) -> Response:
-    elements = await read_json(call, "Payments")
-    if isinstance(elements, Response):
-        return elements
-    with call.backend.lock:
-        outcomes = call.books.save_payments(elements)
-    return batch_response(
-        call, "Payments", outcomes, call.books.render_payment, "HasValidationErrors"
-    )
-
-
-@accounting
-async def put_payments(call: Call) -> Response:
-    return await _save_payments(call)
-
-
-@accounting
-async def post_payments(call: Call) -> Response:
-    return await _save_payments(call)
+PAYMENTS = Writes(
+    "Payments",
+    "PaymentID",
+    "HasValidationErrors",
+    lambda books, elements, _, __: books.save_payments(elements),
+    lambda books, payment, _: books.render_payment(payment),
+)
 
 
 @accounting
@@ -526,45 +487,15 @@ async def post_payment(call: Call) -> Response:
         return elements
     data = elements[0] if elements and isinstance(elements[0], dict) else {}
     if data.get("Status") != "DELETED":
-        raise ValidationException(
-            [
-                {
-                    "PaymentID": payment["PaymentID"],
-                    "ValidationErrors": [
-                        {"Message": "Payments can only be deleted: send Status DELETED."}
-                    ],
-                }
-            ]
+        raise _rejected(
+            "PaymentID", payment["PaymentID"], "Payments can only be deleted: send Status DELETED."
         )
     with call.backend.lock:
         try:
             call.books.delete_payment(payment)
         except ElementInvalid as exc:
-            raise ValidationException(
-                [
-                    {
-                        "PaymentID": payment["PaymentID"],
-                        "ValidationErrors": [{"Message": m} for m in exc.messages],
-                    }
-                ]
-            ) from exc
+            raise _rejected("PaymentID", payment["PaymentID"], *exc.messages) from exc
     return envelope(call.backend, "Payments", [call.books.render_payment(payment)])
-
-
-@accounting
-async def put_invoices(call: Call) -> Response:
-    return await _save_invoices(call, create_only=True)
-
-
-@accounting
-async def post_invoices(call: Call) -> Response:
-    return await _save_invoices(call, create_only=False)
-
-
-@accounting
-async def post_invoice(call: Call) -> Response:
-    invoice = _invoice_by_path(call)
-    return await _save_invoices(call, create_only=False, path_id=invoice["InvoiceID"])
 
 
 @accounting
@@ -572,15 +503,10 @@ async def get_online_invoice(call: Call) -> Response:
     invoice = _invoice_by_path(call)
     # Online invoices exist for sales invoices that have been approved.
     if invoice["Type"] != "ACCREC" or invoice["Status"] in ("DRAFT", "SUBMITTED", "DELETED"):
-        raise ValidationException(
-            [
-                {
-                    "InvoiceID": invoice["InvoiceID"],
-                    "ValidationErrors": [
-                        {"Message": "An online invoice cannot be created for this invoice."}
-                    ],
-                }
-            ]
+        raise _rejected(
+            "InvoiceID",
+            invoice["InvoiceID"],
+            "An online invoice cannot be created for this invoice.",
         )
     origin = str(call.request.base_url).rstrip("/")
     url = f"{origin}/in/{invoice['InvoiceID']}"
@@ -638,27 +564,19 @@ def routes() -> list[Route]:
         Route(f"{API}/Currencies", get_currencies, methods=["GET"]),
         Route(f"{API}/TrackingCategories", get_tracking_categories, methods=["GET"]),
         Route(f"{API}/Contacts", get_contacts, methods=["GET"]),
-        Route(f"{API}/Contacts", put_contacts, methods=["PUT"]),
-        Route(f"{API}/Contacts", post_contacts, methods=["POST"]),
         Route(f"{API}/Contacts/{{contact_id}}", get_contact, methods=["GET"]),
-        Route(f"{API}/Contacts/{{contact_id}}", post_contact, methods=["POST"]),
+        *CONTACTS.routes(_contact_by_path, "contact_id"),
         Route(f"{API}/Items", get_items, methods=["GET"]),
-        Route(f"{API}/Items", put_items, methods=["PUT"]),
-        Route(f"{API}/Items", post_items, methods=["POST"]),
         Route(f"{API}/Items/{{item_id}}", get_item, methods=["GET"]),
-        Route(f"{API}/Items/{{item_id}}", post_item, methods=["POST"]),
+        *ITEMS.routes(_item_by_path, "item_id"),
         Route(f"{API}/Items/{{item_id}}", delete_item, methods=["DELETE"]),
         Route(f"{API}/Invoices", get_invoices, methods=["GET"]),
-        Route(f"{API}/Invoices", put_invoices, methods=["PUT"]),
-        Route(f"{API}/Invoices", post_invoices, methods=["POST"]),
         Route(f"{API}/Invoices/{{invoice_id}}", get_invoice, methods=["GET"]),
-        Route(f"{API}/Invoices/{{invoice_id}}", post_invoice, methods=["POST"]),
+        *INVOICES.routes(_invoice_by_path, "invoice_id"),
         Route(f"{API}/Invoices/{{invoice_id}}/OnlineInvoice", get_online_invoice, methods=["GET"]),
         Route(f"{API}/CreditNotes", get_credit_notes, methods=["GET"]),
-        Route(f"{API}/CreditNotes", put_credit_notes, methods=["PUT"]),
-        Route(f"{API}/CreditNotes", post_credit_notes, methods=["POST"]),
         Route(f"{API}/CreditNotes/{{credit_note_id}}", get_credit_note, methods=["GET"]),
-        Route(f"{API}/CreditNotes/{{credit_note_id}}", post_credit_note, methods=["POST"]),
+        *CREDIT_NOTES.routes(_credit_note_by_path, "credit_note_id"),
         Route(
             f"{API}/CreditNotes/{{credit_note_id}}/Allocations",
             _put_allocations(CREDIT_NOTE),
@@ -670,13 +588,11 @@ def routes() -> list[Route]:
             methods=["DELETE"],
         ),
         Route(f"{API}/BankTransactions", get_bank_transactions, methods=["GET"]),
-        Route(f"{API}/BankTransactions", put_bank_transactions, methods=["PUT"]),
-        Route(f"{API}/BankTransactions", post_bank_transactions, methods=["POST"]),
+        BANK_TRANSACTIONS.creates(),
         Route(f"{API}/BankTransactions/{{transaction_id}}", get_bank_transaction, methods=["GET"]),
         *(route for kind in (OVERPAYMENT, PREPAYMENT) for route in _credit_routes(kind)),
         Route(f"{API}/Payments", get_payments, methods=["GET"]),
-        Route(f"{API}/Payments", put_payments, methods=["PUT"]),
-        Route(f"{API}/Payments", post_payments, methods=["POST"]),
+        PAYMENTS.creates(),
         Route(f"{API}/Payments/{{payment_id}}", get_payment, methods=["GET"]),
         Route(f"{API}/Payments/{{payment_id}}", post_payment, methods=["POST"]),
     ]

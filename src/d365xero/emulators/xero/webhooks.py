@@ -11,7 +11,7 @@
   retries "with decreasing frequency for up to 24 hours"; the emulator's delays are short and
   configurable).
 
-Delivery runs on one background thread with a synchronous httpx client.
+Delivery runs on emulators/core/delivery.py's worker thread with a synchronous httpx client.
 """
 
 from __future__ import annotations
@@ -20,18 +20,19 @@ import base64
 import hashlib
 import hmac
 import json
-import queue
 import random
 import secrets
 import string
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
+
+from d365xero.emulators.core.delivery import Courier, Outbox, succeeded
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 60.0, 300.0)
 ITR_ROUNDS = 4
@@ -61,8 +62,12 @@ class WebhookSender:
         self.now = now
         self.transport = transport
         self._lock = threading.Lock()
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        # Events raised together travel together, as Xero batches them.
+        self._outbox: Outbox[dict[str, Any]] = Outbox(
+            self._deliver_batch,
+            lambda: httpx.Client(timeout=5, transport=self.transport),
+            batch=True,
+        )
         self.subscription: Subscription | None = None
         self.sequence = 0
 
@@ -70,6 +75,7 @@ class WebhookSender:
         with self._lock:
             self.subscription = None
             self.sequence = 0
+        self._outbox.stop()
 
     def snapshot(self) -> dict[str, Any]:
         """The developer portal's webhook settings; events still queued are not kept."""
@@ -97,6 +103,7 @@ class WebhookSender:
         rounds = [True, False] + [rng.random() < 0.5 for _ in range(ITR_ROUNDS - 2)]
         rng.shuffle(rounds)
         with httpx.Client(timeout=5, transport=self.transport) as client:
+            courier = Courier(client)
             for good in rounds:
                 body = json.dumps(
                     {
@@ -108,8 +115,8 @@ class WebhookSender:
                     separators=(",", ":"),
                 ).encode()
                 signature = sign(body, subscription.key if good else _signing_key())
-                status = _post(client, url, body, signature)
-                subscription.itr.append({"signed_correctly": good, "status": status})
+                [attempt] = courier.post(url, body, partial(_headers, signature))
+                subscription.itr.append({"signed_correctly": good, "status": attempt.status})
         expected = all(
             r["status"] == (200 if r["signed_correctly"] else 401) for r in subscription.itr
         )
@@ -148,43 +155,19 @@ class WebhookSender:
             }
             if data is not None:
                 event["data"] = data
-            self._queue.put(event)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True)
-                self._thread.start()
+            self._outbox.put(event)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Blocks until every queued event was delivered or given up (for tests and demos)."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return self._outbox.wait_idle(timeout)
 
-    def _run(self) -> None:
-        with httpx.Client(timeout=5, transport=self.transport) as client:
-            while True:
-                try:
-                    first = self._queue.get(timeout=2)
-                except queue.Empty:
-                    return
-                batch = [first]
-                while True:  # events raised together travel together, as Xero batches them
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                try:
-                    # One category a delivery: the spec types a CREDITNOTE payload as holding
-                    # credit note events only (xero-webhooks.yaml CreditNoteWebhookEvent).
-                    for category in dict.fromkeys(e["eventCategory"] for e in batch):
-                        self._deliver(client, [e for e in batch if e["eventCategory"] == category])
-                finally:
-                    for _ in batch:
-                        self._queue.task_done()
+    def _deliver_batch(self, courier: Courier, batch: list[dict[str, Any]]) -> None:
+        # One category a delivery: the spec types a CREDITNOTE payload as holding credit note
+        # events only (xero-webhooks.yaml CreditNoteWebhookEvent).
+        for category in dict.fromkeys(e["eventCategory"] for e in batch):
+            self._deliver(courier, [e for e in batch if e["eventCategory"] == category])
 
-    def _deliver(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
+    def _deliver(self, courier: Courier, batch: list[dict[str, Any]]) -> None:
         subscription = self.subscription
         if subscription is None or subscription.status != "OK":
             return
@@ -195,35 +178,21 @@ class WebhookSender:
             "entropy": _entropy(),
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
-        signature = sign(body, subscription.key)
-        attempts: list[int] = []
-        for delay in (0.0, *subscription.retry_delays):
-            time.sleep(delay)
-            status = _post(client, subscription.url, body, signature)
-            attempts.append(status)
-            if 200 <= status < 300:
-                break
-        else:
+        headers = partial(_headers, sign(body, subscription.key))  # the same for every attempt
+        attempts = courier.post(subscription.url, body, headers, subscription.retry_delays)
+        if attempts and not succeeded(attempts[-1].status):
             subscription.status = "DISABLED"
         subscription.deliveries.append(
             {
                 "first": payload["firstEventSequence"],
                 "last": payload["lastEventSequence"],
-                "attempts": attempts,
+                "attempts": [a.status for a in attempts],
             }
         )
 
 
-def _post(client: httpx.Client, url: str, body: bytes, signature: str) -> int:
-    try:
-        response = client.post(
-            url,
-            content=body,
-            headers={"Content-Type": "application/json", "x-xero-signature": signature},
-        )
-    except httpx.HTTPError:
-        return 0
-    return response.status_code
+def _headers(signature: str) -> dict[str, str]:
+    return {"Content-Type": "application/json", "x-xero-signature": signature}
 
 
 def _signing_key() -> str:
