@@ -4,10 +4,15 @@ other users' connections are not even confirmed to exist."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from fastapi import HTTPException
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from d365xero.jobs.runtime import Runtime
+from d365xero.portal.auth import signed_in
+from d365xero.portal.http import db
 from d365xero.store.models import Connection, User
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # uuid4 text, as store.models.new_id makes them
@@ -20,3 +25,21 @@ def owned_connection(session: Session, user: User, connection_id: str) -> Connec
     if found is None or found.user_id != user.id:
         raise HTTPException(404, "There is no such connection.")
     return found
+
+
+def mine(
+    request: Request, user: User = Depends(signed_in), session: Session = Depends(db)
+) -> Connection:
+    """The dependency of a connection's pages: the one {connection_id} in the path names, in
+    the request's store session (`db`), if it is the signed-in user's. Read from the path as
+    routed: the dashboard's paths make it a UUID (`:uuid`), the others leave it text."""
+    return owned_connection(session, user, str(request.path_params["connection_id"]))
+
+
+@contextmanager
+def changing(rt: Runtime, user: User, connection_id: str) -> Iterator[tuple[Session, Connection]]:
+    """The user's connection in a transaction of its own, for a route whose change must be
+    committed before it answers: what it does next reads the store afresh, and `mine`'s
+    session commits only once the answer is sent."""
+    with rt.sessions.begin() as session:
+        yield session, owned_connection(session, user, connection_id)

@@ -27,7 +27,7 @@ from d365xero.domain.plans import (
 from d365xero.domain.subscription import TRIAL
 from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, form_fields
-from d365xero.portal.owned import owned_connection
+from d365xero.portal.owned import mine
 from d365xero.portal.web import redirect, render
 from d365xero.store import billing
 from d365xero.store.connections import connection_entitlement
@@ -104,12 +104,8 @@ def _plan_page(
 
 @router.get("/connections/{connection_id}/billing")
 def connection_billing(
-    request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     notices = []
     if request.query_params.get("paid"):
         # The webhook, not this redirect, activates the plan: it may arrive a moment later.
@@ -122,12 +118,11 @@ def connection_billing(
 @router.post("/connections/{connection_id}/billing/subscribe")
 def subscribe(
     request: Request,
-    connection_id: str,
+    connection: Connection = Depends(mine),
     user: User = Depends(signed_in),
     session: Session = Depends(db),
     fields: dict[str, str] = Depends(form_fields),
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     plan = find_plan(fields.get("plan", ""))
     make = request.app.state.stripe_client
     if plan is None:
@@ -160,12 +155,8 @@ def subscribe(
 
 @router.post("/connections/{connection_id}/billing/cancel")
 def cancel(
-    request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     make = request.app.state.stripe_client
     if make is None:
         return _plan_page(

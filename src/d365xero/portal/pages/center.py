@@ -18,12 +18,11 @@ from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.errors import D365XeroError, PassInProgress
 from d365xero.jobs import reference_import
 from d365xero.portal import remote
-from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, is_htmx, runtime
-from d365xero.portal.owned import owned_connection
+from d365xero.portal.owned import mine
 from d365xero.portal.web import redirect, render
 from d365xero.store import imports, marks
-from d365xero.store.models import Connection, User
+from d365xero.store.models import Connection
 from d365xero.sync.ports import DynamicsPort
 from d365xero.sync.reference import KINDS, LAST_IMPORT, OrderRefused, check_order
 
@@ -127,12 +126,8 @@ def _show(
 
 @router.get("/connections/{connection_id}/sync-center", name="sync_center")
 def sync_center(
-    request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     context = _panel(request, session, connection)
     context["tab"] = TAB
     return render(request, "center/sync_center.html", context)
@@ -140,25 +135,19 @@ def sync_center(
 
 @router.get("/connections/{connection_id}/sync-center/status")
 def sync_status(
-    request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
 ) -> Response:
     """The panel alone, for HTMX's polling."""
-    connection = owned_connection(session, user, connection_id)
     return render(request, "center/panel.html", _panel(request, session, connection))
 
 
 @router.post("/connections/{connection_id}/sync-center/{kind}")
 def start(
     request: Request,
-    connection_id: str,
     kind: str,
-    user: User = Depends(signed_in),
+    connection: Connection = Depends(mine),
     session: Session = Depends(db),
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     if kind not in KINDS:
         raise HTTPException(404, "There is no such import.")
     if not remote.created(connection):

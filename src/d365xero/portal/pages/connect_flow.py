@@ -11,9 +11,10 @@ names the connection): see pages/connections.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -32,12 +33,14 @@ from d365xero.portal.http import form_fields, runtime
 from d365xero.portal.security import content_security_policy
 from d365xero.portal.web import redirect, render
 from d365xero.store import drafts
-from d365xero.store.models import DEFAULT_TIMEZONE, ConnectionDraft, User
+from d365xero.store.models import DEFAULT_TIMEZONE, Connection, ConnectionDraft, User
 from d365xero.urls import organisation_url, remote_url
 
 router = APIRouter()
 NOTICE = "notice"  # a line for the next page of the draft (kind, text)
 PLANS = (("trial", "30-day free trial (subscribe from Billing when it suits you)"),)
+SIDES = {"xero": "Xero", "dynamics": "Dynamics"}  # a flow's side, as its notices name it
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -202,6 +205,51 @@ def stale(request: Request) -> Response:
     )
 
 
+def finish_flow(
+    request: Request,
+    user: User,
+    side: str,
+    state: str,
+    refused: str | None,
+    exchange: Callable[[Runtime, dict[str, Any]], T],
+    relink: Callable[[Runtime, Connection, T], bool],
+    keep: Callable[[T], dict[str, Any]],
+) -> Response:
+    """Both OAuth callbacks: an answer to a sign-in this user began (else `stale`), which the
+    service did not refuse (`refused`: why it did) and whose code `exchange` turns into the
+    side's grant; a refusal or a failed exchange is told on the draft's page. The grant goes
+    to the connection a reconnect's draft names (`relink`, committed before its webhook is
+    registered again), else into the draft (`keep`: the draft's fields for it)."""
+    from d365xero.portal.pages.connections import reconnected
+
+    rt = runtime(request)
+    with rt.sessions.begin() as session:
+        taken = drafts.take_flow(session, rt.box, user, state, side)
+        if taken is None:
+            return stale(request)
+        draft, pending = taken
+        if refused is not None:
+            note(rt, draft, "bad", f"{SIDES[side]} did not connect ({refused}).")
+            return redirect(draft_url(draft))
+        try:
+            grant = exchange(rt, pending)
+        except D365XeroError as exc:
+            note(rt, draft, "bad", f"{SIDES[side]} did not connect: {exc}")
+            return redirect(draft_url(draft))
+        if draft.connection_id:
+            response, resumed = reconnected(
+                rt, session, user, draft, side, lambda connection: relink(rt, connection, grant)
+            )
+    if draft.connection_id:
+        return after_reconnect(rt, response, resumed)
+    with rt.sessions.begin() as session:
+        draft = users_draft(session, user, draft.id)
+        data = drafts.read(rt.box, draft)
+        data.update(keep(grant))
+        drafts.write(rt.box, draft, data)
+        return redirect(draft_url(draft))
+
+
 @router.get("/connections/new/xero/callback", name="xero_callback")
 def xero_callback(
     request: Request,
@@ -210,47 +258,36 @@ def xero_callback(
     error: str = "",
     user: User = Depends(signed_in),
 ) -> Response:
-    from d365xero.portal.pages.connections import reconnected_xero
+    from d365xero.portal.pages.connections import relink_xero
 
-    rt = runtime(request)
-    with rt.sessions.begin() as session:
-        taken = drafts.take_flow(session, rt.box, user, state, "xero")
-        if taken is None:
-            return stale(request)
-        draft, pending = taken
-        if error or not code:
-            note(rt, draft, "bad", f"Xero did not connect ({error[:100] or 'no code'}).")
-            return redirect(draft_url(draft))
-        try:
-            with oauth.http_client(rt.settings) as http:
-                body, tenants = oauth.xero_exchange(
-                    rt.settings, http, code, pending["redirect_uri"], pending["verifier"]
-                )
-        except D365XeroError as exc:
-            note(rt, draft, "bad", f"Xero did not connect: {exc}")
-            return redirect(draft_url(draft))
-        choices = [
-            {
-                "tenant_id": t.tenant_id,
-                "tenant_name": t.name,
-                "connection_id": t.connection_id,
-                "refresh_token": body["refresh_token"],
-            }
-            for t in tenants
-        ]
-        if draft.connection_id:
-            response, resumed = reconnected_xero(rt, session, user, draft, choices)
-    if draft.connection_id:
-        return after_reconnect(rt, response, resumed)
-    with rt.sessions.begin() as session:
-        draft = users_draft(session, user, draft.id)
-        data = drafts.read(rt.box, draft)
-        if len(choices) == 1:
-            data["xero"], data["xero_choices"] = choices[0], []
-        else:
-            data["xero"], data["xero_choices"] = None, choices
-        drafts.write(rt.box, draft, data)
-        return redirect(draft_url(draft))
+    refused = (error[:100] or "no code") if error or not code else None
+    exchange = partial(xero_choices, code=code)
+    return finish_flow(request, user, "xero", state, refused, exchange, relink_xero, xero_fields)
+
+
+def xero_choices(rt: Runtime, pending: dict[str, Any], code: str) -> list[dict[str, Any]]:
+    """The organisations the user allowed on Xero's page, each with the grant's refresh
+    token."""
+    with oauth.http_client(rt.settings) as http:
+        body, tenants = oauth.xero_exchange(
+            rt.settings, http, code, pending["redirect_uri"], pending["verifier"]
+        )
+    return [
+        {
+            "tenant_id": t.tenant_id,
+            "tenant_name": t.name,
+            "connection_id": t.connection_id,
+            "refresh_token": body["refresh_token"],
+        }
+        for t in tenants
+    ]
+
+
+def xero_fields(choices: list[dict[str, Any]]) -> dict[str, Any]:
+    """One organisation is the draft's; of several, the user picks one next."""
+    if len(choices) == 1:
+        return {"xero": choices[0], "xero_choices": []}
+    return {"xero": None, "xero_choices": choices}
 
 
 @router.post("/connections/new/{draft_id}/xero/organisation")
@@ -346,45 +383,34 @@ def dynamics_callback(
     error_description: str = "",
     user: User = Depends(signed_in),
 ) -> Response:
-    from d365xero.portal.pages.connections import reconnected_dynamics
+    from d365xero.portal.pages.connections import relink_dynamics
 
-    rt = runtime(request)
-    with rt.sessions.begin() as session:
-        taken = drafts.take_flow(session, rt.box, user, state, "dynamics")
-        if taken is None:
-            return stale(request)
-        draft, pending = taken
-        if error or not code:
-            why = (error_description or error or "no code")[:200]
-            note(rt, draft, "bad", f"Dynamics did not connect ({why}).")
-            return redirect(draft_url(draft))
-        found = pending["target"]
-        target = oauth.EntraTarget(found["org_url"], found["authority"], found["tenant"])
-        try:
-            with oauth.http_client(rt.settings) as http:
-                refresh, org_url = oauth.entra_exchange(
-                    rt.settings, http, target, code, pending["redirect_uri"], pending["verifier"]
-                )
-        except D365XeroError as exc:
-            note(rt, draft, "bad", f"Dynamics did not connect: {exc}")
-            return redirect(draft_url(draft))
-        side = {
-            "mode": "online",
-            "org_url": org_url,
-            "authority": target.authority,
-            "tenant": target.tenant,
-            "refresh_token": refresh,
-        }
-        if draft.connection_id:
-            response, resumed = reconnected_dynamics(rt, session, user, draft, side)
-    if draft.connection_id:
-        return after_reconnect(rt, response, resumed)
-    with rt.sessions.begin() as session:
-        draft = users_draft(session, user, draft.id)
-        data = drafts.read(rt.box, draft)
-        data["dynamics"] = side
-        drafts.write(rt.box, draft, data)
-        return redirect(draft_url(draft))
+    refused = (error_description or error or "no code")[:200] if error or not code else None
+    exchange = partial(dynamics_side, code=code)
+    return finish_flow(
+        request, user, "dynamics", state, refused, exchange, relink_dynamics, dynamics_fields
+    )
+
+
+def dynamics_side(rt: Runtime, pending: dict[str, Any], code: str) -> dict[str, Any]:
+    """The organisation the user picked on Microsoft's page, with the grant's refresh token."""
+    found = pending["target"]
+    target = oauth.EntraTarget(found["org_url"], found["authority"], found["tenant"])
+    with oauth.http_client(rt.settings) as http:
+        refresh, org_url = oauth.entra_exchange(
+            rt.settings, http, target, code, pending["redirect_uri"], pending["verifier"]
+        )
+    return {
+        "mode": "online",
+        "org_url": org_url,
+        "authority": target.authority,
+        "tenant": target.tenant,
+        "refresh_token": refresh,
+    }
+
+
+def dynamics_fields(side: dict[str, Any]) -> dict[str, Any]:
+    return {"dynamics": side}
 
 
 @router.post("/connections/new/{draft_id}/onprem")

@@ -6,6 +6,7 @@ state with Disconnect or Connect again, a paused connection's reason, and Update
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from d365xero.jobs.runtime import Runtime
 from d365xero.portal import oauth
 from d365xero.portal.auth import signed_in
 from d365xero.portal.http import form_fields, runtime
-from d365xero.portal.owned import owned_connection
+from d365xero.portal.owned import changing, mine, owned_connection
 from d365xero.portal.pages import connect_flow as flow
 from d365xero.portal.web import redirect, render
 from d365xero.store import connections, drafts
@@ -180,11 +181,8 @@ def connect_page(
 
 
 @router.get("/connections/{connection_id}/connect")
-def show_connect(request: Request, connection_id: str, user: User = Depends(signed_in)) -> Response:
-    rt = runtime(request)
-    with rt.sessions() as session:
-        connection = owned_connection(session, user, connection_id)
-        return connect_page(request, rt, connection)
+def show_connect(request: Request, connection: Connection = Depends(mine)) -> Response:
+    return connect_page(request, runtime(request), connection)
 
 
 @router.post("/connections/{connection_id}/connect")
@@ -196,8 +194,7 @@ def update_connection(
 ) -> Response:
     """Update Connection: its name and time zone."""
     rt = runtime(request)
-    with rt.sessions.begin() as session:
-        connection = owned_connection(session, user, connection_id)
+    with changing(rt, user, connection_id) as (session, connection):
         errors = update_errors(session, user, connection, fields)
         if errors:
             return connect_page(request, rt, connection, form=fields, errors=errors, status=400)
@@ -236,8 +233,7 @@ def reconnect(
     """Connect to Xero / Connect to Dynamics again: the same OAuth flow, for this connection."""
     _side(side)
     rt = runtime(request)
-    with rt.sessions.begin() as session:
-        connection = owned_connection(session, user, connection_id)
+    with changing(rt, user, connection_id) as (session, connection):
         draft = drafts.new_draft(session, rt.box, user, connection_id=connection.id)
         try:
             if side == "xero":
@@ -261,8 +257,7 @@ def reconnect_onprem(
 ) -> Response:
     """An on-prem organisation's OAuth client again (a new secret, say)."""
     rt = runtime(request)
-    with rt.sessions.begin() as session:
-        connection = owned_connection(session, user, connection_id)
+    with changing(rt, user, connection_id) as (_, connection):
         errors = {
             name: f"Give {what}."
             for name, what in (("client_id", "the client id"), ("client_secret", "its secret"))
@@ -289,8 +284,7 @@ def disconnect(
     offers apps no revocation of a user's refresh token, so it is forgotten) and pauses."""
     _side(side)
     rt = runtime(request)
-    with rt.sessions.begin() as session:
-        connection = owned_connection(session, user, connection_id)
+    with changing(rt, user, connection_id) as (session, connection):
         stored = connections.read_secrets(rt.box, connection)
         if side == "xero":
             forget: dict[str, Any] = {XERO_REFRESH: None, "xero_client_secret": None}
@@ -344,14 +338,29 @@ def done_url(connection_id: str, resumed: str | None, side: str) -> str:
     return f"/connections/{connection_id}/connect?done={'resumed' if resumed else side}"
 
 
-def reconnected_xero(
-    rt: Runtime, session: Session, user: User, draft: ConnectionDraft, choices: list[dict[str, Any]]
+def reconnected(
+    rt: Runtime,
+    session: Session,
+    user: User,
+    draft: ConnectionDraft,
+    side: str,
+    relink: Callable[[Connection], bool],
 ) -> tuple[Response, str | None]:
+    """The connection the draft names takes the side's new grant (`relink`: False when it is
+    for another organisation than the one the connection syncs); the page to go back to, and
+    the connection's id if that resumed it."""
     connection = owned_connection(session, user, draft.connection_id or "")
     session.delete(draft)
+    if not relink(connection):
+        return redirect(f"/connections/{connection.id}/connect?done={side}-other"), None
+    resumed = resume_if_whole(rt, connection)
+    return redirect(done_url(connection.id, resumed, side)), resumed
+
+
+def relink_xero(rt: Runtime, connection: Connection, choices: list[dict[str, Any]]) -> bool:
     chosen = [c for c in choices if c["tenant_id"] == connection.xero_tenant_id]
     if not chosen:
-        return redirect(f"/connections/{connection.id}/connect?done=xero-other"), None
+        return False
     client_id, secret = oauth.xero_app(rt.settings)
     connection.xero_client_id = client_id
     connections.update_secrets(
@@ -363,17 +372,12 @@ def reconnected_xero(
             "xero_connection_id": chosen[0]["connection_id"],
         },
     )
-    resumed = resume_if_whole(rt, connection)
-    return redirect(done_url(connection.id, resumed, "xero")), resumed
+    return True
 
 
-def reconnected_dynamics(
-    rt: Runtime, session: Session, user: User, draft: ConnectionDraft, side: dict[str, Any]
-) -> tuple[Response, str | None]:
-    connection = owned_connection(session, user, draft.connection_id or "")
-    session.delete(draft)
+def relink_dynamics(rt: Runtime, connection: Connection, side: dict[str, Any]) -> bool:
     if name_key(side["org_url"]) != name_key(connection.dataverse_url or ""):
-        return redirect(f"/connections/{connection.id}/connect?done=dynamics-other"), None
+        return False
     client_id, secret = oauth.entra_app(rt.settings)
     connection.dataverse_client_id = client_id
     connections.update_secrets(
@@ -381,5 +385,4 @@ def reconnected_dynamics(
         connection,
         {"dataverse_client_secret": secret, DATAVERSE_REFRESH: side["refresh_token"]},
     )
-    resumed = resume_if_whole(rt, connection)
-    return redirect(done_url(connection.id, resumed, "dynamics")), resumed
+    return True

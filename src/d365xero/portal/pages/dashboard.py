@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -29,15 +28,14 @@ from sqlalchemy.orm import Session
 from d365xero.domain.retry import RetryPolicy
 from d365xero.errors import ConfigurationError, D365XeroError
 from d365xero.portal import chart
-from d365xero.portal.auth import signed_in
 from d365xero.portal.http import db, form_fields, is_htmx, runtime
 from d365xero.portal.ondemand import Brief, Job, Jobs, on_app
-from d365xero.portal.owned import owned_connection
+from d365xero.portal.owned import mine
 from d365xero.portal.web import redirect, render
 from d365xero.store import dashboard as stats
 from d365xero.store import runs
 from d365xero.store.connections import read_secrets
-from d365xero.store.models import Connection, ConnectionStatus, SyncRun, User
+from d365xero.store.models import Connection, ConnectionStatus, SyncRun
 from d365xero.sync.ports import FailedInvoice
 
 log = structlog.get_logger(__name__)
@@ -62,12 +60,6 @@ def _when(zone: ZoneInfo) -> Any:
         return moment.astimezone(zone).strftime("%d %b %Y %H:%M:%S") if moment else ""
 
     return when
-
-
-def _owned(session: Session, user: User, connection_id: UUID) -> Connection:
-    """Connection ids are UUIDs: the routes take only those (so /connections/new and the like
-    stay other pages'), and anything else, or another user's, is 404."""
-    return owned_connection(session, user, str(connection_id))
 
 
 def _can_reach_dynamics(connection: Connection) -> str | None:
@@ -195,14 +187,12 @@ def _page(
     return render(request, "dashboard/index.html", context, status=status)
 
 
+# Connection ids are UUIDs: these paths take only those (`:uuid`), so /connections/new and the
+# like stay other pages'.
 @router.get("/connections/{connection_id:uuid}", name="dashboard")
 def dashboard(
-    request: Request,
-    connection_id: UUID,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
 ) -> Response:
-    connection = _owned(session, user, connection_id)
     return _page(request, session, connection, _notices(request))
 
 
@@ -212,9 +202,8 @@ def dashboard(
 @router.post("/connections/{connection_id:uuid}/retry", name="dashboard-retry")
 def retry(
     request: Request,
-    connection_id: UUID,
     fields: dict[str, str] = Depends(form_fields),
-    user: User = Depends(signed_in),
+    connection: Connection = Depends(mine),
     session: Session = Depends(db),
 ) -> Response:
     """Failed back to export status No (one invoice by its number, or all), with the retry
@@ -222,7 +211,6 @@ def retry(
     from d365xero.jobs.retries import StoreRetries
     from d365xero.jobs.retry_failed import reset_failed
 
-    connection = _owned(session, user, connection_id)
     number, everything = fields.get("invoice", ""), fields.get("all") == "yes"
     if bool(number) == everything:
         notice = ("bad", "Choose one invoice to retry, or Retry all.")
@@ -298,11 +286,8 @@ def _job_response(
     return render(request, template, context, status=status)
 
 
-def start_job(
-    request: Request, kind: str, connection_id: UUID, user: User, session: Session
-) -> Response:
+def start_job(request: Request, kind: str, connection: Connection) -> Response:
     """Run it (or join the one running), waiting a bounded time for its result."""
-    connection = _owned(session, user, connection_id)
     if why := _can_reach_dynamics(connection):
         return _job_response(request, connection, kind, JobView(False, None, why), status=409)
     try:
@@ -313,11 +298,8 @@ def start_job(
     return _job_response(request, connection, kind, _job_view(job))
 
 
-def job_result(
-    request: Request, kind: str, connection_id: UUID, user: User, session: Session
-) -> Response:
+def job_result(request: Request, kind: str, connection: Connection) -> Response:
     """The latest one's result, or that it is still running (HTMX polls this)."""
-    connection = _owned(session, user, connection_id)
     job = _jobs(request).latest(_job_key(kind, connection.id))
     return _job_response(request, connection, kind, _job_view(job))
 
@@ -327,21 +309,11 @@ def _job_routes(kind: str) -> None:
     /connections/{id}/... are other pages')."""
     path = f"/connections/{{connection_id:uuid}}/{kind}"
 
-    def start(
-        request: Request,
-        connection_id: UUID,
-        user: User = Depends(signed_in),
-        session: Session = Depends(db),
-    ) -> Response:
-        return start_job(request, kind, connection_id, user, session)
+    def start(request: Request, connection: Connection = Depends(mine)) -> Response:
+        return start_job(request, kind, connection)
 
-    def result(
-        request: Request,
-        connection_id: UUID,
-        user: User = Depends(signed_in),
-        session: Session = Depends(db),
-    ) -> Response:
-        return job_result(request, kind, connection_id, user, session)
+    def result(request: Request, connection: Connection = Depends(mine)) -> Response:
+        return job_result(request, kind, connection)
 
     router.add_api_route(path, start, methods=["POST"], name=f"dashboard-{kind}")
     router.add_api_route(path, result, methods=["GET"], name=f"dashboard-{kind}-result")
@@ -408,12 +380,10 @@ def parse_steps(text: str | None) -> list[StepView]:
 @router.get("/connections/{connection_id:uuid}/runs/{run_id}", name="dashboard-run")
 def run_detail(
     request: Request,
-    connection_id: UUID,
     run_id: str,
-    user: User = Depends(signed_in),
+    connection: Connection = Depends(mine),
     session: Session = Depends(db),
 ) -> Response:
-    connection = _owned(session, user, connection_id)
     found = (
         stats.connection_run(session, connection.id, int(run_id))
         if run_id.isdigit() and len(run_id) < 19

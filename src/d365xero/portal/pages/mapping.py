@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.dataverse.settings_row import read_settings
@@ -19,11 +18,10 @@ from d365xero.domain import fieldmap, mapping_form
 from d365xero.errors import D365XeroError
 from d365xero.jobs.settings_save import save_settings
 from d365xero.portal import remote
-from d365xero.portal.auth import signed_in
-from d365xero.portal.http import db, form_fields
-from d365xero.portal.owned import owned_connection
+from d365xero.portal.http import form_fields
+from d365xero.portal.owned import mine
 from d365xero.portal.web import render
-from d365xero.store.models import Connection, User
+from d365xero.store.models import Connection
 
 router = APIRouter()
 TAB = "Field mapping"
@@ -75,13 +73,7 @@ def _unavailable(request: Request, connection: Connection, message: str, status:
 
 
 @router.get("/connections/{connection_id}/mapping", name="mapping")
-def mapping_page(
-    request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
-) -> Response:
-    connection = owned_connection(session, user, connection_id)
+def mapping_page(request: Request, connection: Connection = Depends(mine)) -> Response:
     if not remote.created(connection):
         return _unavailable(request, connection, "Create the connection first.", 200)
     try:
@@ -113,12 +105,9 @@ def mapping_page(
 @router.post("/connections/{connection_id}/mapping")
 def save_mapping(
     request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    connection: Connection = Depends(mine),
     sent: dict[str, str] = Depends(form_fields),
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     if not remote.created(connection):
         return _unavailable(request, connection, "Create the connection first.", 409)
     # Canonical again: a browser sends the hidden field's line breaks back as CRLF.

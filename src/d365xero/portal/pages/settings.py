@@ -11,19 +11,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from d365xero.dataverse.settings_row import SettingsRecord, account_choices, read_settings
 from d365xero.domain.settings_edit import ACCOUNTS, CHOICES, FIELDS, STATUSES, YES_NO, validate
 from d365xero.errors import D365XeroError
 from d365xero.jobs.settings_save import save_settings
 from d365xero.portal import remote
-from d365xero.portal.auth import signed_in
-from d365xero.portal.http import db, form_fields
-from d365xero.portal.owned import owned_connection
+from d365xero.portal.http import form_fields
+from d365xero.portal.owned import mine
 from d365xero.portal.web import render
 from d365xero.solution import schema
-from d365xero.store.models import Connection, User
+from d365xero.store.models import Connection
 
 router = APIRouter()
 TAB = "Connector Settings"
@@ -68,13 +66,7 @@ def _fields(record: SettingsRecord, accounts: list[Any]) -> dict[str, Any]:
 
 
 @router.get("/connections/{connection_id}/settings", name="settings")
-def settings_page(
-    request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
-) -> Response:
-    connection = owned_connection(session, user, connection_id)
+def settings_page(request: Request, connection: Connection = Depends(mine)) -> Response:
     if not remote.created(connection):
         notice = ("warn", "Create the connection first: its settings live in Dynamics.")
         return _page(request, connection, {"notices": [notice], "unavailable": True})
@@ -97,12 +89,9 @@ def settings_page(
 @router.post("/connections/{connection_id}/settings")
 def update_connection(
     request: Request,
-    connection_id: str,
-    user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    connection: Connection = Depends(mine),
     sent: dict[str, str] = Depends(form_fields),
 ) -> Response:
-    connection = owned_connection(session, user, connection_id)
     if not remote.created(connection):
         notice = ("bad", "Create the connection first: its settings live in Dynamics.")
         return _page(request, connection, {"notices": [notice], "unavailable": True}, 409)
