@@ -43,7 +43,7 @@ class SignInRequired(Exception):
         return f"{LOGIN}?next={quote(self.next_path, safe='/')}"
 
 
-def current_user(request: Request, session: Session = Depends(db)) -> User | None:
+def current_user(request: Request, session: Session = Depends(db, scope="function")) -> User | None:
     """The signed-in user or None (request.state.user: a Viewer of them, for the templates)."""
     token = request.cookies.get(COOKIE, "")
     user = session_user(session, token) if token else None

@@ -28,7 +28,9 @@ def app_box(request: Request) -> SecretBox:
 
 def db(request: Request) -> Iterator[Session]:
     """The request's store session: committed when the route returns, rolled back if it
-    raises."""
+    raises. Routes take it with `Depends(db, scope="function")`: committed before the
+    response is sent, so the page a redirect leads to reads what the form wrote (the default
+    scope commits after the response has gone)."""
     with runtime(request).sessions.begin() as session:
         yield session
 

@@ -161,7 +161,7 @@ def register_page(request: Request) -> Response:
 
 @router.post("/register")
 def register(
-    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db)
+    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db, scope="function")
 ) -> Response:
     errors = rules.register_errors(fields, countries(), breached_passwords())
     if errors:
@@ -194,7 +194,7 @@ def register(
 
 
 @router.get("/verify/{token}")
-def verify(request: Request, token: str, session: Session = Depends(db)) -> Response:
+def verify(request: Request, token: str, session: Session = Depends(db, scope="function")) -> Response:
     user = use_link(session, token, Purpose.verify)
     if user is None:
         message = f"{GONE} Log in, and use Send it again at the top of the page for a new one."
@@ -211,7 +211,7 @@ def verify(request: Request, token: str, session: Session = Depends(db)) -> Resp
 
 @router.post("/verify/resend")
 def resend(
-    request: Request, user: User = Depends(signed_in), session: Session = Depends(db)
+    request: Request, user: User = Depends(signed_in), session: Session = Depends(db, scope="function")
 ) -> Response:
     if user.email_verified_at is not None:
         return redirect("/account")
@@ -264,7 +264,7 @@ def _throttled(request: Request, fields: dict[str, str], until: datetime) -> Res
 
 @router.post("/login")
 def login(
-    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db)
+    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db, scope="function")
 ) -> Response:
     target = safe_next(fields.get("next"), "")
     errors = rules.login_errors(fields)
@@ -301,14 +301,14 @@ def _signed_in(
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(db)) -> Response:
+def logout(request: Request, session: Session = Depends(db, scope="function")) -> Response:
     response = redirect("/login?done=out")
     sign_out(request, response, session)
     return response
 
 
 @router.get("/login/link/{token}")
-def login_link(request: Request, token: str, session: Session = Depends(db)) -> Response:
+def login_link(request: Request, token: str, session: Session = Depends(db, scope="function")) -> Response:
     """The demo's sign-in link: opened, it signs the browser in at once (once)."""
     user = use_link(session, token, Purpose.login)
     if user is None:
@@ -327,7 +327,7 @@ def forgot_page(request: Request) -> Response:
 
 @router.post("/forgot")
 def forgot(
-    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db)
+    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db, scope="function")
 ) -> Response:
     email = fields.get("email", "")
     problem = rules.email_problem(email)
@@ -345,7 +345,7 @@ def forgot(
 
 
 @router.get("/reset/{token}")
-def reset_page(request: Request, token: str, session: Session = Depends(db)) -> Response:
+def reset_page(request: Request, token: str, session: Session = Depends(db, scope="function")) -> Response:
     if peek_link(session, token, Purpose.reset) is None:
         return _message(request, "Link expired", f"{GONE} Use Forgotten password? again.", 400)
     return render(request, "accounts/reset.html", {"token": token})
@@ -356,7 +356,7 @@ def reset(
     request: Request,
     token: str,
     fields: dict[str, str] = Depends(form_fields),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     user = peek_link(session, token, Purpose.reset)
     if user is None:
@@ -400,7 +400,7 @@ def update_account(
     request: Request,
     fields: dict[str, str] = Depends(form_fields),
     user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     errors = rules.profile_errors(fields, countries())
     new_email = fields.get("email", "").lower()
@@ -429,7 +429,7 @@ def change_password(
     request: Request,
     fields: dict[str, str] = Depends(form_fields),
     user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     address = _address(request)
     until = throttle.login_wait(session, user.email, address)
@@ -470,7 +470,7 @@ def _loopback(request: Request) -> bool:
 
 
 @router.get("/outbox")
-def outbox_page(request: Request, session: Session = Depends(db)) -> Response:
+def outbox_page(request: Request, session: Session = Depends(db, scope="function")) -> Response:
     """The emails of a portal with no SMTP server. Their links reset passwords: shown only
     to a browser on this machine (the demo's, an embedded install's), never across a network."""
     if not _mailer(request).uses_outbox:

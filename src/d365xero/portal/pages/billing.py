@@ -104,7 +104,7 @@ def _plan_page(
 
 @router.get("/connections/{connection_id}/billing")
 def connection_billing(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
 ) -> Response:
     notices = []
     if request.query_params.get("paid"):
@@ -120,7 +120,7 @@ def subscribe(
     request: Request,
     connection: Connection = Depends(mine),
     user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
     fields: dict[str, str] = Depends(form_fields),
 ) -> Response:
     plan = find_plan(fields.get("plan", ""))
@@ -155,7 +155,7 @@ def subscribe(
 
 @router.post("/connections/{connection_id}/billing/cancel")
 def cancel(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
 ) -> Response:
     make = request.app.state.stripe_client
     if make is None:
@@ -190,7 +190,7 @@ def _details_page(
 
 @router.get("/billing")
 def details(
-    request: Request, user: User = Depends(signed_in), session: Session = Depends(db)
+    request: Request, user: User = Depends(signed_in), session: Session = Depends(db, scope="function")
 ) -> Response:
     form = billing.details_form(billing.get_details(session, user.id), user.email)
     notices = (
@@ -205,7 +205,7 @@ def details(
 def update_details(
     request: Request,
     user: User = Depends(signed_in),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
     fields: dict[str, str] = Depends(form_fields),
 ) -> Response:
     parsed, errors = parse_details(fields)

@@ -191,7 +191,7 @@ def _page(
 # like stay other pages'.
 @router.get("/connections/{connection_id:uuid}", name="dashboard")
 def dashboard(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db)
+    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
 ) -> Response:
     return _page(request, session, connection, _notices(request))
 
@@ -204,7 +204,7 @@ def retry(
     request: Request,
     fields: dict[str, str] = Depends(form_fields),
     connection: Connection = Depends(mine),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     """Failed back to export status No (one invoice by its number, or all), with the retry
     backoff forgotten: what `d365xero retry` does."""
@@ -382,7 +382,7 @@ def run_detail(
     request: Request,
     run_id: str,
     connection: Connection = Depends(mine),
-    session: Session = Depends(db),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     found = (
         stats.connection_run(session, connection.id, int(run_id))
