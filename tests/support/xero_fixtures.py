@@ -21,7 +21,7 @@ from d365xero.emulators.core.server import ServerThread
 from d365xero.emulators.xero import refdata
 from d365xero.emulators.xero.app import create_app
 from d365xero.emulators.xero.models import XeroBackend
-from tests.support.xero_openapi import OpenAPIValidator, accounting_spec, identity_spec
+from tests.support.xero_openapi import XeroValidator, accounting_spec, identity_spec
 
 CLIENT_ID = "d365xero-demo"
 CLIENT_SECRET = "demo-secret"
@@ -32,12 +32,12 @@ API = "/api.xro/2.0"
 @dataclass
 class XeroHarness:
     starlette: Starlette
-    validator: OpenAPIValidator
+    validator: XeroValidator
     url: str = "http://testserver"
     _clients: list[TestClient] = field(default_factory=list)
 
     @property
-    def app(self) -> OpenAPIValidator:
+    def app(self) -> XeroValidator:
         return self.validator
 
     @property
@@ -82,7 +82,7 @@ class XeroHarness:
 
 def build_harness(**options: Any) -> XeroHarness:
     starlette = create_app(**options)
-    return XeroHarness(starlette=starlette, validator=OpenAPIValidator(starlette))
+    return XeroHarness(starlette=starlette, validator=XeroValidator(starlette))
 
 
 @pytest.fixture(scope="session")
