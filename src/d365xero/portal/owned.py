@@ -28,7 +28,9 @@ def owned_connection(session: Session, user: User, connection_id: str) -> Connec
 
 
 def mine(
-    request: Request, user: User = Depends(signed_in), session: Session = Depends(db, scope="function")
+    request: Request,
+    user: User = Depends(signed_in),
+    session: Session = Depends(db, scope="function"),
 ) -> Connection:
     """The dependency of a connection's pages: the one {connection_id} in the path names, in
     the request's store session (`db`), if it is the signed-in user's. Read from the path as

@@ -161,7 +161,9 @@ def register_page(request: Request) -> Response:
 
 @router.post("/register")
 def register(
-    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db, scope="function")
+    request: Request,
+    fields: dict[str, str] = Depends(form_fields),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     errors = rules.register_errors(fields, countries(), breached_passwords())
     if errors:
@@ -194,7 +196,9 @@ def register(
 
 
 @router.get("/verify/{token}")
-def verify(request: Request, token: str, session: Session = Depends(db, scope="function")) -> Response:
+def verify(
+    request: Request, token: str, session: Session = Depends(db, scope="function")
+) -> Response:
     user = use_link(session, token, Purpose.verify)
     if user is None:
         message = f"{GONE} Log in, and use Send it again at the top of the page for a new one."
@@ -211,7 +215,9 @@ def verify(request: Request, token: str, session: Session = Depends(db, scope="f
 
 @router.post("/verify/resend")
 def resend(
-    request: Request, user: User = Depends(signed_in), session: Session = Depends(db, scope="function")
+    request: Request,
+    user: User = Depends(signed_in),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     if user.email_verified_at is not None:
         return redirect("/account")
@@ -264,7 +270,9 @@ def _throttled(request: Request, fields: dict[str, str], until: datetime) -> Res
 
 @router.post("/login")
 def login(
-    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db, scope="function")
+    request: Request,
+    fields: dict[str, str] = Depends(form_fields),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     target = safe_next(fields.get("next"), "")
     errors = rules.login_errors(fields)
@@ -308,7 +316,9 @@ def logout(request: Request, session: Session = Depends(db, scope="function")) -
 
 
 @router.get("/login/link/{token}")
-def login_link(request: Request, token: str, session: Session = Depends(db, scope="function")) -> Response:
+def login_link(
+    request: Request, token: str, session: Session = Depends(db, scope="function")
+) -> Response:
     """The demo's sign-in link: opened, it signs the browser in at once (once)."""
     user = use_link(session, token, Purpose.login)
     if user is None:
@@ -327,7 +337,9 @@ def forgot_page(request: Request) -> Response:
 
 @router.post("/forgot")
 def forgot(
-    request: Request, fields: dict[str, str] = Depends(form_fields), session: Session = Depends(db, scope="function")
+    request: Request,
+    fields: dict[str, str] = Depends(form_fields),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     email = fields.get("email", "")
     problem = rules.email_problem(email)
@@ -345,7 +357,9 @@ def forgot(
 
 
 @router.get("/reset/{token}")
-def reset_page(request: Request, token: str, session: Session = Depends(db, scope="function")) -> Response:
+def reset_page(
+    request: Request, token: str, session: Session = Depends(db, scope="function")
+) -> Response:
     if peek_link(session, token, Purpose.reset) is None:
         return _message(request, "Link expired", f"{GONE} Use Forgotten password? again.", 400)
     return render(request, "accounts/reset.html", {"token": token})

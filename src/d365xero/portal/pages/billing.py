@@ -104,7 +104,9 @@ def _plan_page(
 
 @router.get("/connections/{connection_id}/billing")
 def connection_billing(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
+    request: Request,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     notices = []
     if request.query_params.get("paid"):
@@ -155,7 +157,9 @@ def subscribe(
 
 @router.post("/connections/{connection_id}/billing/cancel")
 def cancel(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
+    request: Request,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     make = request.app.state.stripe_client
     if make is None:
@@ -190,7 +194,9 @@ def _details_page(
 
 @router.get("/billing")
 def details(
-    request: Request, user: User = Depends(signed_in), session: Session = Depends(db, scope="function")
+    request: Request,
+    user: User = Depends(signed_in),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     form = billing.details_form(billing.get_details(session, user.id), user.email)
     notices = (

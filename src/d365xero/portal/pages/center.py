@@ -126,7 +126,9 @@ def _show(
 
 @router.get("/connections/{connection_id}/sync-center", name="sync_center")
 def sync_center(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
+    request: Request,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     context = _panel(request, session, connection)
     context["tab"] = TAB
@@ -135,7 +137,9 @@ def sync_center(
 
 @router.get("/connections/{connection_id}/sync-center/status")
 def sync_status(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
+    request: Request,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     """The panel alone, for HTMX's polling."""
     return render(request, "center/panel.html", _panel(request, session, connection))

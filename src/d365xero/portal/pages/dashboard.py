@@ -191,7 +191,9 @@ def _page(
 # like stay other pages'.
 @router.get("/connections/{connection_id:uuid}", name="dashboard")
 def dashboard(
-    request: Request, connection: Connection = Depends(mine), session: Session = Depends(db, scope="function")
+    request: Request,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
 ) -> Response:
     return _page(request, session, connection, _notices(request))
 
