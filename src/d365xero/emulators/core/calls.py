@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class CallLog:
@@ -47,10 +47,25 @@ class CallCountingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        try:
-            await self.app(scope, receive, send)
-        finally:
+        counted = False
+
+        def count() -> None:
+            nonlocal counted
+            counted = True
             route = scope.get("route")
             template = getattr(route, "path", None) or scope["path"]
             if not template.startswith("/_emulator"):
                 self.log.record(scope["method"], template)
+
+        async def send_counted(message: Message) -> None:
+            # Counted before the answer goes out: a caller holding its answer sees its call
+            # counted (recorded after, a test reading the counts raced the server's thread).
+            if message["type"] == "http.response.start" and not counted:
+                count()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            if not counted:
+                count()
