@@ -217,7 +217,13 @@ def test_the_last_runs_and_a_run_in_detail(dash: Dash) -> None:
     assert f'href="/connections/{dash.id}/runs/{run.id}"' in page
     detail = dash.page(f"/runs/{run.id}")
     steps = json.loads(run.steps or "[]")
-    assert [s["name"] for s in steps] == ["reference", "push", "backsync", "cancellations"]
+    assert [s["name"] for s in steps] == [
+        "reference",
+        "push",
+        "backsync",
+        "cancellations",
+        "failed-count",
+    ]
     push = next(s for s in steps if s["name"] == "push")
     assert '<th scope="row">push</th>' in detail
     assert f"created {push['counts']['created']}, failed {push['counts']['failed']}" in detail
