@@ -499,8 +499,9 @@ class DynamicsGateway:
 
     def failed_count(self) -> int:
         """How many of this connection's invoices have export status Failed (up to
-        COUNT_LIMIT), in one GET: $count=true counts every row the filter matches, so one row
-        is asked for."""
+        COUNT_LIMIT), in one GET: $count=true counts every row the filter matches whatever the
+        page size (PAD:webapi/query/count-rows.md), so a page of one row is asked for. (Not
+        $top: that page says nothing of $count with $top.)"""
         body = self.client.get(
             "invoices",
             {
@@ -508,8 +509,8 @@ class DynamicsGateway:
                 "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} "
                 f"and {_FAILED_DETAIL}",
                 "$count": "true",
-                "$top": "1",
             },
+            Prefer="odata.maxpagesize=1",
         )
         return int(body["@odata.count"])
 
