@@ -74,6 +74,7 @@ STEPS = json.dumps(
             ("push", {"created": 2, "updated": 1}, 3, 4),
             ("backsync", {"updated": 1}, 1, 1),
             ("cancellations", {}, 0, 1),
+            ("failed-count", {"export-failed": 2}, 0, 1),
         )
     ]
 )
@@ -204,8 +205,9 @@ def seed_store(runtime: Runtime, benched: str, args: argparse.Namespace) -> str:
             "invoices_created": 2,
             "invoices_updated": 1,
             "invoices_failed": int(i % 7 == 0),
+            "failed_in_dynamics": 2,
             "xero_calls": 4,
-            "dataverse_calls": 6,
+            "dataverse_calls": 7,
             "message": None,
             "steps": STEPS,
         }

@@ -111,6 +111,7 @@ def create_connection(j: Journey, page: Any) -> str:
     page.get_by_role("button", name="Create a New Connection").click()
     j.heading("1. Connect to Xero")
     j.looked_at("create-a-new-connection")
+    dynamics_tabs(j, page)
     page.get_by_role("button", name="Connect to Xero").click()
     field(page, "Email address").fill(XERO_USER)
     field(page, "Password").fill(XERO_PASSWORD)
@@ -134,6 +135,18 @@ def create_connection(j: Journey, page: Any) -> str:
     connection_id = page.url.rsplit("/", 1)[1]
     j.looked_at("dashboard-new-connection")
     return connection_id
+
+
+def dynamics_tabs(j: Journey, page: Any) -> None:
+    """Step 2's two tabs: on-line shown first; on-prem's fields only on its own tab."""
+    assert not field(page, "Client id").count()
+    page.get_by_role("link", name="Microsoft Dynamics on-prem").click()
+    field(page, "Client id").wait_for()
+    assert not field(page, "Dynamics organisation URL").count()
+    j.looked_at("create-a-new-connection-onprem")
+    page.get_by_role("link", name="Microsoft Dynamics on-line").click()
+    field(page, "Dynamics organisation URL").wait_for()
+    assert not field(page, "Client id").count()
 
 
 def synchronisation_center(j: Journey, page: Any, connection_id: str) -> None:
@@ -165,6 +178,9 @@ def dashboard_and_retry(j: Journey, page: Any, connection_id: str) -> None:
     dynamics = portal.dynamics()
     create_sample_invoices(dynamics, row_id, datetime.now(UTC).date())
     run_pass(portal.runtime, connection_id)
+    j.go("/connections")
+    page.get_by_role("link", name="1 failed").wait_for()  # what Dynamics holds Failed
+    j.looked_at("connections-one-failed")
     j.go(f"/connections/{connection_id}")
     assert _count(page, "Synced") > 0 and _count(page, "Failed") == 1
     j.looked_at("dashboard-synced-and-failed")
@@ -258,10 +274,15 @@ def test_a_new_users_journey(page: Any, portal: Portal, screenshot: Screenshots)
 
 
 def test_forms_work_without_javascript(nojs_page: Any, portal: Portal) -> None:
-    """Register, verify and log in with JavaScript off: plain forms and links all the way."""
+    """Register, verify, log in and step 2's tabs with JavaScript off: plain forms and links
+    all the way."""
     j = Journey(nojs_page, portal, Screenshots.for_test("nojs"))
     j.looked_at = lambda name: None  # type: ignore[method-assign]  # axe needs JavaScript
     j.needs("/register", "Register")
     register(j, nojs_page)
     verify_from_outbox(j, nojs_page)
     log_in(j, nojs_page)
+    j.go("/connections")
+    nojs_page.get_by_role("button", name="Create a New Connection").click()
+    j.heading("1. Connect to Xero")
+    dynamics_tabs(j, nojs_page)

@@ -451,6 +451,9 @@ def test_count(dv: DataverseClient) -> None:
     body = dv.get("accounts?$select=name&$count=true&$filter=address1_state eq 'x'")
     assert body.status_code == 400
     assert dv.get("accounts?$select=name&$count=true").json()["@odata.count"] == 10
+    # Every row the filter matches, whatever the page size asked for (what the failed count uses).
+    page = dv.get("accounts?$select=name&$count=true", headers={"Prefer": "odata.maxpagesize=1"})
+    assert page.json()["@odata.count"] == 10 and len(page.json()["value"]) == 1
 
 
 def test_formatted_values_of_choices(dv: DataverseClient) -> None:

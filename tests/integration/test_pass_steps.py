@@ -7,11 +7,18 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from d365xero.dataverse.gateway import DynamicsGateway
 from d365xero.demo import create_sample_invoices
+from d365xero.solution import schema
 from d365xero.store import marks, runs
 from d365xero.store.models import RunStatus
+from d365xero.sync.failed import FAILED as FAILED_COUNT
+from d365xero.sync.failed import FailedCount
 from d365xero.sync.reference import LAST_IMPORT
 from tests.integration.conftest import Stack
+
+FAILED = schema.option_value(schema.EXPORT_STATUS, "Failed")
+NO = schema.option_value(schema.EXPORT_STATUS, "No")
 
 
 def _last_run_steps(stack: Stack) -> list[dict]:
@@ -32,8 +39,14 @@ def test_each_step_is_recorded_with_its_calls(stack: Stack) -> None:
     )
     result = stack.run_pass()
     steps = _last_run_steps(stack)
-    assert [s["name"] for s in steps] == ["reference", "push", "backsync", "cancellations"]
-    reference, push, backsync, cancellations = steps
+    assert [s["name"] for s in steps] == [
+        "reference",
+        "push",
+        "backsync",
+        "cancellations",
+        "failed-count",
+    ]
+    reference, push, backsync, cancellations, failed_count = steps
     # connection add imported the reference data just now: the step has nothing to do
     assert (reference["status"], reference["xero_calls"], reference["counts"]) == (
         "succeeded",
@@ -45,7 +58,51 @@ def test_each_step_is_recorded_with_its_calls(stack: Stack) -> None:
     assert push["xero_calls"] > 0 and backsync["counts"]["amount-due"] == 3
     # nothing cancelled: one read of Dynamics' change feed, nothing asked of Xero
     assert (cancellations["xero_calls"], cancellations["dataverse_calls"]) == (0, 1)
+    # the failed count: one GET with $count, nothing asked of Xero
+    assert (failed_count["xero_calls"], failed_count["dataverse_calls"]) == (0, 1)
     assert sum(s["dataverse_calls"] for s in steps) == result.dataverse_calls
+
+
+def _failed_in_dynamics(stack: Stack) -> int:
+    return len(stack.rows("dxc_xerodetails", f"dxc_exportstatus eq {FAILED}", "dxc_xerodetailid"))
+
+
+def test_the_failed_count_is_what_dynamics_holds_not_what_the_pass_failed(stack: Stack) -> None:
+    create_sample_invoices(
+        stack.dataverse, stack.connection.dataverse_connection_row_id or "", stack.today()
+    )
+    first = stack.run_pass()
+    failed = _failed_in_dynamics(stack)
+    assert failed >= 1 and first.report.count("failed") == failed
+    # The next pass does not read the Failed invoices again: it fails none, and counts them all.
+    dataverse, xero = stack.dataverse_app.state.emulator.calls, stack.xero.emulator.calls
+    dataverse.clear()
+    xero.clear()
+    second = stack.run_pass()
+    assert second.report.count("failed") == 0
+    with stack.runtime.sessions() as session:
+        run = runs.recent_runs(session, stack.connection.id, limit=1)[0]
+        assert (run.invoices_failed, run.failed_in_dynamics) == (0, failed)
+    # What the emulators counted is what the run says it cost, the count's one call included
+    # (beside the steps, the pass clears the first pass's message on the dxc_connection row).
+    counts = dataverse.snapshot()
+    assert counts.pop("PATCH /api/data/v9.2/dxc_connections({key})") == 1
+    assert sum(n for route, n in counts.items() if "/api/data" in route) == second.dataverse_calls
+    assert xero.total("/api.xro") == second.xero_calls
+    counted = second.step("failed-count")
+    assert counted is not None and (counted.dataverse_calls, counted.xero_calls) == (1, 0)
+    assert counted.report.counts == {FAILED_COUNT: failed}
+
+    # Set back to No in Dynamics: no longer counted (the next push tries it again).
+    [detail] = stack.rows("dxc_xerodetails", f"dxc_exportstatus eq {FAILED}", "dxc_xerodetailid")[
+        :1
+    ]
+    stack.dataverse.update("dxc_xerodetails", detail["dxc_xerodetailid"], {"dxc_exportstatus": NO})
+    dataverse.clear()
+    row_id = stack.connection.dataverse_connection_row_id or ""
+    gateway = DynamicsGateway(stack.dataverse, row_id)
+    assert FailedCount(gateway).run().counts == {FAILED_COUNT: failed - 1}
+    assert dataverse.snapshot() == {"GET /api/data/v9.2/invoices": 1}
 
 
 def test_a_tax_rate_added_in_xero_reaches_dynamics_within_the_hour(stack: Stack) -> None:

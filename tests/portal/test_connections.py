@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from d365xero.demo import create_sample_invoices
 from d365xero.emulators.dataverse.sample import ADMIN_PASSWORD, ADMIN_USERNAME
 from d365xero.jobs.kept import DATAVERSE_REFRESH, XERO_REFRESH
 from d365xero.jobs.passes import run_pass
@@ -221,6 +222,25 @@ def test_create_through_both_consent_pages_then_passes_sync_with_the_users_token
         assert secret not in listed.text
 
 
+def _failed_cell(page: str) -> str:
+    return page.split('<td class="num">')[1].split("</td>")[0]
+
+
+def test_the_list_counts_the_invoices_dynamics_holds_failed(site: Site) -> None:
+    client, _ = site.signed_in()
+    connection_id = _create(site, client)
+    assert "not counted yet" in _failed_cell(client.get("/connections", headers=HTML).text)
+    [row] = site.stack.rows("dxc_connections", f"dxc_portalconnectionid eq '{connection_id}'")
+    create_sample_invoices(site.stack.dataverse, row["dxc_connectionid"], site.stack.today())
+    first = run_pass(site.runtime, connection_id)
+    failed = first.report.count("failed")
+    assert failed >= 1
+    # The next pass fails none (it does not read Failed invoices again): they are still there.
+    assert run_pass(site.runtime, connection_id).report.count("failed") == 0
+    cell = _failed_cell(client.get("/connections", headers=HTML).text)
+    assert f'<a href="/connections/{connection_id}#failed">{failed} failed</a>' in cell
+
+
 def test_disconnect_pauses_and_reconnect_resumes(site: Site) -> None:
     client, _ = site.signed_in()
     connection_id = _create(site, client)
@@ -353,6 +373,15 @@ def test_onprem_client_credentials_make_a_connection(site: Site) -> None:
     client, _ = site.signed_in()
     draft = _new_draft(client)
     _xero_consent(site, client, f"/connections/new/{draft}/xero")
+    # Step 2 is two tabs: on-line shown, on-prem behind its link (no script needed).
+    online = client.get(f"/connections/new/{draft}", headers=HTML).text
+    assert f"/connections/new/{draft}/dynamics/find" in online
+    assert f"/connections/new/{draft}/onprem" not in online
+    assert '<a href="?dynamics=online#dynamics" aria-current="page">' in online
+    onprem = client.get(f"/connections/new/{draft}?dynamics=onprem", headers=HTML).text
+    assert f"/connections/new/{draft}/onprem" in onprem
+    assert f"/connections/new/{draft}/dynamics/find" not in onprem
+    assert '<a href="?dynamics=onprem#dynamics" aria-current="page">' in onprem
     done = _post(
         client,
         f"/connections/new/{draft}/onprem",

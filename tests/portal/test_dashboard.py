@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from d365xero.demo import create_sample_invoices
+from d365xero.jobs.passes import PASS_STEPS
 from d365xero.portal.app import create_app
 from d365xero.solution import schema
 from d365xero.store.models import Connection, InvoiceRetry, SyncRun
@@ -217,7 +218,7 @@ def test_the_last_runs_and_a_run_in_detail(dash: Dash) -> None:
     assert f'href="/connections/{dash.id}/runs/{run.id}"' in page
     detail = dash.page(f"/runs/{run.id}")
     steps = json.loads(run.steps or "[]")
-    assert [s["name"] for s in steps] == ["reference", "push", "backsync", "cancellations"]
+    assert [s["name"] for s in steps] == [name for name, _ in PASS_STEPS]
     push = next(s for s in steps if s["name"] == "push")
     assert '<th scope="row">push</th>' in detail
     assert f"created {push['counts']['created']}, failed {push['counts']['failed']}" in detail

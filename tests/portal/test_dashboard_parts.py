@@ -79,6 +79,8 @@ def test_the_chart_draws_each_days_bars_to_scale() -> None:
     assert top.value == 50 and tallest.y > top.y  # 29 of 50 reaches past half the axis only
     assert all(b.height >= 0 and b.y + b.height <= chart.baseline + 0.01 for b in chart.bars)
     assert draw([Day(first, 0, 0)]).ticks[-1].value == 1  # nothing at all still has an axis
+    assert [t.value for t in chart.ticks] == [0, 25, 50]
+    assert [t.value for t in draw([Day(first, 3, 1)]).ticks] == [0, 5]  # no middle at 2 of 5
 
 
 def test_steps_are_read_from_whatever_json_a_run_holds() -> None:

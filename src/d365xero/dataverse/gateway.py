@@ -82,6 +82,11 @@ _DETAILS_NAV = next(
     for lookup in schema.lookups()
     if lookup.referencing == "dxc_xerodetail" and lookup.column.schema_name == "dxc_InvoiceId"
 )
+# An invoice whose Xero details say its export Failed (what the user has to fix).
+_FAILED_DETAIL = (
+    f"{_DETAILS_NAV}/any(d:d/dxc_exportstatus eq "
+    f"{schema.option_value(schema.EXPORT_STATUS, 'Failed')})"
+)
 # The invoice's Sync History rows: the relationship behind dxc_synchistory.dxc_InvoiceId.
 _HISTORY_NAV = next(
     lookup.relationship_name
@@ -101,6 +106,9 @@ _BALANCE = "dxc_xerocontactid,dxc_amountowed,dxc_amountoverdue"
 IDS_PER_QUERY = 1000
 _FORMATTED = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
 _FORMATTED_KEY = "@OData.Community.Display.V1.FormattedValue"
+# Dataverse counts the rows a query matches up to 5,000 (standard tables), whatever the page
+# size (PAD:webapi/query/count-rows.md): a count of this is "5,000 or more".
+COUNT_LIMIT = 5000
 REFERENCE_KINDS = ("taxrates", "accounts", "brandingthemes")  # the order they must come in
 REFERENCE_TABLES = {  # kind -> (entity set, primary key)
     "taxrates": ("dxc_taxtypes", "dxc_taxtypeid"),
@@ -465,7 +473,7 @@ class DynamicsGateway:
             "$orderby": "invoicenumber asc,invoiceid asc",
         }
         if number is None:
-            params["$filter"] += f" and {_DETAILS_NAV}/any(d:d/dxc_exportstatus eq {failed})"
+            params["$filter"] += f" and {_FAILED_DETAIL}"
         found: list[FailedInvoice] = []
         seen = False
         for rows in self.client.pages("invoices", params):
@@ -488,6 +496,23 @@ class DynamicsGateway:
                 f"no invoice numbered {number!r} in this connection's Dynamics invoices"
             )
         return found
+
+    def failed_count(self) -> int:
+        """How many of this connection's invoices have export status Failed (up to
+        COUNT_LIMIT), in one GET: $count=true counts every row the filter matches whatever the
+        page size (PAD:webapi/query/count-rows.md), so a page of one row is asked for. (Not
+        $top: that page says nothing of $count with $top.)"""
+        body = self.client.get(
+            "invoices",
+            {
+                "$select": "invoiceid",
+                "$filter": f"_dxc_connectionid_value eq {self.connection_row_id} "
+                f"and {_FAILED_DETAIL}",
+                "$count": "true",
+            },
+            Prefer="odata.maxpagesize=1",
+        )
+        return int(body["@odata.count"])
 
     def reset_export_status(self, detail_ids: Sequence[str]) -> None:
         """Export status No on these Xero details, in $batch requests (one change set each)."""

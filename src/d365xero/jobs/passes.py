@@ -45,6 +45,7 @@ from d365xero.store.models import Connection, ConnectionStatus, RunStatus
 from d365xero.sync.backsync import BackSync
 from d365xero.sync.cancellations import Cancellations
 from d365xero.sync.dryrun import DryRunDynamics, DryRunLedger, DryRunXero, Intentions
+from d365xero.sync.failed import FAILED, FailedCount
 from d365xero.sync.invoices import InvoicePush
 from d365xero.sync.reference import ReferenceRefresh
 from d365xero.sync.report import STOPPED, Step, StepReport
@@ -108,13 +109,19 @@ def _backsync(ctx: StepContext) -> Step:
     return BackSync(ctx.clients.xero, ctx.clients.dynamics, ctx.marks, ctx.now)
 
 
+def _failed_count(ctx: StepContext) -> Step:
+    return FailedCount(ctx.clients.dynamics)
+
+
 # The steps of every pass, in order: reference data first, so the push checks invoices against
-# Xero's current codes; the back-sync after the push, so what was just sent is read back.
+# Xero's current codes; the back-sync after the push, so what was just sent is read back; the
+# failed count last, so it counts what the pass left Failed.
 PASS_STEPS: tuple[tuple[str, Callable[[StepContext], Step]], ...] = (
     ("reference", _reference),
     ("push", _push),
     ("backsync", _backsync),
     ("cancellations", _cancellations),
+    ("failed-count", _failed_count),
 )
 
 
@@ -356,6 +363,9 @@ def _record(sessions: sessionmaker[Session], run_id: int, result: PassResult) ->
         run.invoices_created = report.count("created")
         run.invoices_updated = report.count("updated")
         run.invoices_failed = report.count("failed")
+        counted = result.step("failed-count")
+        if counted and counted.status is RunStatus.succeeded:
+            run.failed_in_dynamics = counted.report.count(FAILED)
         run.xero_calls = result.xero_calls
         run.dataverse_calls = result.dataverse_calls
         run.steps = json.dumps([s.record() for s in result.steps])

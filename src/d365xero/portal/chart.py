@@ -97,6 +97,6 @@ def draw(days: Sequence[Day]) -> Chart:
         if n % 5 == 0 or n == len(days) - 1:
             labels.append(Label(round(LEFT + n * slot + slot / 2, 2), shown))
     ticks = [Tick(round(TOP + plot_h - plot_h * v / top, 2), v) for v in (0, top // 2, top)]
-    if top == 1:
+    if top % 2:  # 1 or 5 times a power of ten: no whole middle (0, 2, 5 reads as a mistake)
         ticks = [ticks[0], ticks[2]]
     return Chart(list(days), bars, ticks, labels)

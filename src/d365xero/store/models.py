@@ -211,7 +211,10 @@ class SyncRun(Base):
     invoices_seen: Mapped[int] = mapped_column(default=0)
     invoices_created: Mapped[int] = mapped_column(default=0)
     invoices_updated: Mapped[int] = mapped_column(default=0)
-    invoices_failed: Mapped[int] = mapped_column(default=0)
+    invoices_failed: Mapped[int] = mapped_column(default=0)  # by this pass
+    # The connection's invoices with export status Failed in Dynamics after this pass (None:
+    # not counted, the pass stopped or Dynamics did not answer).
+    failed_in_dynamics: Mapped[int | None] = mapped_column()
     xero_calls: Mapped[int] = mapped_column(default=0)
     dataverse_calls: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(sa.Text)

@@ -258,6 +258,12 @@ class CancellationDynamics(Protocol):
     def write_back(self, changes: Sequence[WriteBack]) -> list[str]: ...
 
 
+class FailedCountDynamics(Protocol):
+    def failed_count(self) -> int:
+        """How many of the connection's invoices have export status Failed."""
+        ...
+
+
 class CancellationXero(Protocol):
     def invoices_for_cancellation(self, ids: Sequence[str]) -> dict[str, XeroInvoice]:
         """The invoices with their lines, by InvoiceID (one that is gone is left out)."""

@@ -328,6 +328,8 @@ class WebApi:
             applied.append(f"odata.include-annotations={prefer['odata.include-annotations']}")
         body: dict[str, Any] = {"@odata.context": self._context(req, entity, select)}
         if params.get("$count") == "true":
+            # The rows the filter matches, up to 5,000, "irrespective of the page size
+            # requested" (PAD:webapi/query/count-rows.md).
             body["@odata.count"] = min(count, MAX_PAGE)
         body["value"] = [
             shape.represent(self.org, entity, r, select, expands, annotations) for r in window

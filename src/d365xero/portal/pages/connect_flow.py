@@ -168,7 +168,9 @@ def show_draft(request: Request, draft_id: str, user: User = Depends(signed_in))
         draft = users_draft(session, user, draft_id)
         if draft.connection_id:
             return redirect(draft_url(draft))
-        return draft_page(request, rt, draft)
+        # Step 2's tabs are links (no script): ?dynamics=onprem shows the on-prem panel.
+        tab = "onprem" if request.query_params.get("dynamics") == "onprem" else "online"
+        return draft_page(request, rt, draft, tab=tab)
 
 
 # --- 1. Connect to Xero -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from d365xero.dataverse.gateway import COUNT_LIMIT
 from d365xero.domain.subscription import TRIAL
 from d365xero.errors import D365XeroError
 from d365xero.jobs.kept import DATAVERSE_REFRESH, XERO_REFRESH
@@ -76,6 +77,12 @@ class Row:
     trial_days: int | None
     last_run: SyncRun | None
     waiting: int
+
+    @property
+    def failed(self) -> int | None:
+        """The invoices with export status Failed in Dynamics after the last pass (None: not
+        counted)."""
+        return self.last_run.failed_in_dynamics if self.last_run else None
 
 
 def label(connection: Connection) -> str:
@@ -138,7 +145,7 @@ def rows(session: Session, user: User) -> list[Row]:
 def connection_list(request: Request, user: User = Depends(signed_in)) -> Response:
     with runtime(request).sessions() as session:
         found = rows(session, user)
-    return render(request, "connections/list.html", {"rows": found})
+    return render(request, "connections/list.html", {"rows": found, "count_limit": COUNT_LIMIT})
 
 
 # --- the Connect tab ----------------------------------------------------------------------------
