@@ -158,6 +158,9 @@ class PassResult:
     steps: list[StepResult] = field(default_factory=list)
     message: str = ""
     run_id: int | None = None  # its sync_runs row (none when skipped or paused)
+    # Calls made beside the steps (clearing the connection's message in Dynamics): a pass's
+    # cost is all it asked of either service.
+    dataverse_beside: int = 0
 
     def step(self, name: str) -> StepResult | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -174,7 +177,7 @@ class PassResult:
 
     @property
     def dataverse_calls(self) -> int:
-        return sum(s.dataverse_calls for s in self.steps)
+        return sum(s.dataverse_calls for s in self.steps) + self.dataverse_beside
 
 
 def run_pass(
@@ -284,7 +287,9 @@ def _steps(
         result.status = RunStatus.failed
     else:
         if noted:
+            before = clients.dataverse.calls
             _note_in_dynamics(clients, None)  # whatever stopped the last pass is over
+            result.dataverse_beside = clients.dataverse.calls - before
         if troubled:
             result.status = RunStatus.partial
     waiting = _retry_note(result.report)
