@@ -118,3 +118,21 @@ def test_line_breaks_a_browser_sends_back_are_no_change(center: Center) -> None:
     saved = center.client.post(center.url("/mapping"), data=form, headers=HTML)
     assert "the next sync pass uses it" in saved.text, saved.text
     assert json.loads(_stored(center))[0]["from"] == "invoice.invoicenumber"
+
+
+def test_the_columns_are_read_once_a_minute_and_afresh_for_a_save(center: Center) -> None:
+    calls = center.stack.dataverse_app.state.emulator.calls
+
+    def metadata() -> int:
+        return sum(n for route, n in calls.snapshot().items() if "/EntityDefinitions" in route)
+
+    form = _loaded(center)  # reads the four tables' columns
+    calls.clear()
+    again = _loaded(center)
+    assert again == form
+    assert metadata() == 0  # the columns just read are kept
+    assert calls.total("/api/data") == 1  # only the dxc_setting row, which may have changed
+    calls.clear()
+    saved = center.client.post(center.url("/mapping"), data=form, headers=HTML)
+    assert saved.status_code == 200, saved.text
+    assert metadata() == 4  # a save checks the columns as they are now

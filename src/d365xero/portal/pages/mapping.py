@@ -19,6 +19,7 @@ from d365xero.errors import D365XeroError
 from d365xero.jobs.settings_save import save_settings
 from d365xero.portal import remote
 from d365xero.portal.http import form_fields
+from d365xero.portal.ondemand import Brief, on_app
 from d365xero.portal.owned import mine
 from d365xero.portal.web import render
 from d365xero.store.models import Connection
@@ -28,11 +29,32 @@ TAB = "Field mapping"
 FIELD = "field_mappings"
 
 
-def _columns(dynamics: DynamicsGateway) -> dict[str, dict[str, str]]:
+# Seconds the editor keeps the tables' columns it read from Dynamics' metadata (four calls that
+# are most of the page's time): a column added in Dynamics shows within a minute, and a save
+# always checks against the columns as they are now.
+COLUMNS_FOR = 60.0
+Columns = dict[str, dict[str, str]]
+
+
+def _read_columns(dynamics: DynamicsGateway) -> Columns:
     return {table: dynamics.column_types(table) for table, _ in fieldmap.SOURCES.values()}
 
 
-def _choices(columns: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+def _kept_columns(request: Request) -> Brief[Columns]:
+    return on_app(request, "mapping_columns", lambda: Brief(COLUMNS_FOR))
+
+
+def _columns(request: Request, connection: Connection, dynamics: DynamicsGateway) -> Columns:
+    columns, _ = _kept_columns(request).get(connection.id, lambda: _read_columns(dynamics))
+    return columns
+
+
+def _fresh_columns(request: Request, connection: Connection, dynamics: DynamicsGateway) -> Columns:
+    _kept_columns(request).drop(connection.id)
+    return _columns(request, connection, dynamics)
+
+
+def _choices(columns: Columns) -> dict[str, list[str]]:
     """The editor's suggestions for each set of sources a row may use ("account-contact"):
     their "source.column" values, the columns that hold a value."""
     wanted = {"-".join(row.sources): row.sources for row in mapping_form.TARGET_ROWS}
@@ -79,7 +101,7 @@ def mapping_page(request: Request, connection: Connection = Depends(mine)) -> Re
     try:
         clients = remote.clients(request, connection)
         record = read_settings(clients.dataverse, connection.dataverse_connection_row_id or "")
-        columns = _columns(clients.dynamics)
+        columns = _columns(request, connection, clients.dynamics)
     except D365XeroError as exc:
         return _unavailable(
             request, connection, remote.unreachable(exc), remote.failure_status(exc)
@@ -115,7 +137,7 @@ def save_mapping(
     rows = mapping_form.tracking_rows(fieldmap.NO_MAPPING, sent)
     try:
         clients = remote.clients(request, connection)
-        columns = _columns(clients.dynamics)
+        columns = _fresh_columns(request, connection, clients.dynamics)
         wanted, errors = mapping_form.from_form(sent, columns, rows)
         kept = {"form": sent, "choices": _choices(columns), "tracking": rows}
         kept.update(etag=etag, loaded=loaded)
