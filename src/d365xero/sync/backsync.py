@@ -58,7 +58,13 @@ def _since(mark: datetime | None, settled: bool) -> datetime | None:
         return None
     if settled:
         return mark.replace(microsecond=0) + timedelta(seconds=1)
-    return mark - OVERLAP
+    return _overlap_start(mark)
+
+
+def _overlap_start(mark: datetime) -> datetime:
+    """The second a read after `mark` starts at: Xero keeps what changed at or after the
+    second If-Modified-Since names, so a read returns the whole of that second."""
+    return (mark - OVERLAP).replace(microsecond=0)
 
 
 def _newest(stamps: Iterable[str]) -> list[str]:
@@ -127,7 +133,9 @@ class BackSync:
             # Durable before the watermark moves: a failure reading balances is caught up later.
             self.marks.set_token(BALANCES_DUE, json.dumps(sorted(due)))
         if newest is not None and (mark is None or newest > mark):
-            floor = _iso(newest - OVERLAP)
+            # Kept: all the next read returns again (a stamp forgotten in the overlap's first
+            # second would be looked up in Dynamics again for nothing).
+            floor = _iso(_overlap_start(newest))
             kept = [s for s in dealt_with | seen if s.rsplit("@", 1)[1] >= floor]
             self.marks.set_token(WATERMARK, json.dumps(_newest(kept)))
             self.marks.set(WATERMARK, newest)
