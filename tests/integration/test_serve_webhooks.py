@@ -5,7 +5,6 @@ without another pass, out-of-order events are all honoured."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from d365xero.emulators.core.server import ServerThread
-from d365xero.emulators.xero.webhooks import sign
 from d365xero.jobs.embedded import EmbeddedScheduler, SchedulerOptions
 from d365xero.jobs.hooks import ensure_dataverse_webhook, remove_dataverse_webhook
 from d365xero.jobs.metrics import Metrics
@@ -24,6 +22,7 @@ from d365xero.portal.app import create_app
 from d365xero.store import connections
 from d365xero.store.models import Connection
 from tests.integration.conftest import Stack, ready_backlog
+from tests.support.xero_deliveries import invoice_event, signed_delivery
 
 KEY = "xero-webhook-signing-key-for-tests"
 
@@ -136,29 +135,14 @@ def test_xero_intent_to_receive_and_events_queue_passes(served: Served) -> None:
 
 
 def _post_xero(url: str, events: list[dict[str, object]], key: str = KEY) -> int:
-    body = json.dumps(
-        {"events": events, "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
-    ).encode()
-    headers = {"x-xero-signature": sign(body, key), "Content-Type": "application/json"}
+    body, headers = signed_delivery(events, key)
     return httpx.post(f"{url}/webhooks/xero", content=body, headers=headers).status_code
-
-
-def _event(tenant: str, resource: str, when: str) -> dict[str, object]:
-    return {
-        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{resource}",
-        "resourceId": resource,
-        "eventDateUtc": when,
-        "eventType": "UPDATE",
-        "eventCategory": "INVOICE",
-        "tenantId": tenant,
-        "tenantType": "ORGANISATION",
-    }
 
 
 def test_bad_replayed_and_out_of_order_xero_deliveries(served: Served) -> None:
     tenant = served.stack.connection.xero_tenant_id or ""
-    later = _event(tenant, "b" * 8, "2026-12-01T10:00:02.000")
-    earlier = _event(tenant, "a" * 8, "2026-12-01T10:00:01.000")
+    later = invoice_event(tenant, "b" * 8, "2026-12-01T10:00:02.000")
+    earlier = invoice_event(tenant, "a" * 8, "2026-12-01T10:00:01.000")
     assert _post_xero(served.url, [later], key="not-the-key") == 401
     assert served.metric(
         "d365xero_webhook_deliveries_total", source="xero", outcome="bad-signature"
@@ -174,7 +158,9 @@ def test_bad_replayed_and_out_of_order_xero_deliveries(served: Served) -> None:
     assert (
         served.metric("d365xero_webhook_deliveries_total", source="xero", outcome="replayed") == 2
     )
-    unknown = _event("00000000-0000-0000-0000-000000000000", "c" * 8, "2026-12-01T10:00:03.000")
+    unknown = invoice_event(
+        "00000000-0000-0000-0000-000000000000", "c" * 8, "2026-12-01T10:00:03.000"
+    )
     assert _post_xero(served.url, [unknown]) == 200  # acknowledged: it is no one's here
 
 
@@ -188,7 +174,9 @@ def test_connection_list_shows_webhook_liveness(served: Served) -> None:
         assert liveness(found) == "xero quiet, dynamics not registered"
     ensure_dataverse_webhook(stack.runtime, stack.connection.id)
     tenant = stack.connection.xero_tenant_id or ""
-    assert _post_xero(served.url, [_event(tenant, "d" * 8, "2026-12-01T10:00:04.000")]) == 200
+    assert (
+        _post_xero(served.url, [invoice_event(tenant, "d" * 8, "2026-12-01T10:00:04.000")]) == 200
+    )
     served.wait_for("the pass", served.idle)
     with stack.runtime.sessions() as session:
         found = session.get(Connection, stack.connection.id)

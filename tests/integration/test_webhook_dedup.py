@@ -5,10 +5,10 @@ that could not be queued is queued when it comes again. SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,12 +16,12 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from d365xero.config import Settings
-from d365xero.emulators.xero.webhooks import sign
 from d365xero.jobs.runtime import Runtime, open_runtime
 from d365xero.portal.app import create_app
 from d365xero.portal.webhooks import SEEN_FOR
 from d365xero.store import connections
 from d365xero.store.models import WebhookEvent
+from tests.support.xero_deliveries import invoice_event, signed_delivery
 
 KEY = "xero-webhook-signing-key-for-tests"
 TENANT = "7f6e5d4c-0000-4000-8000-000000000001"
@@ -69,11 +69,8 @@ class Process:
         app = create_app(settings, runtime=self.runtime, passes=passes)
         self.client = TestClient(app, raise_server_exceptions=False)
 
-    def deliver(self, *events: dict[str, str]) -> int:
-        body = json.dumps(
-            {"events": list(events), "firstEventSequence": 1, "lastEventSequence": 1}
-        ).encode()
-        headers = {"x-xero-signature": sign(body, KEY), "Content-Type": "application/json"}
+    def deliver(self, *events: dict[str, Any]) -> int:
+        body, headers = signed_delivery(list(events), KEY)
         return self.client.post("/webhooks/xero", content=body, headers=headers).status_code
 
     def close(self) -> None:
@@ -89,16 +86,8 @@ def processes(settings: Settings, connection_id: str) -> Iterator[list[Process]]
         process.close()
 
 
-def _event(resource: str, when: str = "2026-12-01T10:00:01.000") -> dict[str, str]:
-    return {
-        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{resource}",
-        "resourceId": resource,
-        "eventDateUtc": when,
-        "eventType": "UPDATE",
-        "eventCategory": "INVOICE",
-        "tenantId": TENANT,
-        "tenantType": "ORGANISATION",
-    }
+def _event(resource: str, when: str = "2026-12-01T10:00:01.000") -> dict[str, Any]:
+    return invoice_event(TENANT, resource, when)
 
 
 def _start(processes: list[Process], settings: Settings, failures: int = 0) -> Process:
