@@ -41,7 +41,7 @@ def mine(
 @contextmanager
 def changing(rt: Runtime, user: User, connection_id: str) -> Iterator[tuple[Session, Connection]]:
     """The user's connection in a transaction of its own, for a route whose change must be
-    committed before it answers: what it does next reads the store afresh, and `mine`'s
-    session commits only once the answer is sent."""
+    committed before the route goes on (forgetting its clients, resuming it, revoking at Xero:
+    they read the store afresh); `mine`'s session commits only once the route has returned."""
     with rt.sessions.begin() as session:
         yield session, owned_connection(session, user, connection_id)

@@ -23,7 +23,7 @@ from d365xero.jobs.kept import DATAVERSE_REFRESH, XERO_REFRESH
 from d365xero.jobs.runtime import Runtime
 from d365xero.portal import oauth
 from d365xero.portal.auth import signed_in
-from d365xero.portal.http import form_fields, runtime
+from d365xero.portal.http import db, form_fields, runtime
 from d365xero.portal.owned import changing, mine, owned_connection
 from d365xero.portal.pages import connect_flow as flow
 from d365xero.portal.web import redirect, render
@@ -195,18 +195,18 @@ def show_connect(request: Request, connection: Connection = Depends(mine)) -> Re
 @router.post("/connections/{connection_id}/connect")
 def update_connection(
     request: Request,
-    connection_id: str,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
     fields: dict[str, str] = Depends(form_fields),
     user: User = Depends(signed_in),
 ) -> Response:
     """Update Connection: its name and time zone."""
-    rt = runtime(request)
-    with changing(rt, user, connection_id) as (session, connection):
-        errors = update_errors(session, user, connection, fields)
-        if errors:
-            return connect_page(request, rt, connection, form=fields, errors=errors, status=400)
-        connection.name, connection.timezone = fields["name"], fields["timezone"]
-    return redirect(f"/connections/{connection_id}/connect?done=updated")
+    errors = update_errors(session, user, connection, fields)
+    if errors:
+        rt = runtime(request)
+        return connect_page(request, rt, connection, form=fields, errors=errors, status=400)
+    connection.name, connection.timezone = fields["name"], fields["timezone"]
+    return redirect(f"/connections/{connection.id}/connect?done=updated")
 
 
 def update_errors(
@@ -235,24 +235,27 @@ def _side(side: str) -> str:
 
 @router.post("/connections/{connection_id}/connect/{side}")
 def reconnect(
-    request: Request, connection_id: str, side: str, user: User = Depends(signed_in)
+    request: Request,
+    side: str,
+    connection: Connection = Depends(mine),
+    session: Session = Depends(db, scope="function"),
+    user: User = Depends(signed_in),
 ) -> Response:
     """Connect to Xero / Connect to Dynamics again: the same OAuth flow, for this connection."""
     _side(side)
     rt = runtime(request)
-    with changing(rt, user, connection_id) as (session, connection):
-        draft = drafts.new_draft(session, rt.box, user, connection_id=connection.id)
-        try:
-            if side == "xero":
-                return flow.begin_xero(request, rt, draft)
-            found = {
-                "org_url": connection.dataverse_url or "",
-                "authority": connection.dataverse_authority,
-                "tenant": connection.dataverse_tenant or "",
-            }
-            return flow.begin_dynamics(request, rt, draft, found)
-        except D365XeroError as exc:
-            return connect_page(request, rt, connection, errors={side: str(exc)}, status=400)
+    draft = drafts.new_draft(session, rt.box, user, connection_id=connection.id)
+    try:
+        if side == "xero":
+            return flow.begin_xero(request, rt, draft)
+        found = {
+            "org_url": connection.dataverse_url or "",
+            "authority": connection.dataverse_authority,
+            "tenant": connection.dataverse_tenant or "",
+        }
+        return flow.begin_dynamics(request, rt, draft, found)
+    except D365XeroError as exc:
+        return connect_page(request, rt, connection, errors={side: str(exc)}, status=400)
 
 
 @router.post("/connections/{connection_id}/connect/dynamics/onprem")
