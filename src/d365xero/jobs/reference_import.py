@@ -33,13 +33,15 @@ STAGES = (
 )
 _STAGE_AFTER = {"checked": 1, "read": 2}
 
-Start = Callable[[Callable[[], None]], None] | None
+Start = Callable[[Callable[[], None]], None]
 # The imports this process runs: known to be alive without asking the lock (each poll would).
 _live: set[int] = set()
 _live_guard = threading.Lock()
 
 
-def start_import(runtime: Runtime, connection_id: str, kind: str, start: Start = None) -> int:
+def start_import(
+    runtime: Runtime, connection_id: str, kind: str, start: Start | None = None
+) -> int:
     """The new import's id; it runs in the runtime's background (or `start` is given the
     work). Raises PassInProgress while this connection's import or pass runs."""
     lock = locks.take_pass_lock(runtime.engine, connection_id)
